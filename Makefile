@@ -1,0 +1,29 @@
+# Two commands do everything on a fresh machine:  `make demo`  and  `make test`.
+# Both create .venv on first use. torch is pinned and installed *first*: an unpinned torch (or a
+# range that admits a newer release) makes pip download a multi-GB CUDA build.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+TORCH  := torch==2.13.0
+
+.PHONY: demo test lint bench clean
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q $(TORCH)
+	$(BIN)/pip install -q -e '.[test]'
+	touch $@
+
+demo: $(BIN)/.installed  ## train on the bundled digits halves, print metrics, write corrnet-report/index.html
+	$(BIN)/corrnet demo
+
+test: $(BIN)/.installed  ## lint + the whole test suite
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/python -m pytest
+
+bench: $(BIN)/.installed  ## side-by-side speed benchmark (see benchmarks/README)
+	$(BIN)/python benchmarks/bench_speed.py
+
+clean:
+	rm -rf $(VENV) corrnet-report results .pytest_cache

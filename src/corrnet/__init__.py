@@ -1,0 +1,19 @@
+"""corrnet: Correlational Neural Networks (Chandar et al., Neural Computation 2016)."""
+
+from .config import PRESETS, Config
+from .estimator import CorrNet
+from .model import CorrNetModule
+from .objective import correlation, corrnet_loss
+from .optim import OriginalRMSprop
+
+__version__ = "0.1.0"
+__all__ = [
+           "PRESETS",
+           "Config",
+           "CorrNet",
+           "CorrNetModule",
+           "OriginalRMSprop",
+           "__version__",
+           "correlation",
+           "corrnet_loss",
+]

@@ -1,0 +1,157 @@
+"""Every hyper-parameter of a CorrNet run in one dataclass, plus the named presets.
+
+The estimator's ``__init__`` parameters mirror :class:`Config` field by field, so a preset is
+simply a dict of overrides (``CorrNet.from_preset("paper")``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+ACTIVATIONS = ("sigmoid", "tanh", "relu", "linear")
+LOSSES = ("half_squared", "squared", "mse", "bce")
+OPTIMIZERS = ("rmsprop_original", "rmsprop", "adam", "adamw", "sgd")
+FUSIONS = ("joint", "sum")
+PASSES = ("both", "x", "y")  # reconstruct both views from h(x,y), h(x,0), h(0,y)
+INITS = ("original", "torch")
+
+
+@dataclass
+class Config:
+    """Hyper-parameters of the model, objective and optimiser.
+
+    See :class:`corrnet.CorrNet` for the meaning of each field; the defaults here are corrnet's
+    own defaults (measured on MNIST halves, see the README), not the paper's recipe.
+    """
+
+    n_components: int = 50
+    encoder_layers: tuple[int, ...] = ()
+    hidden_activation: str = "sigmoid"
+    output_activation: str = "sigmoid"
+    tied: bool = True
+    fusion: str = "joint"
+    loss: str = "half_squared"
+    lam: float = 2.0
+    reconstruct_from: tuple[str, ...] = PASSES
+    corr_eps: float = 1e-8
+    init: str = "original"
+    optimizer: str = "adam"
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    batch_size: int = 100
+    epochs: int = 50
+    shuffle: bool = True
+
+    def validate(self) -> Config:
+        """Raise ``ValueError`` naming the bad field and its allowed values; return self."""
+
+        def one_of(name: str, allowed: tuple[str, ...]) -> None:
+            value = getattr(self, name)
+            if value not in allowed:
+                raise ValueError(f"{name}={value!r} is not supported; use one of {allowed}.")
+
+        one_of("hidden_activation", ACTIVATIONS)
+        one_of("output_activation", ACTIVATIONS)
+        one_of("loss", LOSSES)
+        one_of("optimizer", OPTIMIZERS)
+        one_of("fusion", FUSIONS)
+        one_of("init", INITS)
+        for p in self.reconstruct_from:
+            if p not in PASSES:
+                raise ValueError(f"reconstruct_from contains {p!r}; allowed passes are {PASSES}.")
+        positive = {"n_components": self.n_components, "batch_size": self.batch_size}
+        for name, value in positive.items():
+            if int(value) != value or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}.")
+        if self.batch_size < 2:
+            raise ValueError("batch_size must be >= 2: the correlation term needs two rows per batch.")
+        if int(self.epochs) != self.epochs or self.epochs < 0:
+            raise ValueError(f"epochs must be a non-negative integer, got {self.epochs!r}.")
+        if any(int(s) != s or s < 1 for s in self.encoder_layers):
+            raise ValueError(f"encoder_layers must be positive integers, got {self.encoder_layers!r}.")
+        if not self.lr > 0:
+            raise ValueError(f"lr must be > 0, got {self.lr!r}.")
+        if self.lam < 0:
+            raise ValueError(f"lam must be >= 0 (it weights -sum corr), got {self.lam!r}.")
+        if not self.corr_eps > 0:
+            raise ValueError(f"corr_eps must be > 0 to keep the correlation finite, got {self.corr_eps!r}.")
+        if self.tied and self.encoder_layers:
+            raise ValueError(
+                "tied=True needs a single-layer encoder; set tied=False to use encoder_layers."
+            )
+        if self.tied and self.fusion == "sum":
+            raise ValueError("fusion='sum' (the seed blog's model) has untied decoders; set tied=False.")
+        if self.loss == "bce" and self.output_activation != "sigmoid":
+            raise ValueError("loss='bce' needs output_activation='sigmoid' (targets in [0, 1]).")
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["encoder_layers"] = list(self.encoder_layers)
+        d["reconstruct_from"] = list(self.reconstruct_from)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Config:
+        known = {f.name for f in fields(cls)}
+        unknown = set(d) - known
+        if unknown:
+            raise ValueError(f"unknown config keys {sorted(unknown)}; known keys are {sorted(known)}.")
+        d = dict(d)
+        for key in ("encoder_layers", "reconstruct_from"):
+            if key in d:
+                d[key] = tuple(d[key])
+        return cls(**d)
+
+
+PRESETS: dict[str, dict[str, Any]] = {
+    # The original Theano code's exact recipe (Chandar et al. 2016; see the README).
+    "paper": dict(
+        n_components=50,
+        encoder_layers=(),
+        hidden_activation="sigmoid",
+        output_activation="sigmoid",
+        tied=True,
+        fusion="joint",
+        loss="half_squared",
+        lam=2.0,
+        reconstruct_from=PASSES,
+        corr_eps=1e-8,
+        init="original",
+        optimizer="rmsprop_original",
+        lr=0.01,
+        weight_decay=0.0,
+        batch_size=100,
+        epochs=50,
+        shuffle=False,
+    ),
+    # The popular Keras blog's model: two relu encoders summed, linear decoders, Keras MSE and
+    # Keras RMSprop defaults -- with the correlation term's sign fixed (the blog adds +lam*corr).
+    "seed_blog": dict(
+        n_components=50,
+        encoder_layers=(),
+        hidden_activation="relu",
+        output_activation="linear",
+        tied=False,
+        fusion="sum",
+        loss="mse",
+        lam=0.02,
+        reconstruct_from=PASSES,
+        init="torch",
+        optimizer="rmsprop",
+        lr=1e-3,
+        batch_size=100,
+        epochs=50,
+        shuffle=True,
+    ),
+    # corrnet's own defaults.
+    "default": {},
+}
+
+
+def preset(name: str) -> dict[str, Any]:
+    """Return a copy of the named preset's overrides (``paper``, ``seed_blog`` or ``default``)."""
+    if name not in PRESETS:
+        raise ValueError(f"unknown preset {name!r}; choose one of {sorted(PRESETS)}.")
+    return dict(PRESETS[name])

@@ -1,0 +1,305 @@
+"""``CorrNet``: the scikit-learn style estimator around the module and the training loop."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.preprocessing import MinMaxScaler, StandardScaler
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted
+
+from . import training
+from .config import PASSES, Config, preset
+from .data import check_view, check_views, resolve_device, to_tensor
+from .model import CorrNetModule
+from .objective import correlation
+
+SCALERS = {None: None, "none": None, "standard": StandardScaler, "minmax": MinMaxScaler}
+
+
+# auto_wrap_output_keys=None: sklearn's set_output wrapper assumes transform(X, ...) with X
+# required; ours takes X=None, Y=None keywords, so it opts out (numpy output only).
+class CorrNet(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
+    """Correlational Neural Network (Chandar et al., Neural Computation 2016).
+
+    Learns a common representation ``h(x, y) = f(W x + V y + b)`` of two views by reconstructing
+    both views from ``(x, y)``, ``(x, 0)`` and ``(0, y)`` while maximising the per-unit correlation
+    between ``h(x, 0)`` and ``h(0, y)``.
+
+    Parameters
+    ----------
+    n_components : int, default=50
+        Width k of the common representation.
+    encoder_layers : tuple of int, default=()
+        Hidden layer widths of each view's encoder before the joint layer (decoders mirror them).
+        Needs ``tied=False``.
+    hidden_activation, output_activation : {"sigmoid", "tanh", "relu", "linear"}
+        f and g. Sigmoid outputs suit data in [0, 1] (pixels); use ``scale="minmax"`` otherwise.
+    tied : bool, default=True
+        Decoder weights are the transposed encoder weights (the original code); separate biases.
+    fusion : {"joint", "sum"}, default="joint"
+        ``joint``: ``f(W x + V y + b)`` (the paper); ``sum``: ``f(W x + b_x) + f(V y + b_y)`` (the
+        seed Keras blog's model).
+    loss : {"half_squared", "squared", "mse", "bce"}, default="half_squared"
+        Per-row reconstruction error: ``sum (x - x_hat)^2 / 2`` (the original code), without the
+        ``/2`` (the paper), the mean over features (Keras), or summed binary cross-entropy.
+    lam : float, default=2.0
+        Weight of the correlation term: the objective is ``recon - lam * sum_j corr_j``.
+    reconstruct_from : tuple of {"both", "x", "y"}, default=("both", "x", "y")
+        Which passes' reconstruction terms are used (the original code's ablations).
+    corr_eps : float, default=1e-8
+        Added inside each square root of the correlation's denominator (keeps constant units finite).
+    init : {"original", "torch"}, default="original"
+        ``original``: ``4 U(+-sqrt(6/(fan_in+fan_out)))`` for sigmoid layers, biases 0.
+    optimizer : {"adam", "adamw", "rmsprop_original", "rmsprop", "sgd"}, default="adam"
+        ``rmsprop_original`` is the original code's RMSprop (eps inside the sqrt, no momentum).
+    lr : float, default=1e-3
+    weight_decay : float, default=0.0
+    batch_size : int, default=100
+    epochs : int, default=50
+    shuffle : bool, default=True
+        Visit rows in a new random order each epoch (the original code does not: ``paper`` preset).
+    scale : {None, "standard", "minmax"}, default=None
+        Per-feature scaling fitted on the training views and undone on reconstructions. Pixels in
+        [0, 1] need none; use ``"minmax"`` with sigmoid outputs for other data.
+    validation_fraction : float, optional
+        Hold out this fraction of the training rows (the last rows, no shuffling) for validation
+        metrics in ``history_`` and early stopping. Ignored when ``fit`` gets ``validation_data``.
+    early_stopping : bool, default=False
+        Stop when the monitored validation metric has not improved for ``patience`` epochs and keep
+        the best epoch's weights.
+    patience : int, default=10
+    monitor : {"sum_corr", "loss", "generation"}, default="sum_corr"
+    random_state : int, RandomState or None
+        Seeds initial weights and shuffling. Same seed, data and device give identical weights.
+    device : str, default="auto"
+        ``"auto"`` uses CUDA when available, else the CPU.
+    verbose : int, default=0
+        0: silent; 1: a progress bar per fit.
+
+    Attributes
+    ----------
+    model_ : CorrNetModule
+    n_features_in_ : int            (width of X)
+    n_features_y_ : int             (width of Y)
+    history_ : list of dict         one row per epoch: loss terms, train and validation metrics
+    n_epochs_ : int                 epochs actually run
+    best_epoch_ : int or None       with early stopping, the epoch whose weights were kept
+    """
+
+    def __init__(
+        self,
+        n_components: int = 50,
+        *,
+        encoder_layers: tuple[int, ...] = (),
+        hidden_activation: str = "sigmoid",
+        output_activation: str = "sigmoid",
+        tied: bool = True,
+        fusion: str = "joint",
+        loss: str = "half_squared",
+        lam: float = 2.0,
+        reconstruct_from: tuple[str, ...] = PASSES,
+        corr_eps: float = 1e-8,
+        init: str = "original",
+        optimizer: str = "adam",
+        lr: float = 1e-3,
+        weight_decay: float = 0.0,
+        batch_size: int = 100,
+        epochs: int = 50,
+        shuffle: bool = True,
+        scale: str | None = None,
+        validation_fraction: float | None = None,
+        early_stopping: bool = False,
+        patience: int = 10,
+        monitor: str = "sum_corr",
+        random_state: Any = None,
+        device: str = "auto",
+        verbose: int = 0,
+    ) -> None:
+        self.n_components = n_components
+        self.encoder_layers = encoder_layers
+        self.hidden_activation = hidden_activation
+        self.output_activation = output_activation
+        self.tied = tied
+        self.fusion = fusion
+        self.loss = loss
+        self.lam = lam
+        self.reconstruct_from = reconstruct_from
+        self.corr_eps = corr_eps
+        self.init = init
+        self.optimizer = optimizer
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.batch_size = batch_size
+        self.epochs = epochs
+        self.shuffle = shuffle
+        self.scale = scale
+        self.validation_fraction = validation_fraction
+        self.early_stopping = early_stopping
+        self.patience = patience
+        self.monitor = monitor
+        self.random_state = random_state
+        self.device = device
+        self.verbose = verbose
+
+    # -- presets -------------------------------------------------------------------------------
+    @classmethod
+    def from_preset(cls, name: str, **overrides: Any) -> CorrNet:
+        """An estimator with a named preset's settings (``paper``, ``seed_blog``, ``default``)."""
+        params = preset(name)
+        params.update(overrides)
+        return cls(**params)
+
+    @classmethod
+    def paper(cls, **overrides: Any) -> CorrNet:
+        """The original code's exact recipe: 50 sigmoid units, tied weights, ``half_squared``,
+        lam=2, its RMSprop (lr 0.01), batch 100, 50 epochs, rows in file order."""
+        return cls.from_preset("paper", **overrides)
+
+    def config(self) -> Config:
+        """The validated :class:`Config` these parameters describe."""
+        fields = Config.__dataclass_fields__
+        d = {k: getattr(self, k) for k in fields}
+        d["encoder_layers"] = tuple(d["encoder_layers"] or ())
+        d["reconstruct_from"] = tuple(d["reconstruct_from"])
+        return Config(**d).validate()
+
+    # -- fitting -------------------------------------------------------------------------------
+    def _device(self) -> torch.device:
+        return resolve_device(self.device)
+
+    def _seed(self) -> int:
+        return int(check_random_state(self.random_state).randint(0, 2**31 - 1))
+
+    def _scale_fit(self, X: np.ndarray, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if self.scale not in SCALERS:
+            raise ValueError(f"scale={self.scale!r} is not supported; use None, 'standard' or 'minmax'.")
+        cls = SCALERS[self.scale]
+        self.scaler_x_ = cls().fit(X) if cls else None
+        self.scaler_y_ = cls().fit(Y) if cls else None
+        return self._scale(X, self.scaler_x_), self._scale(Y, self.scaler_y_)
+
+    @staticmethod
+    def _scale(A: np.ndarray, scaler: Any) -> np.ndarray:
+        return A if scaler is None else scaler.transform(A)
+
+    def fit(self, X: Any, Y: Any, *, validation_data: tuple[Any, Any] | None = None) -> CorrNet:
+        """Fit on paired views.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_rows, d_x)
+        Y : array-like of shape (n_rows, d_y); row i pairs with row i of X.
+        validation_data : (X_val, Y_val), optional
+            Paired validation views, for per-epoch validation metrics and early stopping.
+
+        Returns
+        -------
+        self
+        """
+        config = self.config()
+        X, Y = check_views(X, Y, min_rows=2)
+        if validation_data is None and self.validation_fraction:
+            if not 0 < self.validation_fraction < 1:
+                raise ValueError(f"validation_fraction must be in (0, 1), got {self.validation_fraction}.")
+            n_val = round(len(X) * self.validation_fraction)
+            if n_val < 2 or len(X) - n_val < 2:
+                raise ValueError(
+                    f"validation_fraction={self.validation_fraction} leaves {n_val} validation and "
+                    f"{len(X) - n_val} training rows; both need at least 2."
+                )
+            validation_data = (X[-n_val:], Y[-n_val:])
+            X, Y = X[:-n_val], Y[:-n_val]
+        self.n_features_in_, self.n_features_y_ = X.shape[1], Y.shape[1]
+        X, Y = self._scale_fit(X, Y)
+        device = self._device()
+        seed = self._seed()
+        torch_gen = torch.Generator().manual_seed(seed)
+        model = CorrNetModule(X.shape[1], Y.shape[1], config, generator=torch_gen).to(device)
+        val = None
+        if validation_data is not None:
+            Xv, Yv = check_views(*validation_data, min_rows=2)
+            Xv = check_view(Xv, "X_val", n_features=self.n_features_in_)
+            Yv = check_view(Yv, "Y_val", n_features=self.n_features_y_)
+            val = (to_tensor(self._scale(Xv, self.scaler_x_), device),
+                   to_tensor(self._scale(Yv, self.scaler_y_), device))
+        state = training.init_state(model, config, seed + 1)
+        self.model_ = model
+        self.history_ = state.history
+        try:
+            training.train(
+                state, to_tensor(X, device), to_tensor(Y, device), config,
+                validation=val, early_stopping=self.early_stopping, patience=self.patience,
+                monitor=self.monitor, verbose=self.verbose,
+            )
+        finally:
+            self.n_epochs_ = state.epoch
+            self.best_epoch_ = state.best_epoch
+        return self
+
+    # -- inference -----------------------------------------------------------------------------
+    def _inputs(self, X: Any, Y: Any) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+        check_is_fitted(self, "model_")
+        if X is None and Y is None:
+            raise ValueError("pass at least one view: X=..., Y=... or both.")
+        dev = next(self.model_.parameters()).device
+        xt = yt = None
+        if X is not None:
+            Xa = check_view(X, "X", n_features=self.n_features_in_)
+            xt = to_tensor(self._scale(Xa, self.scaler_x_), dev)
+        if Y is not None:
+            Ya = check_view(Y, "Y", n_features=self.n_features_y_)
+            yt = to_tensor(self._scale(Ya, self.scaler_y_), dev)
+        if xt is not None and yt is not None and xt.shape[0] != yt.shape[0]:
+            raise ValueError(f"X has {xt.shape[0]} rows but Y has {yt.shape[0]}; paired views need equal rows.")
+        return xt, yt
+
+    def transform(self, X: Any = None, Y: Any = None) -> np.ndarray:
+        """Common representation from whichever views are given.
+
+        ``transform(X)`` -> h(x, 0); ``transform(Y=Y)`` -> h(0, y); ``transform(X, Y)`` -> h(x, y).
+        Returns an array of shape (n_rows, n_components), float32.
+        """
+        xt, yt = self._inputs(X, Y)
+        with torch.inference_mode():
+            return self.model_.encode(xt, yt).float().cpu().numpy()
+
+    def reconstruct(self, X: Any = None, Y: Any = None) -> tuple[np.ndarray, np.ndarray]:
+        """Both views decoded from the code of the given views: ``(X_hat, Y_hat)``, shapes
+        (n_rows, d_x) and (n_rows, d_y), in the input's units (scaling undone)."""
+        xt, yt = self._inputs(X, Y)
+        with torch.inference_mode():
+            x_hat, y_hat = self.model_.decode(self.model_.encode(xt, yt))
+        x_hat, y_hat = x_hat.float().cpu().numpy(), y_hat.float().cpu().numpy()
+        if self.scaler_x_ is not None:
+            x_hat = self.scaler_x_.inverse_transform(x_hat)
+            y_hat = self.scaler_y_.inverse_transform(y_hat)
+        return x_hat, y_hat
+
+    def generate(self, X: Any = None, Y: Any = None) -> np.ndarray:
+        """The missing view: ``generate(X=X)`` -> Y_hat (n, d_y); ``generate(Y=Y)`` -> X_hat (n, d_x)."""
+        if (X is None) == (Y is None):
+            raise ValueError("generate takes exactly one view: generate(X=...) -> Y_hat, generate(Y=...) -> X_hat.")
+        x_hat, y_hat = self.reconstruct(X=X, Y=Y)
+        return y_hat if X is not None else x_hat
+
+    predict_view = generate
+
+    def correlations(self, X: Any, Y: Any) -> np.ndarray:
+        """Per-unit Pearson correlation between h(x, 0) and h(0, y) over the rows, shape (k,)."""
+        X, Y = check_views(X, Y, min_rows=2)
+        hx, hy = self.transform(X=X), self.transform(Y=Y)
+        return correlation(torch.from_numpy(hx).double(), torch.from_numpy(hy).double(), 1e-12).numpy()
+
+    def score(self, X: Any, Y: Any) -> float:
+        """Test sum-correlation (sum over units of ``correlations``; higher is better)."""
+        return float(np.nansum(self.correlations(X, Y)))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.required = True  # Y, the second view, is required
+        tags.non_deterministic = self.device != "cpu"
+        return tags

@@ -1,0 +1,68 @@
+"""The original CorrNet code's RMSprop variant.
+
+``v = rho * v + (1 - rho) * g^2;  p -= lr * g / sqrt(v + eps)`` with rho = 0.9, eps = 1e-8 *inside*
+the square root and no momentum. ``torch.optim.RMSprop`` differs: it adds eps outside the sqrt
+(``sqrt(v) + eps``), which changes the first steps, where v is tiny.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import torch
+from torch import Tensor
+
+
+class OriginalRMSprop(torch.optim.Optimizer):
+    """RMSprop exactly as the original Theano CorrNet code (``lr=0.01, rho=0.9, eps=1e-8``)."""
+
+    def __init__(
+        self, params: Iterable[Tensor], lr: float = 0.01, rho: float = 0.9, eps: float = 1e-8,
+        weight_decay: float = 0.0,
+    ) -> None:
+        if lr <= 0 or not 0 <= rho < 1 or eps <= 0:
+            raise ValueError(f"invalid RMSprop settings lr={lr}, rho={rho}, eps={eps}.")
+        super().__init__(params, dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay))
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        for group in self.param_groups:
+            params = [p for p in group["params"] if p.grad is not None]
+            if not params:
+                continue
+            grads = [p.grad for p in params]
+            if group["weight_decay"]:
+                grads = torch._foreach_add(grads, params, alpha=group["weight_decay"])
+            vs = []
+            for p in params:
+                state = self.state[p]
+                if "v" not in state:
+                    state["v"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+                vs.append(state["v"])
+            rho = group["rho"]
+            torch._foreach_mul_(vs, rho)
+            torch._foreach_addcmul_(vs, grads, grads, value=1 - rho)
+            denom = torch._foreach_add(vs, group["eps"])
+            torch._foreach_sqrt_(denom)
+            torch._foreach_addcdiv_(params, grads, denom, value=-group["lr"])
+        return loss
+
+
+def make_optimizer(name: str, params: Iterable[Tensor], lr: float, weight_decay: float = 0.0):
+    """Build the optimiser named in ``config.OPTIMIZERS``."""
+    params = list(params)
+    if name == "rmsprop_original":
+        return OriginalRMSprop(params, lr=lr, weight_decay=weight_decay)
+    if name == "rmsprop":  # Keras' RMSprop defaults: rho 0.9, eps 1e-7
+        return torch.optim.RMSprop(params, lr=lr, alpha=0.9, eps=1e-7, weight_decay=weight_decay)
+    if name == "adam":
+        return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
+    if name == "adamw":
+        return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
+    if name == "sgd":
+        return torch.optim.SGD(params, lr=lr, momentum=0.9, weight_decay=weight_decay)
+    raise ValueError(f"unknown optimizer {name!r}.")

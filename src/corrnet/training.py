@@ -1,0 +1,185 @@
+"""The training loop: device-resident data, index shuffling, one optimiser step per batch.
+
+Host syncs happen once per epoch (the per-batch terms are accumulated on the device), which keeps
+the loop bound by the model's arithmetic rather than by Python-to-device round trips.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from .config import Config
+from .model import CorrNetModule
+from .objective import correlation, corrnet_loss, reconstruction_error
+from .optim import make_optimizer
+
+MONITORS = {"sum_corr": "max", "loss": "min", "generation": "min"}
+
+
+class DivergenceError(RuntimeError):
+    """Training produced a non-finite loss; the model was rolled back to the last finite epoch."""
+
+
+@dataclass
+class TrainState:
+    """What the loop carries between epochs (also what a checkpoint holds)."""
+
+    model: CorrNetModule
+    optimizer: torch.optim.Optimizer
+    generator: torch.Generator
+    epoch: int = 0
+    history: list[dict[str, float]] = field(default_factory=list)
+    best_score: float | None = None
+    best_epoch: int | None = None
+    best_state: dict[str, Tensor] | None = None
+    bad_epochs: int = 0
+
+
+def batch_starts(n: int, batch_size: int) -> list[tuple[int, int]]:
+    """Contiguous [start, stop) slices of an epoch. A trailing batch of a single row is merged into
+    the previous one (a correlation over one row is undefined)."""
+    slices = [(s, min(s + batch_size, n)) for s in range(0, n, batch_size)]
+    if len(slices) > 1 and slices[-1][1] - slices[-1][0] < 2:
+        last = slices.pop()
+        slices[-1] = (slices[-1][0], last[1])
+    return slices
+
+
+@torch.inference_mode()
+def evaluate(model: CorrNetModule, X: Tensor, Y: Tensor, config: Config, chunk: int = 8192) -> dict[str, float]:
+    """Validation metrics on full views: objective (correlation over all rows), sum-correlation of
+    h(x,0) vs h(0,y), and generation error (mean squared error per feature of y from x and x from y)."""
+    model.eval()
+    hx, hy, rec, gen, n = [], [], 0.0, 0.0, X.shape[0]
+    for s in range(0, n, chunk):
+        xb, yb = X[s : s + chunk], Y[s : s + chunk]
+        out = model(xb, yb, passes=("both", "x", "y"))
+        hx.append(out.h_x)
+        hy.append(out.h_y)
+        x_hat, y_hat = out.x_hat, out.y_hat  # (3, b, d)
+        names = out.names
+        for i, p in enumerate(names):
+            if p in config.reconstruct_from:
+                rec += float((reconstruction_error(xb, x_hat[i], config.loss)
+                              + reconstruction_error(yb, y_hat[i], config.loss)).sum())
+        gen += float((y_hat[names.index("x")] - yb).pow(2).mean(-1).sum()
+                     + (x_hat[names.index("y")] - xb).pow(2).mean(-1).sum()) / 2
+    corr = correlation(torch.cat(hx), torch.cat(hy), config.corr_eps)
+    model.train()
+    sum_corr = float(corr.sum())
+    return {"loss": rec / n - config.lam * sum_corr, "sum_corr": sum_corr, "generation": gen / n}
+
+
+def init_state(model: CorrNetModule, config: Config, seed: int) -> TrainState:
+    gen = torch.Generator().manual_seed(seed)
+    opt = make_optimizer(config.optimizer, model.parameters(), config.lr, config.weight_decay)
+    return TrainState(model=model, optimizer=opt, generator=gen)
+
+
+def train(
+    state: TrainState,
+    X: Tensor,
+    Y: Tensor,
+    config: Config,
+    *,
+    validation: tuple[Tensor, Tensor] | None = None,
+    early_stopping: bool = False,
+    patience: int = 10,
+    monitor: str = "sum_corr",
+    verbose: int = 0,
+    on_epoch_end: Callable[[TrainState], Any] | None = None,
+) -> TrainState:
+    """Run epochs ``state.epoch .. config.epochs - 1`` on paired views X (n, d_x), Y (n, d_y).
+
+    The loop is resumable: everything it needs between epochs is in ``state`` (model, optimiser,
+    RNG for shuffling, history, early-stopping bookkeeping). ``on_epoch_end`` is called after each
+    epoch (checkpointing). With ``early_stopping`` the best epoch's weights (by ``monitor`` on
+    ``validation``) are restored at the end.
+    """
+    if monitor not in MONITORS:
+        raise ValueError(f"monitor={monitor!r} is not supported; use one of {sorted(MONITORS)}.")
+    if early_stopping and validation is None:
+        raise ValueError("early_stopping needs validation data: pass validation_data or validation_fraction.")
+    model, opt = state.model, state.optimizer
+    n = X.shape[0]
+    slices = batch_starts(n, config.batch_size)
+    model.train()
+    pbar = None
+    if verbose:
+        from tqdm.auto import tqdm
+
+        pbar = tqdm(total=config.epochs, initial=state.epoch, desc="corrnet", unit="epoch", leave=verbose > 1)
+    last_good = copy.deepcopy(model.state_dict())
+    sign = 1.0 if MONITORS[monitor] == "max" else -1.0
+    try:
+        while state.epoch < config.epochs:
+            t0 = time.perf_counter()
+            perm = torch.randperm(n, generator=state.generator).to(X.device) if config.shuffle else None
+            acc = torch.zeros(5, device=X.device)  # total, recon both/x/y, sum corr
+            for s, e in slices:
+                if perm is None:
+                    xb, yb = X[s:e], Y[s:e]
+                else:
+                    idx = perm[s:e]
+                    xb, yb = X[idx], Y[idx]
+                terms = corrnet_loss(model, xb, yb, config)
+                opt.zero_grad(set_to_none=True)
+                terms.total.backward()
+                opt.step()
+                with torch.no_grad():
+                    r = terms.recon
+                    z = terms.total.new_zeros(())
+                    acc += torch.stack([terms.total.detach(), r.get("both", z).detach(),
+                                        r.get("x", z).detach(), r.get("y", z).detach(),
+                                        terms.corr.detach().sum()])
+            vals = (acc / len(slices)).tolist()  # the epoch's one host sync
+            row = {"epoch": state.epoch + 1, "loss": vals[0], "recon_both": vals[1], "recon_x": vals[2],
+                   "recon_y": vals[3], "sum_corr": vals[4], "time_s": time.perf_counter() - t0}
+            if not math.isfinite(vals[0]):
+                model.load_state_dict(last_good)
+                raise DivergenceError(
+                    f"the training loss became {vals[0]} in epoch {state.epoch + 1}; the model was rolled "
+                    f"back to the end of epoch {state.epoch}. Lower lr (now {config.lr}) or lam (now "
+                    f"{config.lam}), scale the inputs (scale='standard' or 'minmax'), or use "
+                    "optimizer='adam'."
+                )
+            if validation is not None:
+                v = evaluate(model, validation[0], validation[1], config)
+                row.update({f"val_{k}": val for k, val in v.items()})
+            state.history.append(row)
+            state.epoch += 1
+            last_good = copy.deepcopy(model.state_dict())
+            stop = False
+            if early_stopping:
+                score = sign * row[f"val_{monitor}"]
+                if state.best_score is None or score > state.best_score:
+                    state.best_score, state.best_epoch, state.bad_epochs = score, state.epoch, 0
+                    state.best_state = copy.deepcopy(model.state_dict())
+                else:
+                    state.bad_epochs += 1
+                    stop = state.bad_epochs >= patience
+            if pbar is not None:
+                post = {"loss": f"{row['loss']:.3f}", "corr": f"{row['sum_corr']:.2f}"}
+                if validation is not None:
+                    post["val_corr"] = f"{row['val_sum_corr']:.2f}"
+                pbar.set_postfix(post)
+                pbar.update(1)
+            if on_epoch_end is not None:
+                on_epoch_end(state)
+            if stop:
+                break
+    finally:
+        if pbar is not None:
+            pbar.close()
+    if early_stopping and state.best_state is not None:
+        model.load_state_dict(state.best_state)
+    model.eval()
+    return state

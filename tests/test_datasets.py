@@ -1,0 +1,74 @@
+import gzip
+import shutil
+
+import numpy as np
+import pytest
+from conftest import mnist_dir
+
+from corrnet.datasets import digits_halves, load_mnist, mnist_halves
+from corrnet.datasets import mnist as mnist_mod
+
+
+def test_digits_halves_shapes_and_ranges():
+    d = digits_halves()
+    assert d.X_train.shape == (1000, 32) and d.Y_train.shape == (1000, 32)
+    assert len(d.X_val) == 300 and len(d.X_test) == 497
+    assert 0 <= d.X_train.min() and d.X_train.max() <= 1 and d.X_train.dtype == np.float32
+    # halves really are the left and right 4 columns of the same image
+    from sklearn.datasets import load_digits
+
+    imgs = load_digits().images / 16.0
+    row = np.c_[d.X_train[0].reshape(8, 4), d.Y_train[0].reshape(8, 4)]
+    assert np.any(np.all(np.isclose(imgs, row[None]), axis=(1, 2)))
+
+
+def test_mnist_checksums_shapes_and_split():
+    tr, trl, te, _ = load_mnist(mnist_dir())
+    assert tr.shape == (60000, 28, 28) and te.shape == (10000, 28, 28) and trl.shape == (60000,)
+    d = mnist_halves(mnist_dir())
+    assert d.X_train.shape == (50000, 392) and d.Y_val.shape == (10000, 392) and d.X_test.shape == (10000, 392)
+    px = np.float32(255.0)
+    np.testing.assert_array_equal(d.X_val[0].reshape(28, 14), tr[50000, :, :14] / px)
+    np.testing.assert_array_equal(d.Y_test[-1].reshape(28, 14), te[-1, :, 14:] / px)
+    np.testing.assert_array_equal(d.y_train, trl[:50000])
+    assert d.X_train.max() == 1.0 and d.X_train.min() == 0.0
+
+
+def test_corrupt_file_is_detected(tmp_path):
+    src = mnist_dir()
+    for f in mnist_mod.FILES.values():
+        shutil.copy(src / f, tmp_path / f)
+    with gzip.open(tmp_path / "t10k-labels-idx1-ubyte.gz", "rb") as f:
+        data = bytearray(f.read())
+    data[100] ^= 1
+    with gzip.open(tmp_path / "t10k-labels-idx1-ubyte.gz", "wb") as f:
+        f.write(bytes(data))
+    with pytest.raises(ValueError, match=r"t10k-labels-idx1-ubyte\.gz has MD5"):
+        load_mnist(tmp_path)
+
+
+def test_missing_files_say_how_to_fix(tmp_path, monkeypatch):
+    monkeypatch.setenv("CORRNET_DATA", str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(mnist_mod, "CACHE", tmp_path / "cache")
+    with pytest.raises(FileNotFoundError, match="CORRNET_DATA"):
+        load_mnist()
+
+
+def test_download_offline_gives_clear_error(tmp_path):
+    with pytest.raises(ConnectionError, match="offline"):
+        mnist_mod.download(tmp_path, mirrors=("http://127.0.0.1:9/",), timeout=2)
+
+
+def test_noisy_views_seeded_same_class_different_image(rng):
+    images = rng.uniform(size=(40, 6, 6)).astype(np.float32)
+    labels = np.tile([0, 1], 20)
+    v1, v2, partner = mnist_mod.noisy_views(images, labels, (0, 20, 40), random_state=3)
+    w1, w2, _ = mnist_mod.noisy_views(images, labels, (0, 20, 40), random_state=3)
+    np.testing.assert_array_equal(v1, w1)
+    np.testing.assert_array_equal(v2, w2)
+    assert v1.shape == (40, 36) and v2.shape == (40, 36) and 0 <= v2.min() and v2.max() <= 1
+    assert not np.allclose(v1, images.reshape(40, -1))  # rotated
+    assert np.all(labels[partner] == labels) and np.all(partner != np.arange(40))
+    assert np.all((partner < 20) == (np.arange(40) < 20))  # partners stay inside their split
+    assert np.all(v2 >= images.reshape(40, -1)[partner] - 1e-6)  # partner plus non-negative noise

@@ -1,0 +1,31 @@
+import numpy as np
+import torch
+
+from corrnet import OriginalRMSprop
+
+
+def test_original_rmsprop_matches_the_theano_update_rule():
+    rng = np.random.default_rng(0)
+    p0 = rng.normal(size=(3, 4))
+    grads = [rng.normal(size=(3, 4)) * 10 ** rng.uniform(-6, 1) for _ in range(5)]
+    p = torch.nn.Parameter(torch.tensor(p0))
+    opt = OriginalRMSprop([p], lr=0.01)
+    ref, v = p0.copy(), np.zeros_like(p0)
+    for g in grads:
+        p.grad = torch.tensor(g)
+        opt.step()
+        v = 0.9 * v + 0.1 * g**2
+        ref = ref - 0.01 * g / np.sqrt(v + 1e-8)
+    np.testing.assert_allclose(p.detach().numpy(), ref, rtol=1e-12)
+
+
+def test_differs_from_torch_rmsprop_where_v_is_tiny():
+    """The eps placement matters for the first steps: torch's sqrt(v) + eps is not the original."""
+    a = torch.nn.Parameter(torch.zeros(1))
+    b = torch.nn.Parameter(torch.zeros(1))
+    oa, ob = OriginalRMSprop([a], lr=0.01), torch.optim.RMSprop([b], lr=0.01, alpha=0.9, eps=1e-8)
+    a.grad = torch.tensor([1e-5])
+    b.grad = torch.tensor([1e-5])
+    oa.step()
+    ob.step()
+    assert abs(a.item() - b.item()) > 1e-3
