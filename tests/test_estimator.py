@@ -150,3 +150,7 @@ def test_scaling_round_trip(two_views):
     est = CorrNet(**{**FAST, "scale": "minmax"}).fit(Xs, Ys)
     Xh, _ = est.reconstruct(X=Xs, Y=Ys)
     assert Xh.min() >= Xs.min() - 1e-3 and Xh.max() <= Xs.max() + 1e-3  # sigmoid range mapped back
+
+
+def test_default_is_untied_and_paper_preset_is_tied():
+    assert CorrNet().tied is False and CorrNet.paper().tied is True

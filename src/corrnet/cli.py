@@ -1,14 +1,36 @@
-"""The ``corrnet`` command line: thin wrappers over the estimator, metrics and experiments.
+"""The ``corrnet`` command line: thin wrappers over the estimator, metrics, reports and experiments.
 
-Exit codes: 0 success, 1 runtime failure (e.g. training diverged), 2 bad usage or bad input.
+Exit codes: 0 success; 1 training failed (diverged); 2 bad usage or bad input (files, widths,
+values, model directories); 130 interrupted.
 """
 
 from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
+from typing import Any
 
 import click
+
+DATASETS = ("digits-halves", "mnist-halves", "noisy-mnist")
+
+
+class CorrnetGroup(click.Group):
+    """Turns expected errors into one clear line and a meaningful exit code, not a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        from .persistence import ModelFormatError
+        from .training import DivergenceError
+
+        try:
+            return super().invoke(ctx)
+        except DivergenceError as err:
+            click.echo(f"error: {err}", err=True)
+            ctx.exit(1)
+        except (ValueError, FileNotFoundError, ModelFormatError, ConnectionError) as err:
+            click.echo(f"error: {err}", err=True)
+            ctx.exit(2)
 
 
 def _emit(result: dict, as_json: bool) -> None:
@@ -20,10 +42,246 @@ def _emit(result: dict, as_json: bool) -> None:
         click.echo(f"{k:<{width}}  {v:.4f}" if isinstance(v, float) else f"{k:<{width}}  {v}")
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def _load_dataset(name: str, data_dir: str | None):
+    from . import datasets
+
+    if name == "digits-halves":
+        return datasets.digits_halves()
+    if name == "mnist-halves":
+        return datasets.mnist_halves(data_dir)
+    return datasets.noisy_mnist(data_dir)
+
+
+def _views(x: str | None, y: str | None, dataset: str | None, split: str, data_dir: str | None):
+    """(X, Y, labels) from files or a named dataset split."""
+    if dataset:
+        d = _load_dataset(dataset, data_dir)
+        return getattr(d, f"X_{split}"), getattr(d, f"Y_{split}"), getattr(d, f"y_{split}")
+    from .io import read_array
+
+    return (read_array(x) if x else None), (read_array(y) if y else None), None
+
+
+def _parse_set(pairs: tuple[str, ...]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for item in pairs:
+        if "=" not in item:
+            raise click.BadParameter(f"{item!r} is not KEY=VALUE", param_hint="--set")
+        k, v = item.split("=", 1)
+        try:
+            out[k.strip()] = json.loads(v)
+        except json.JSONDecodeError:
+            out[k.strip()] = v
+    return out
+
+
+@click.group(cls=CorrnetGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="corrnet")
 def main() -> None:
-    """Correlational Neural Networks: common representations of two views."""
+    """Correlational Neural Networks: common representations of two views.
+
+    Views are .npy, .npz (file.npz:NAME), .csv or .parquet files with one row per item; row i of
+    X pairs with row i of Y. Or name a dataset: digits-halves (bundled), mnist-halves, noisy-mnist
+    (MNIST IDX files from $CORRNET_DATA or ../shared/data/mnist).
+    """
+
+
+view_options = [
+    click.option("--x", "x", type=click.Path(dir_okay=False), help="View 1 file."),
+    click.option("--y", "y", type=click.Path(dir_okay=False), help="View 2 file."),
+    click.option("--dataset", type=click.Choice(DATASETS), help="A named dataset instead of files."),
+    click.option("--split", type=click.Choice(("train", "val", "test")), default="test", show_default=True,
+                 help="Which split of --dataset."),
+    click.option("--data-dir", type=click.Path(file_okay=False), help="Where the MNIST files are."),
+]
+
+
+def with_views(f):
+    for opt in reversed(view_options):
+        f = opt(f)
+    return f
+
+
+@main.command()
+@click.option("--x", "x", type=click.Path(dir_okay=False), help="View 1 training file.")
+@click.option("--y", "y", type=click.Path(dir_okay=False), help="View 2 training file.")
+@click.option("--dataset", type=click.Choice(DATASETS), help="Train on a named dataset's train split.")
+@click.option("--data-dir", type=click.Path(file_okay=False), help="Where the MNIST files are.")
+@click.option("--out", "-o", required=True, type=click.Path(file_okay=False), help="Model directory to write.")
+@click.option("--preset", type=click.Choice(("default", "paper", "seed_blog")), default="default", show_default=True)
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), help="TOML/JSON/YAML file of parameters.")
+@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Any CorrNet parameter, e.g. --set lam=4.")
+@click.option("--epochs", type=click.IntRange(0), help="Training epochs.")
+@click.option("--components", type=click.IntRange(1), help="Width of the common code.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--validation-fraction", type=click.FloatRange(0, 1, min_open=True, max_open=True))
+@click.option("--checkpoint-dir", type=click.Path(file_okay=False), help="Write a checkpoint each epoch.")
+@click.option("--resume", is_flag=True, help="Continue from the checkpoint in --checkpoint-dir.")
+@click.option("--device", default="auto", show_default=True)
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+def train(x, y, dataset, data_dir, out, preset, config_file, sets, epochs, components, seed, validation_fraction,
+          checkpoint_dir, resume, device, quiet, as_json) -> None:
+    """Fit CorrNet on two views and write a model directory."""
+    from .estimator import CorrNet
+    from .io import read_config
+
+    if not dataset and not (x and y):
+        raise click.UsageError("give both --x and --y, or --dataset.")
+    params: dict[str, Any] = {}
+    if config_file:
+        params.update(read_config(config_file))
+    preset = params.pop("preset", preset)
+    params.update(_parse_set(sets))
+    for key, val in (("epochs", epochs), ("n_components", components), ("validation_fraction", validation_fraction)):
+        if val is not None:
+            params[key] = val
+    params.update(random_state=seed, device=device, verbose=0 if (quiet or as_json) else 1)
+    unknown = set(params) - set(CorrNet().get_params())
+    if unknown:
+        raise ValueError(f"unknown parameters {sorted(unknown)}; see `python -c 'import corrnet; help(corrnet.CorrNet)'`.")
+    est = CorrNet.from_preset(preset, **params)
+    validation = None
+    if dataset:
+        d = _load_dataset(dataset, data_dir)
+        X, Y = d.X_train, d.Y_train
+        if validation_fraction is None:
+            validation = (d.X_val, d.Y_val)
+    else:
+        X, Y, _ = _views(x, y, None, "train", None)
+    est.fit(X, Y, validation_data=validation, checkpoint_dir=checkpoint_dir, resume=resume)
+    est.save(out)
+    last = est.history_[-1] if est.history_ else {}
+    _emit({"model": str(out), "epochs": est.n_epochs_, **{k: v for k, v in last.items() if k != "epoch"}}, as_json)
+
+
+def _model(path: str, device: str | None = None):
+    from .estimator import CorrNet
+
+    return CorrNet.load(path, device=device)
+
+
+@main.command()
+@click.argument("model", type=click.Path(exists=True, file_okay=False))
+@with_views
+@click.option("--out", "-o", required=True, type=click.Path(dir_okay=False), help=".npy, .npz or .csv to write.")
+def transform(model, x, y, dataset, split, data_dir, out) -> None:
+    """Codes from view 1 (--x), view 2 (--y) or both."""
+    from .io import write_array
+
+    X, Y, _ = _views(x, y, dataset, split, data_dir)
+    if X is None and Y is None:
+        raise click.UsageError("give --x, --y or both (or --dataset).")
+    H = _model(model).transform(X=X, Y=Y)
+    write_array(out, H)
+    click.echo(f"wrote codes {H.shape} to {out}", err=True)
+
+
+@main.command()
+@click.argument("model", type=click.Path(exists=True, file_okay=False))
+@click.option("--x", "x", type=click.Path(dir_okay=False), help="Generate view 2 from this view-1 file.")
+@click.option("--y", "y", type=click.Path(dir_okay=False), help="Generate view 1 from this view-2 file.")
+@click.option("--out", "-o", required=True, type=click.Path(dir_okay=False), help=".npy, .npz or .csv to write.")
+def generate(model, x, y, out) -> None:
+    """The missing view: --x gives generated view 2, --y gives generated view 1."""
+    from .io import read_array, write_array
+
+    if (x is None) == (y is None):
+        raise click.UsageError("give exactly one of --x or --y.")
+    est = _model(model)
+    G = est.generate(X=read_array(x)) if x else est.generate(Y=read_array(y))
+    write_array(out, G)
+    click.echo(f"wrote generated view {G.shape} to {out}", err=True)
+
+
+def _evaluate(est, X, Y, labels) -> dict[str, float]:
+    from . import metrics
+
+    H1, H2 = est.transform(X=X), est.transform(Y=Y)
+    res = metrics.evaluate_codes(H1, H2, labels)
+    res["generation_mse_y_from_x"] = metrics.generation_mse(Y, est.generate(X=X))
+    res["generation_mse_x_from_y"] = metrics.generation_mse(X, est.generate(Y=Y))
+    return res
+
+
+@main.command()
+@click.argument("model", type=click.Path(exists=True, file_okay=False))
+@with_views
+@click.option("--labels", type=click.Path(dir_okay=False), help="Class labels (for transfer accuracy).")
+@click.option("--json", "as_json", is_flag=True)
+def evaluate(model, x, y, dataset, split, data_dir, labels, as_json) -> None:
+    """All metrics on paired views: correlations, transfer accuracy, retrieval, generation error."""
+    from .io import read_array
+
+    X, Y, lab = _views(x, y, dataset, split, data_dir)
+    if X is None or Y is None:
+        raise click.UsageError("evaluate needs both views: --x and --y, or --dataset.")
+    if labels:
+        lab = read_array(labels).ravel()
+    _emit(_evaluate(_model(model), X, Y, lab), as_json)
+
+
+@main.command()
+@click.argument("model", type=click.Path(exists=True, file_okay=False))
+@with_views
+@click.option("--labels", type=click.Path(dir_okay=False), help="Class labels (colours, transfer accuracy).")
+@click.option("--image-shape", nargs=4, type=int, help="H_X W_X H_Y W_Y: draw the views as images.")
+@click.option("--out", "-o", default="corrnet-report", show_default=True, type=click.Path(file_okay=False))
+def report(model, x, y, dataset, split, data_dir, labels, image_shape, out) -> None:
+    """HTML report of a trained model on paired data."""
+    from . import report as rep
+    from .io import read_array
+
+    X, Y, lab = _views(x, y, dataset, split, data_dir)
+    if X is None or Y is None:
+        raise click.UsageError("report needs both views: --x and --y, or --dataset.")
+    if labels:
+        lab = read_array(labels).ravel()
+    est = _model(model)
+    res = _evaluate(est, X, Y, lab)
+    sections: list[tuple[str, Any]] = [("Metrics", [{"metric": k, "value": v} for k, v in res.items()])]
+    if est.history_:
+        sections.append(("Training curves", rep.fig_training_curves(est.history_)))
+    shapes = None
+    if image_shape:
+        shapes = (tuple(image_shape[:2]), tuple(image_shape[2:]))
+    elif dataset:
+        d = _load_dataset(dataset, data_dir)
+        shapes = (d.shape_x, d.shape_y)
+    if shapes and shapes[0][0] == shapes[1][0] and dataset != "noisy-mnist":
+        sections.append(("Generated halves", rep.fig_generation_grid(
+            X, Y, est.generate(Y=Y), est.generate(X=X), shapes[0], shapes[1], n=12)))
+    elif shapes:
+        sections.append(("Generated views", rep.fig_image_grid(
+            [("X", X), ("X from Y", est.generate(Y=Y))], shapes[0], n=12)))
+    sections.append(("Per-unit correlation", rep.fig_unit_correlations(est.correlations(X, Y))))
+    if lab is not None:
+        sections.append(("Codes", rep.fig_embedding(est.transform(X=X)[:2000], est.transform(Y=Y)[:2000], lab[:2000])))
+    path = rep.write_report(Path(out) / "index.html", f"corrnet report: {model}", sections)
+    click.echo(str(path))
+
+
+@main.command()
+@click.argument("model", type=click.Path(exists=True, file_okay=False))
+@click.option("--json", "as_json", is_flag=True)
+def info(model, as_json) -> None:
+    """Summary of a model directory: architecture, parameters, training, versions."""
+    from .persistence import read_meta
+
+    meta = read_meta(model)
+    est = _model(model, device="cpu")
+    n_params = sum(p.numel() for p in est.model_.parameters())
+    p = meta["params"]
+    res = {
+        "model": model, "format_version": meta["format_version"], **{f"{k}_version": v for k, v in meta["versions"].items()},
+        "d_x": meta["n_features_in_"], "d_y": meta["n_features_y_"], "n_components": p["n_components"],
+        "encoder_layers": p["encoder_layers"], "tied": p["tied"], "fusion": p["fusion"], "loss": p["loss"], "lam": p["lam"],
+        "optimizer": p["optimizer"], "lr": p["lr"], "parameters": n_params, "epochs_run": meta["n_epochs_"],
+    }
+    if meta["history"]:
+        res["final_sum_corr_train"] = meta["history"][-1]["sum_corr"]
+    res.update({f"metric_{k}": v for k, v in meta.get("metrics", {}).items()})
+    _emit(res, as_json)
 
 
 @main.command()
@@ -41,8 +299,28 @@ def demo(out: str, epochs: int, components: int, seed: int, as_json: bool, quiet
     _emit(res, as_json)
 
 
-def run() -> None:  # pragma: no cover - python -m corrnet
+@main.command()
+@click.argument("name", type=click.Choice(("mnist-halves", "noisy-mnist", "av-digits")))
+@click.option("--out", default=None, type=click.Path(file_okay=False), help="Results directory [results/NAME].")
+@click.option("--seeds", default="0,1,2", show_default=True, help="Comma-separated seeds.")
+@click.option("--epochs", type=click.IntRange(1), help="Override the epochs of every neural model (smoke runs).")
+@click.option("--subset", type=click.IntRange(100), help="Use only the first N rows of each split (smoke runs).")
+@click.option("--methods", default=None, help="Comma-separated subset of methods to run.")
+@click.option("--data-dir", type=click.Path(file_okay=False))
+@click.option("--quiet", "-q", is_flag=True)
+def experiment(name, out, seeds, epochs, subset, methods, data_dir, quiet) -> None:
+    """Reproduce a results table: CorrNet (paper recipe and best) next to the baselines."""
+    from .experiments.runner import run_experiment
+
+    seed_list = [int(s) for s in seeds.split(",") if s.strip()]
+    res = run_experiment(name, out or f"results/{name}", seeds=seed_list, epochs=epochs, subset=subset,
+                         methods=methods.split(",") if methods else None, data_dir=data_dir, verbose=not quiet)
+    click.echo(res["markdown"])
+    click.echo(f"\nwrote {res['dir']}/results.md, results.csv, results.json, index.html", err=True)
+
+
+def run() -> None:  # pragma: no cover
     try:
-        main(standalone_mode=True)
+        main()
     except KeyboardInterrupt:
         sys.exit(130)

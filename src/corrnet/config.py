@@ -29,7 +29,7 @@ class Config:
     encoder_layers: tuple[int, ...] = ()
     hidden_activation: str = "sigmoid"
     output_activation: str = "sigmoid"
-    tied: bool = True
+    tied: bool = False
     fusion: str = "joint"
     loss: str = "half_squared"
     lam: float = 2.0

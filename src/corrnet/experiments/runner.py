@@ -1,0 +1,198 @@
+"""``corrnet experiment NAME``: CorrNet (paper recipe and corrnet's best) next to the baselines on the
+same data and the same metrics, over several seeds; writes Markdown, CSV, JSON and an HTML report."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import platform
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .. import __version__, metrics, report
+from ..baselines import DeepCCA, KernelCCA, LinearCCA
+from ..datasets import MultiViewData, mnist_halves, noisy_mnist
+from ..estimator import CorrNet
+
+# corrnet's best configuration on MNIST halves (README, "Going further"): deeper per-view encoders,
+# untied decoders, Adam, a larger lambda, more epochs, shuffling.
+BEST = dict(n_components=50, encoder_layers=(500, 300), tied=False, lam=8.0, optimizer="adam", lr=1e-3,
+            epochs=100, batch_size=100, shuffle=True)
+
+GENERATIVE = {"corrnet-paper", "corrnet-best", "seed-blog", "mae"}
+DETERMINISTIC = {"cca"}  # no randomness: run once, whatever the seeds
+
+
+def methods_for(name: str, epochs: int | None) -> dict[str, Callable[[int], Any]]:
+    """Factories seed -> unfitted model, for the experiment ``name``."""
+    ep = {} if epochs is None else {"epochs": epochs}
+    best_ep = {"epochs": epochs} if epochs is not None else {}
+    return {
+        "corrnet-paper": lambda s: CorrNet.paper(random_state=s, device="cpu", **ep),
+        "corrnet-best": lambda s: CorrNet(**{**BEST, **best_ep}, random_state=s, device="cpu"),
+        "seed-blog": lambda s: CorrNet.from_preset("seed_blog", random_state=s, device="cpu", **ep),
+        "mae": lambda s: CorrNet.paper(lam=0.0, random_state=s, device="cpu", **ep),
+        "cca": lambda s: LinearCCA(50, reg=1e-3),
+        "kcca": lambda s: KernelCCA(50, n_features=1000, random_state=s),
+        "dcca": lambda s: DeepCCA(50, (500, 300), epochs=epochs or 30, random_state=s),
+    }
+
+
+def load(name: str, data_dir: str | None) -> MultiViewData:
+    if name == "mnist-halves":
+        return mnist_halves(data_dir)
+    if name == "noisy-mnist":
+        return noisy_mnist(data_dir)
+    raise ValueError(f"unknown experiment {name!r}; use mnist-halves, noisy-mnist or av-digits.")
+
+
+def score(model: Any, d: MultiViewData, generative: bool) -> dict[str, float]:
+    """The full metric set on the test split (C of the tuned SVM chosen on the validation split)."""
+    h1, h2 = model.transform(X=d.X_test), model.transform(Y=d.Y_test)
+    res: dict[str, float] = {
+        "sum_corr": metrics.sum_correlation(h1, h2),
+        "sum_canonical_corr": float(metrics.canonical_correlations(h1, h2).sum()),
+        "transfer_1to2": metrics.transfer_accuracy_folds(h1, h2, d.y_test),
+        "transfer_2to1": metrics.transfer_accuracy_folds(h2, h1, d.y_test),
+    }
+    v1, v2 = model.transform(X=d.X_val), model.transform(Y=d.Y_val)
+    half = len(v1) // 2
+    c12 = metrics.tune_svc_C(v1[:half], d.y_val[:half], v2[half:], d.y_val[half:])
+    c21 = metrics.tune_svc_C(v2[:half], d.y_val[:half], v1[half:], d.y_val[half:])
+    res["transfer_1to2_tuned"] = metrics.transfer_accuracy_folds(h1, h2, d.y_test, C=c12)
+    res["transfer_2to1_tuned"] = metrics.transfer_accuracy_folds(h2, h1, d.y_test, C=c21)
+    r = metrics.retrieval(h1, h2)
+    res["recall@1"], res["mrr"] = r["recall@1"], r["mrr"]
+    if generative:
+        res["gen_mse_2from1"] = metrics.generation_mse(d.Y_test, model.generate(X=d.X_test))
+        res["gen_mse_1from2"] = metrics.generation_mse(d.X_test, model.generate(Y=d.Y_test))
+    return res
+
+
+COLUMNS = ["sum_corr", "sum_canonical_corr", "transfer_1to2", "transfer_2to1", "transfer_1to2_tuned",
+           "transfer_2to1_tuned", "recall@1", "mrr", "gen_mse_2from1", "gen_mse_1from2", "train_seconds"]
+PERCENT = {"transfer_1to2", "transfer_2to1", "transfer_1to2_tuned", "transfer_2to1_tuned", "recall@1"}
+
+
+def aggregate(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Mean and standard deviation over seeds, per method, in run order."""
+    out = []
+    for m in dict.fromkeys(r["method"] for r in runs):
+        rows = [r for r in runs if r["method"] == m]
+        agg: dict[str, Any] = {"method": m, "seeds": len(rows)}
+        for c in COLUMNS:
+            vals = [r[c] for r in rows if c in r]
+            if vals:
+                agg[c] = float(np.mean(vals))
+                agg[c + "_std"] = float(np.std(vals, ddof=1)) if len(vals) > 1 else 0.0
+        out.append(agg)
+    return out
+
+
+def markdown(agg: list[dict[str, Any]]) -> str:
+    head = ["method", "seeds", "sum-corr", "sum canon. corr", "transfer 1→2 %", "transfer 2→1 %",
+            "tuned 1→2 %", "tuned 2→1 %", "recall@1 %", "MSE 2 from 1", "train s"]
+    keys = ["sum_corr", "sum_canonical_corr", "transfer_1to2", "transfer_2to1", "transfer_1to2_tuned",
+            "transfer_2to1_tuned", "recall@1", "gen_mse_2from1", "train_seconds"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for a in agg:
+        cells = [a["method"], str(a["seeds"])]
+        for k in keys:
+            if k not in a:
+                cells.append("–")
+                continue
+            scale = 100 if k in PERCENT else 1
+            fmt = "{:.4f}" if k.startswith("gen") else ("{:.0f}" if k == "train_seconds" else "{:.2f}")
+            cell = fmt.format(a[k] * scale)
+            if a["seeds"] > 1 and k != "train_seconds":
+                cell += " ± " + fmt.format(a[k + "_std"] * scale)
+            cells.append(cell)
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def run_experiment(
+    name: str, out: str | Path, seeds: list[int] = (0, 1, 2), epochs: int | None = None, subset: int | None = None,
+    methods: list[str] | None = None, data_dir: str | None = None, verbose: bool = True,
+) -> dict[str, Any]:
+    """Train and score every method for every seed; write ``results.{md,csv,json}`` and ``index.html``
+    into ``out``. ``epochs``/``subset`` shrink the run for smoke tests."""
+    if name == "av-digits":
+        from .av_digits import run_av_experiment
+
+        return run_av_experiment(out, seeds=list(seeds), epochs=epochs, subset=subset, verbose=verbose)
+    d = load(name, data_dir)
+    if subset:
+        d = d.subset(subset)
+    factories = methods_for(name, epochs)
+    chosen = methods or list(factories)
+    bad = set(chosen) - set(factories)
+    if bad:
+        raise ValueError(f"unknown methods {sorted(bad)}; choose from {sorted(factories)}.")
+    runs: list[dict[str, Any]] = []
+    keep: dict[str, Any] = {}
+    for m in chosen:
+        for seed in seeds[:1] if m in DETERMINISTIC else seeds:
+            t0 = time.perf_counter()
+            model = factories[m](seed).fit(d.X_train, d.Y_train)
+            secs = time.perf_counter() - t0
+            row = {"method": m, "seed": seed, **score(model, d, m in GENERATIVE), "train_seconds": secs}
+            if hasattr(model, "get_params"):
+                row["params"] = json.dumps(model.get_params(), default=str)
+            runs.append(row)
+            keep.setdefault(m, model)
+            if verbose:
+                print(f"{m:14s} seed {seed}: sum-corr {row['sum_corr']:.2f}, transfer "
+                      f"{100 * row['transfer_1to2']:.2f} / {100 * row['transfer_2to1']:.2f} %, {secs:.0f} s", flush=True)
+    agg = aggregate(runs)
+    md = markdown(agg)
+    outdir = Path(out)
+    outdir.mkdir(parents=True, exist_ok=True)
+    report.atomic_write_text(outdir / "results.md", md + "\n")
+    buf = io.StringIO()
+    cols = ["method", "seed", *COLUMNS]
+    w = csv.DictWriter(buf, fieldnames=cols, extrasaction="ignore")
+    w.writeheader()
+    w.writerows(runs)
+    report.atomic_write_text(outdir / "results.csv", buf.getvalue())
+    meta = {"experiment": name, "seeds": list(seeds), "epochs_override": epochs, "subset": subset,
+            "corrnet": __version__, "python": platform.python_version(), "machine": platform.machine(),
+            "best_config": {k: list(v) if isinstance(v, tuple) else v for k, v in BEST.items()},
+            "runs": runs, "summary": agg}
+    report.atomic_write_text(outdir / "results.json", json.dumps(meta, indent=1, default=float))
+    sections: list[tuple[str, Any]] = [("Results (test split, mean ± std over seeds)", _md_to_html(md))]
+    for m in ("corrnet-paper", "corrnet-best"):
+        if m in keep:
+            est = keep[m]
+            sections.append((f"{m}: per-unit test correlation", report.fig_unit_correlations(
+                est.correlations(d.X_test, d.Y_test))))
+            sections.append((f"{m}: training curves", report.fig_training_curves(est.history_)))
+    gen_m = next((m for m in ("corrnet-best", "corrnet-paper") if m in keep), None)
+    if gen_m and d.shape_x and name == "mnist-halves":
+        est = keep[gen_m]
+        sections.append((f"{gen_m}: generating the missing half (test)", report.fig_generation_grid(
+            d.X_test, d.Y_test, est.generate(Y=d.Y_test), est.generate(X=d.X_test), d.shape_x, d.shape_y, 12)))
+    elif gen_m and d.shape_x:
+        est = keep[gen_m]
+        sections.append((f"{gen_m}: view 2 generated from view 1 (test)", report.fig_image_grid(
+            [("view 1", d.X_test), ("view 2", d.Y_test), ("view 2 from 1", est.generate(X=d.X_test))], d.shape_y)))
+    if gen_m:
+        est = keep[gen_m]
+        sections.append((f"{gen_m}: codes of both views (test, 2 000 rows)", report.fig_embedding(
+            est.transform(X=d.X_test[:2000]), est.transform(Y=d.Y_test[:2000]), d.y_test[:2000])))
+    sections.append(("Configuration and seeds", f"<pre>{json.dumps({k: v for k, v in meta.items() if k not in ('runs', 'summary')}, indent=1)}</pre>"))
+    report.write_report(outdir / "index.html", f"corrnet experiment: {name}", sections)
+    return {"dir": str(outdir), "markdown": md, "runs": runs, "summary": agg}
+
+
+def _md_to_html(md: str) -> str:
+    lines = [ln for ln in md.splitlines() if not ln.startswith("|---")]
+    rows = [[c.strip() for c in ln.strip("|").split("|")] for ln in lines]
+    head = "".join(f"<th>{c}</th>" for c in rows[0])
+    body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in r) + "</tr>" for r in rows[1:])
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"

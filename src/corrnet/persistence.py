@@ -1,0 +1,238 @@
+"""Model directories and training checkpoints, without pickle.
+
+A model directory holds ``weights.safetensors`` (the module's tensors and the scalers' arrays) and
+``model.json`` (format version, package versions, estimator parameters, data widths, history,
+metrics). Loading parses JSON and safetensors only, so a tampered directory can fail to load but
+can never execute code. Every write goes to a temporary sibling first and is renamed into place.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+FORMAT_VERSION = 1
+WEIGHTS, META = "weights.safetensors", "model.json"
+CKPT_TENSORS, CKPT_META = "checkpoint.safetensors", "checkpoint.json"
+_SCALER_ARRAYS = {
+    "StandardScaler": ("mean_", "scale_", "var_"),
+    "MinMaxScaler": ("min_", "scale_", "data_min_", "data_max_", "data_range_"),
+}
+
+
+class ModelFormatError(ValueError):
+    """A model directory or checkpoint that is missing, corrupt, tampered or from another version."""
+
+
+def _atomic_dir(path: Path, write) -> Path:
+    """Call ``write(tmpdir)`` then move tmpdir to ``path`` (replacing it only after success)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.tmp-"))
+    try:
+        write(tmp)
+        for f in tmp.iterdir():  # flush file contents before the rename makes them visible
+            with open(f, "rb") as fh:
+                os.fsync(fh.fileno())
+        old = None
+        if path.exists():
+            old = path.parent / f".{path.name}.old-{os.getpid()}"
+            os.replace(path, old)
+        os.replace(tmp, path)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return path
+
+
+def _versions() -> dict[str, str]:
+    from . import __version__
+
+    return {"corrnet": __version__, "torch": torch.__version__, "numpy": np.__version__}
+
+
+def _scaler_to(prefix: str, scaler: Any, tensors: dict[str, torch.Tensor]) -> dict[str, Any] | None:
+    if scaler is None:
+        return None
+    kind = type(scaler).__name__
+    for attr in _SCALER_ARRAYS[kind]:
+        tensors[f"{prefix}.{attr}"] = torch.from_numpy(np.ascontiguousarray(getattr(scaler, attr), np.float64))
+    return {"kind": kind, "params": scaler.get_params(), "n_samples_seen_": int(np.sum(scaler.n_samples_seen_))}
+
+
+def _scaler_from(prefix: str, meta: dict[str, Any] | None, tensors: dict[str, torch.Tensor]) -> Any:
+    if meta is None:
+        return None
+    from sklearn.preprocessing import MinMaxScaler, StandardScaler
+
+    kinds = {"StandardScaler": StandardScaler, "MinMaxScaler": MinMaxScaler}
+    if meta.get("kind") not in kinds:
+        raise ModelFormatError(f"unknown scaler kind {meta.get('kind')!r} in the model file.")
+    params = dict(meta["params"])
+    if "feature_range" in params:
+        params["feature_range"] = tuple(params["feature_range"])
+    scaler = kinds[meta["kind"]](**params)
+    for attr in _SCALER_ARRAYS[meta["kind"]]:
+        setattr(scaler, attr, tensors[f"{prefix}.{attr}"].numpy())
+    scaler.n_features_in_ = len(scaler.scale_)
+    scaler.n_samples_seen_ = meta["n_samples_seen_"]
+    return scaler
+
+
+def save_estimator(est: Any, path: str | os.PathLike, metrics: dict[str, float] | None = None) -> Path:
+    """Write a fitted :class:`~corrnet.CorrNet` to the directory ``path`` (atomically)."""
+    from sklearn.utils.validation import check_is_fitted
+
+    check_is_fitted(est, "model_")
+    tensors = {f"model.{k}": v.detach().cpu().contiguous() for k, v in est.model_.state_dict().items()}
+    params = est.get_params()
+    params["encoder_layers"] = list(params["encoder_layers"] or ())
+    params["reconstruct_from"] = list(params["reconstruct_from"])
+    if not isinstance(params["random_state"], (int, type(None))):
+        params["random_state"] = None
+    meta = {
+        "format_version": FORMAT_VERSION,
+        "versions": _versions(),
+        "params": params,
+        "n_features_in_": est.n_features_in_,
+        "n_features_y_": est.n_features_y_,
+        "scaler_x": _scaler_to("scaler_x", est.scaler_x_, tensors),
+        "scaler_y": _scaler_to("scaler_y", est.scaler_y_, tensors),
+        "n_epochs_": est.n_epochs_,
+        "best_epoch_": est.best_epoch_,
+        "history": est.history_,
+        "metrics": metrics or {},
+    }
+
+    def write(d: Path) -> None:
+        save_file(tensors, str(d / WEIGHTS), metadata={"format": "corrnet", "format_version": str(FORMAT_VERSION)})
+        (d / META).write_text(json.dumps(meta, indent=1, default=float))
+
+    return _atomic_dir(Path(path), write)
+
+
+def read_meta(path: str | os.PathLike) -> dict[str, Any]:
+    """The parsed ``model.json`` of a model directory, checked for format and version."""
+    path = Path(path)
+    if not (path / META).is_file() or not (path / WEIGHTS).is_file():
+        raise ModelFormatError(
+            f"{path} is not a corrnet model directory: it needs {META} and {WEIGHTS} (written by CorrNet.save)."
+        )
+    try:
+        meta = json.loads((path / META).read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise ModelFormatError(f"{path / META} is corrupt ({err}); re-save or retrain the model.") from err
+    if not isinstance(meta, dict) or "format_version" not in meta:
+        raise ModelFormatError(f"{path / META} has no format_version: not a corrnet model file.")
+    if meta["format_version"] != FORMAT_VERSION:
+        raise ModelFormatError(
+            f"{path} was written in model format {meta['format_version']!r} (by corrnet "
+            f"{meta.get('versions', {}).get('corrnet', '?')}); this corrnet reads format {FORMAT_VERSION}. "
+            "Load it with the corrnet version that wrote it and re-save, or retrain."
+        )
+    return meta
+
+
+def load_estimator(path: str | os.PathLike, device: str | None = None) -> Any:
+    """Rebuild a fitted :class:`~corrnet.CorrNet` from a model directory (no pickle, no code run)."""
+    from .estimator import CorrNet
+    from .model import CorrNetModule
+
+    path = Path(path)
+    meta = read_meta(path)
+    try:
+        tensors = load_file(str(path / WEIGHTS))
+    except (SafetensorError, OSError, ValueError) as err:
+        raise ModelFormatError(f"{path / WEIGHTS} is corrupt ({err}); re-save or retrain the model.") from err
+    try:
+        params = dict(meta["params"])
+        params["encoder_layers"] = tuple(params["encoder_layers"])
+        params["reconstruct_from"] = tuple(params["reconstruct_from"])
+        if device is not None:
+            params["device"] = device
+        est = CorrNet(**params)
+        config = est.config()
+        model = CorrNetModule(int(meta["n_features_in_"]), int(meta["n_features_y_"]), config)
+        state = {k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")}
+        model.load_state_dict(state, strict=True)
+        est.scaler_x_ = _scaler_from("scaler_x", meta["scaler_x"], tensors)
+        est.scaler_y_ = _scaler_from("scaler_y", meta["scaler_y"], tensors)
+    except (KeyError, TypeError, RuntimeError, ValueError) as err:
+        if isinstance(err, ModelFormatError):
+            raise
+        raise ModelFormatError(f"{path} does not describe a consistent corrnet model ({err}).") from err
+    est.model_ = model.to(est._device()).eval()
+    est.n_features_in_, est.n_features_y_ = int(meta["n_features_in_"]), int(meta["n_features_y_"])
+    est.history_ = meta.get("history", [])
+    est.n_epochs_, est.best_epoch_ = meta.get("n_epochs_"), meta.get("best_epoch_")
+    est.metrics_ = meta.get("metrics", {})
+    return est
+
+
+# -- training checkpoints -------------------------------------------------------------------------
+def save_checkpoint(state: Any, path: str | os.PathLike, extra: dict[str, Any] | None = None) -> Path:
+    """Model, optimiser, shuffling RNG, epoch, history and early-stopping state, atomically."""
+    tensors: dict[str, torch.Tensor] = {}
+    for k, v in state.model.state_dict().items():
+        tensors[f"model.{k}"] = v.detach().cpu().contiguous()
+    opt_sd = state.optimizer.state_dict()
+    opt_meta: dict[str, Any] = {"param_groups": opt_sd["param_groups"], "state": {}}
+    for pid, st in opt_sd["state"].items():
+        opt_meta["state"][str(pid)] = {}
+        for name, val in st.items():
+            if torch.is_tensor(val):
+                tensors[f"opt.{pid}.{name}"] = val.detach().cpu().contiguous()
+                opt_meta["state"][str(pid)][name] = "tensor"
+            else:
+                opt_meta["state"][str(pid)][name] = val
+    tensors["rng"] = state.generator.get_state()
+    if state.best_state is not None:
+        for k, v in state.best_state.items():
+            tensors[f"best.{k}"] = v.detach().cpu().contiguous()
+    meta = {
+        "format_version": FORMAT_VERSION, "versions": _versions(), "epoch": state.epoch, "history": state.history,
+        "best_score": state.best_score, "best_epoch": state.best_epoch, "bad_epochs": state.bad_epochs,
+        "optimizer": opt_meta, "extra": extra or {},
+    }
+
+    def write(d: Path) -> None:
+        save_file(tensors, str(d / CKPT_TENSORS))
+        (d / CKPT_META).write_text(json.dumps(meta, default=float))
+
+    return _atomic_dir(Path(path), write)
+
+
+def load_checkpoint(state: Any, path: str | os.PathLike) -> dict[str, Any]:
+    """Restore ``state`` (a fresh :class:`~corrnet.training.TrainState`) in place; returns ``extra``."""
+    path = Path(path)
+    try:
+        meta = json.loads((path / CKPT_META).read_text())
+        tensors = load_file(str(path / CKPT_TENSORS))
+    except (OSError, json.JSONDecodeError, SafetensorError) as err:
+        raise ModelFormatError(f"checkpoint {path} is missing or corrupt ({err}); delete it to start over.") from err
+    if meta.get("format_version") != FORMAT_VERSION:
+        raise ModelFormatError(f"checkpoint {path} has format {meta.get('format_version')!r}; expected {FORMAT_VERSION}.")
+    device = next(state.model.parameters()).device
+    state.model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
+    opt_meta = meta["optimizer"]
+    opt_state = {}
+    for pid, st in opt_meta["state"].items():
+        opt_state[int(pid)] = {n: (tensors[f"opt.{pid}.{n}"].to(device) if v == "tensor" else v) for n, v in st.items()}
+    state.optimizer.load_state_dict({"state": opt_state, "param_groups": opt_meta["param_groups"]})
+    state.generator.set_state(tensors["rng"])
+    best = {k[5:]: v.to(device) for k, v in tensors.items() if k.startswith("best.")}
+    state.best_state = best or None
+    state.epoch, state.history = meta["epoch"], meta["history"]
+    state.best_score, state.best_epoch, state.bad_epochs = meta["best_score"], meta["best_epoch"], meta["bad_epochs"]
+    return meta.get("extra", {})

@@ -1,0 +1,138 @@
+"""Model directories, tampered files, atomic writes, checkpoints and kill-and-resume."""
+
+import json
+import os
+import pickle
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from corrnet import CorrNet, persistence
+from corrnet.persistence import ModelFormatError
+
+FAST = dict(n_components=4, epochs=3, batch_size=20, random_state=0, device="cpu")
+
+
+@pytest.fixture
+def fitted(two_views):
+    X, Y = two_views
+    return CorrNet(**{**FAST, "scale": "standard", "encoder_layers": (6,)}).fit(X, Y), X, Y
+
+
+def test_save_load_round_trip(fitted, tmp_path):
+    est, X, Y = fitted
+    est.save(tmp_path / "m", metrics={"sum_corr": 1.5})
+    back = CorrNet.load(tmp_path / "m")
+    np.testing.assert_array_equal(back.transform(X=X), est.transform(X=X))
+    np.testing.assert_array_equal(back.generate(Y=Y), est.generate(Y=Y))
+    assert back.get_params() == est.get_params()
+    assert back.history_ == est.history_ and back.metrics_ == {"sum_corr": 1.5}
+    assert sorted(os.listdir(tmp_path)) == ["m"]  # no temporary leftovers
+    assert sorted(os.listdir(tmp_path / "m")) == ["model.json", "weights.safetensors"]
+
+
+class Boom:
+    def __reduce__(self):  # unpickling this would run code
+        return (os.system, ("touch PWNED",))
+
+
+def test_loading_never_executes_code(fitted, tmp_path, monkeypatch):
+    est, *_ = fitted
+    monkeypatch.chdir(tmp_path)
+    est.save(tmp_path / "m")
+    (tmp_path / "m" / "weights.safetensors").write_bytes(pickle.dumps(Boom()))
+    with pytest.raises(ModelFormatError, match="corrupt"):
+        CorrNet.load(tmp_path / "m")
+    assert not (tmp_path / "PWNED").exists()
+
+
+@pytest.mark.parametrize("tamper,match", [
+    (lambda m: "{not json", "corrupt"),
+    (lambda m: json.dumps({**m, "format_version": 99}), "format 99"),
+    (lambda m: json.dumps({**m, "n_features_in_": 3}), "consistent"),
+    (lambda m: json.dumps({**m, "params": {**m["params"], "n_components": 9}}), "consistent"),
+    (lambda m: json.dumps({k: v for k, v in m.items() if k != "format_version"}), "format_version"),
+])
+def test_tampered_metadata_is_rejected_clearly(fitted, tmp_path, tamper, match):
+    est, *_ = fitted
+    est.save(tmp_path / "m")
+    meta = json.loads((tmp_path / "m" / "model.json").read_text())
+    (tmp_path / "m" / "model.json").write_text(tamper(meta))
+    with pytest.raises(ModelFormatError, match=match):
+        CorrNet.load(tmp_path / "m")
+
+
+def test_truncated_weights_and_missing_dir(fitted, tmp_path):
+    est, *_ = fitted
+    est.save(tmp_path / "m")
+    w = tmp_path / "m" / "weights.safetensors"
+    w.write_bytes(w.read_bytes()[:50])
+    with pytest.raises(ModelFormatError):
+        CorrNet.load(tmp_path / "m")
+    with pytest.raises(ModelFormatError, match="not a corrnet model directory"):
+        CorrNet.load(tmp_path / "nothing")
+
+
+def test_a_crash_mid_save_keeps_the_old_model(fitted, tmp_path, monkeypatch):
+    est, X, _ = fitted
+    est.save(tmp_path / "m")
+    before = (tmp_path / "m" / "weights.safetensors").read_bytes()
+
+    def crash(*a, **k):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(persistence, "save_file", crash)
+    with pytest.raises(OSError, match="disk full"):
+        est.save(tmp_path / "m")
+    assert (tmp_path / "m" / "weights.safetensors").read_bytes() == before
+    assert sorted(os.listdir(tmp_path)) == ["m"]
+
+
+def test_resume_extends_training_identically(two_views, tmp_path):
+    X, Y = two_views
+    full = CorrNet(**{**FAST, "epochs": 6}).fit(X, Y)
+    CorrNet(**{**FAST, "epochs": 3}).fit(X, Y, checkpoint_dir=tmp_path / "ck")
+    resumed = CorrNet(**{**FAST, "epochs": 6}).fit(X, Y, checkpoint_dir=tmp_path / "ck", resume=True)
+    assert [r["loss"] for r in resumed.history_] == [r["loss"] for r in full.history_]
+    for a, b in zip(full.model_.state_dict().values(), resumed.model_.state_dict().values()):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+
+
+def test_resume_refuses_other_data(two_views, tmp_path):
+    X, Y = two_views
+    CorrNet(**FAST).fit(X, Y, checkpoint_dir=tmp_path / "ck")
+    with pytest.raises(ValueError, match="other data or parameters"):
+        CorrNet(**{**FAST, "lam": 1.0}).fit(X, Y, checkpoint_dir=tmp_path / "ck", resume=True)
+
+
+def test_sigkill_mid_training_then_resume_matches_uninterrupted(tmp_path, rng):
+    """A real subprocess is SIGKILLed after its first checkpoint; --resume finishes the run."""
+    n = 3000
+    z = rng.normal(size=(n, 4))
+    np.save(tmp_path / "x.npy", (np.tanh(z @ rng.normal(size=(4, 30))) + 1) / 2)
+    np.save(tmp_path / "y.npy", (np.tanh(z @ rng.normal(size=(4, 20))) + 1) / 2)
+    common = ["-m", "corrnet", "train", "--x", str(tmp_path / "x.npy"), "--y", str(tmp_path / "y.npy"),
+              "--epochs", "12", "--components", "8", "--set", "batch_size=10", "--device", "cpu", "-q",
+              "--seed", "3"]
+    ck = tmp_path / "ck"
+    proc = subprocess.Popen([sys.executable, *common, "--out", str(tmp_path / "killed"), "--checkpoint-dir", str(ck)])
+    deadline = time.time() + 120
+    while not (ck / "checkpoint.json").exists() and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    time.sleep(0.3)  # let it get into a later epoch
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL, "training finished before it could be killed; make it longer"
+    done = json.loads((ck / "checkpoint.json").read_text())["epoch"]
+    assert 1 <= done < 12
+    subprocess.run([sys.executable, *common, "--out", str(tmp_path / "resumed"), "--checkpoint-dir", str(ck),
+                    "--resume"], check=True)
+    subprocess.run([sys.executable, *common, "--out", str(tmp_path / "straight")], check=True)
+    a, b = CorrNet.load(tmp_path / "resumed"), CorrNet.load(tmp_path / "straight")
+    X = np.load(tmp_path / "x.npy")
+    np.testing.assert_allclose(a.transform(X=X), b.transform(X=X), rtol=0, atol=1e-6)
+    assert len(a.history_) == 12
