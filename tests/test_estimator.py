@@ -68,7 +68,15 @@ def test_clone_get_set_params_and_presets():
     assert c.set_params(lam=1.0).lam == 1.0
     p = CorrNet.paper()
     assert (p.optimizer, p.lr, p.shuffle, p.loss, p.lam, p.tied, p.batch_size, p.epochs) == (
-        "rmsprop_original", 0.01, False, "half_squared", 2.0, True, 100, 50)
+        "rmsprop_original",
+        0.01,
+        False,
+        "half_squared",
+        2.0,
+        True,
+        100,
+        50,
+    )
     blog = CorrNet.from_preset("seed_blog")
     assert blog.fusion == "sum" and blog.lam > 0  # the sign is fixed: lam weights -sum corr
     with pytest.raises(ValueError, match="unknown preset"):
@@ -115,8 +123,10 @@ def test_wrong_width_at_transform_and_unfitted(two_views):
         est.generate(X=X, Y=Y)
 
 
-@pytest.mark.parametrize("param,value", [("loss", "l1"), ("optimizer", "lbfgs"), ("batch_size", 1),
-                                         ("n_components", 0), ("lam", -1.0), ("scale", "log")])
+@pytest.mark.parametrize(
+    "param,value",
+    [("loss", "l1"), ("optimizer", "lbfgs"), ("batch_size", 1), ("n_components", 0), ("lam", -1.0), ("scale", "log")],
+)
 def test_bad_params_raise(two_views, param, value):
     X, Y = two_views
     with pytest.raises(ValueError, match=param):
@@ -125,8 +135,9 @@ def test_bad_params_raise(two_views, param, value):
 
 def test_validation_history_and_early_stopping(two_views):
     X, Y = two_views
-    est = CorrNet(**{**FAST, "epochs": 40, "early_stopping": True, "patience": 2, "validation_fraction": 0.25,
-                     "lr": 0.05}).fit(X, Y)
+    est = CorrNet(
+        **{**FAST, "epochs": 40, "early_stopping": True, "patience": 2, "validation_fraction": 0.25, "lr": 0.05}
+    ).fit(X, Y)
     assert est.n_features_in_ == 7
     assert "val_sum_corr" in est.history_[0]
     assert est.best_epoch_ is not None and est.best_epoch_ <= est.n_epochs_
@@ -136,8 +147,16 @@ def test_validation_history_and_early_stopping(two_views):
 
 def test_divergence_rolls_back_and_explains(two_views):
     X, Y = two_views
-    est = CorrNet(**{**FAST, "epochs": 20, "optimizer": "sgd", "lr": 1e6, "hidden_activation": "linear",
-                     "output_activation": "linear"})
+    est = CorrNet(
+        **{
+            **FAST,
+            "epochs": 20,
+            "optimizer": "sgd",
+            "lr": 1e6,
+            "hidden_activation": "linear",
+            "output_activation": "linear",
+        }
+    )
     with pytest.raises(DivergenceError, match="Lower lr"):
         est.fit(X * 1e3, Y)
     # the model that remains holds finite weights from the last good epoch

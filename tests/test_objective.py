@@ -37,8 +37,10 @@ def naive_loss(model: CorrNetModule, x, y, c: Config):
     def dec(h):
         if c.tied:
             return g(h @ W + model.b_x), g(h @ V + model.b_y)
-        return (g(h @ model.dec_x.out.weight.T + model.dec_x.out.bias),
-                g(h @ model.dec_y.out.weight.T + model.dec_y.out.bias))
+        return (
+            g(h @ model.dec_x.out.weight.T + model.dec_x.out.bias),
+            g(h @ model.dec_y.out.weight.T + model.dec_y.out.bias),
+        )
 
     def err(t, o):
         if c.loss == "bce":
@@ -98,8 +100,9 @@ def test_deep_encoder_fused_forward_equals_separate_passes():
         assert torch.allclose(out.x_hat[i], xh) and torch.allclose(out.y_hat[i], yh)
 
 
-@pytest.mark.parametrize("layers,fusion,tied", [((), "joint", True), ((), "joint", False), ((6,), "joint", False),
-                                                 ((), "sum", False)])
+@pytest.mark.parametrize(
+    "layers,fusion,tied", [((), "joint", True), ((), "joint", False), ((6,), "joint", False), ((), "sum", False)]
+)
 def test_missing_view_is_exactly_zeros(layers, fusion, tied):
     c = Config(n_components=3, encoder_layers=layers, fusion=fusion, tied=tied).validate()
     model = CorrNetModule(5, 4, c, generator=torch.Generator().manual_seed(0))

@@ -50,13 +50,16 @@ def test_loading_never_executes_code(fitted, tmp_path, monkeypatch):
     assert not (tmp_path / "PWNED").exists()
 
 
-@pytest.mark.parametrize("tamper,match", [
-    (lambda m: "{not json", "corrupt"),
-    (lambda m: json.dumps({**m, "format_version": 99}), "format 99"),
-    (lambda m: json.dumps({**m, "n_features_in_": 3}), "consistent"),
-    (lambda m: json.dumps({**m, "params": {**m["params"], "n_components": 9}}), "consistent"),
-    (lambda m: json.dumps({k: v for k, v in m.items() if k != "format_version"}), "format_version"),
-])
+@pytest.mark.parametrize(
+    "tamper,match",
+    [
+        (lambda m: "{not json", "corrupt"),
+        (lambda m: json.dumps({**m, "format_version": 99}), "format 99"),
+        (lambda m: json.dumps({**m, "n_features_in_": 3}), "consistent"),
+        (lambda m: json.dumps({**m, "params": {**m["params"], "n_components": 9}}), "consistent"),
+        (lambda m: json.dumps({k: v for k, v in m.items() if k != "format_version"}), "format_version"),
+    ],
+)
 def test_tampered_metadata_is_rejected_clearly(fitted, tmp_path, tamper, match):
     est, *_ = fitted
     est.save(tmp_path / "m")
@@ -78,7 +81,7 @@ def test_truncated_weights_and_missing_dir(fitted, tmp_path):
 
 
 def test_a_crash_mid_save_keeps_the_old_model(fitted, tmp_path, monkeypatch):
-    est, X, _ = fitted
+    est, _, _ = fitted
     est.save(tmp_path / "m")
     before = (tmp_path / "m" / "weights.safetensors").read_bytes()
 
@@ -115,9 +118,26 @@ def test_sigkill_mid_training_then_resume_matches_uninterrupted(tmp_path, rng):
     z = rng.normal(size=(n, 4))
     np.save(tmp_path / "x.npy", (np.tanh(z @ rng.normal(size=(4, 30))) + 1) / 2)
     np.save(tmp_path / "y.npy", (np.tanh(z @ rng.normal(size=(4, 20))) + 1) / 2)
-    common = ["-m", "corrnet", "train", "--x", str(tmp_path / "x.npy"), "--y", str(tmp_path / "y.npy"),
-              "--epochs", "12", "--components", "8", "--set", "batch_size=10", "--device", "cpu", "-q",
-              "--seed", "3"]
+    common = [
+        "-m",
+        "corrnet",
+        "train",
+        "--x",
+        str(tmp_path / "x.npy"),
+        "--y",
+        str(tmp_path / "y.npy"),
+        "--epochs",
+        "12",
+        "--components",
+        "8",
+        "--set",
+        "batch_size=10",
+        "--device",
+        "cpu",
+        "-q",
+        "--seed",
+        "3",
+    ]
     ck = tmp_path / "ck"
     proc = subprocess.Popen([sys.executable, *common, "--out", str(tmp_path / "killed"), "--checkpoint-dir", str(ck)])
     deadline = time.time() + 120
@@ -129,8 +149,10 @@ def test_sigkill_mid_training_then_resume_matches_uninterrupted(tmp_path, rng):
     assert proc.returncode == -signal.SIGKILL, "training finished before it could be killed; make it longer"
     done = json.loads((ck / "checkpoint.json").read_text())["epoch"]
     assert 1 <= done < 12
-    subprocess.run([sys.executable, *common, "--out", str(tmp_path / "resumed"), "--checkpoint-dir", str(ck),
-                    "--resume"], check=True)
+    subprocess.run(
+        [sys.executable, *common, "--out", str(tmp_path / "resumed"), "--checkpoint-dir", str(ck), "--resume"],
+        check=True,
+    )
     subprocess.run([sys.executable, *common, "--out", str(tmp_path / "straight")], check=True)
     a, b = CorrNet.load(tmp_path / "resumed"), CorrNet.load(tmp_path / "straight")
     X = np.load(tmp_path / "x.npy")

@@ -8,12 +8,12 @@ from .optim import OriginalRMSprop
 
 __version__ = "0.1.0"
 __all__ = [
-           "PRESETS",
-           "Config",
-           "CorrNet",
-           "CorrNetModule",
-           "OriginalRMSprop",
-           "__version__",
-           "correlation",
-           "corrnet_loss",
+    "PRESETS",
+    "Config",
+    "CorrNet",
+    "CorrNetModule",
+    "OriginalRMSprop",
+    "__version__",
+    "correlation",
+    "corrnet_loss",
 ]

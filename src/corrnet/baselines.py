@@ -63,8 +63,14 @@ class KernelCCA(BaseEstimator):
     """Approximate kernel CCA: RBF Nystroem features per view (``n_features`` landmarks), then
     :class:`LinearCCA` on them (Lopez-Paz et al. 2014 use random features the same way)."""
 
-    def __init__(self, n_components: int = 50, n_features: int = 1000, gamma: float | None = None,
-                 reg: float = 1e-3, random_state: int | None = 0) -> None:
+    def __init__(
+        self,
+        n_components: int = 50,
+        n_features: int = 1000,
+        gamma: float | None = None,
+        reg: float = 1e-3,
+        random_state: int | None = 0,
+    ) -> None:
         self.n_components = n_components
         self.n_features = n_features
         self.gamma = gamma
@@ -133,9 +139,17 @@ class DeepCCA(BaseEstimator):
     minibatches to maximise the sum of canonical correlations of the outputs; a final linear CCA on
     the training outputs aligns the units (so per-unit correlations are the canonical ones)."""
 
-    def __init__(self, n_components: int = 50, layers: tuple[int, ...] = (500, 300), epochs: int = 30,
-                 batch_size: int = 1000, lr: float = 1e-3, reg: float = 1e-4, random_state: int | None = 0,
-                 device: str = "cpu") -> None:
+    def __init__(
+        self,
+        n_components: int = 50,
+        layers: tuple[int, ...] = (500, 300),
+        epochs: int = 30,
+        batch_size: int = 1000,
+        lr: float = 1e-3,
+        reg: float = 1e-4,
+        random_state: int | None = 0,
+        device: str = "cpu",
+    ) -> None:
         self.n_components = n_components
         self.layers = layers
         self.epochs = epochs

@@ -90,8 +90,13 @@ view_options = [
     click.option("--x", "x", type=click.Path(dir_okay=False), help="View 1 file."),
     click.option("--y", "y", type=click.Path(dir_okay=False), help="View 2 file."),
     click.option("--dataset", type=click.Choice(DATASETS), help="A named dataset instead of files."),
-    click.option("--split", type=click.Choice(("train", "val", "test")), default="test", show_default=True,
-                 help="Which split of --dataset."),
+    click.option(
+        "--split",
+        type=click.Choice(("train", "val", "test")),
+        default="test",
+        show_default=True,
+        help="Which split of --dataset.",
+    ),
     click.option("--data-dir", type=click.Path(file_okay=False), help="Where the MNIST files are."),
 ]
 
@@ -120,8 +125,25 @@ def with_views(f):
 @click.option("--device", default="auto", show_default=True)
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
-def train(x, y, dataset, data_dir, out, preset, config_file, sets, epochs, components, seed, validation_fraction,
-          checkpoint_dir, resume, device, quiet, as_json) -> None:
+def train(
+    x,
+    y,
+    dataset,
+    data_dir,
+    out,
+    preset,
+    config_file,
+    sets,
+    epochs,
+    components,
+    seed,
+    validation_fraction,
+    checkpoint_dir,
+    resume,
+    device,
+    quiet,
+    as_json,
+) -> None:
     """Fit CorrNet on two views and write a model directory."""
     from .estimator import CorrNet
     from .io import read_config
@@ -139,7 +161,9 @@ def train(x, y, dataset, data_dir, out, preset, config_file, sets, epochs, compo
     params.update(random_state=seed, device=device, verbose=0 if (quiet or as_json) else 1)
     unknown = set(params) - set(CorrNet().get_params())
     if unknown:
-        raise ValueError(f"unknown parameters {sorted(unknown)}; see `python -c 'import corrnet; help(corrnet.CorrNet)'`.")
+        raise ValueError(
+            f"unknown parameters {sorted(unknown)}; see `python -c 'import corrnet; help(corrnet.CorrNet)'`."
+        )
     est = CorrNet.from_preset(preset, **params)
     validation = None
     if dataset:
@@ -249,11 +273,16 @@ def report(model, x, y, dataset, split, data_dir, labels, image_shape, out) -> N
         d = _load_dataset(dataset, data_dir)
         shapes = (d.shape_x, d.shape_y)
     if shapes and shapes[0][0] == shapes[1][0] and dataset != "noisy-mnist":
-        sections.append(("Generated halves", rep.fig_generation_grid(
-            X, Y, est.generate(Y=Y), est.generate(X=X), shapes[0], shapes[1], n=12)))
+        sections.append(
+            (
+                "Generated halves",
+                rep.fig_generation_grid(X, Y, est.generate(Y=Y), est.generate(X=X), shapes[0], shapes[1], n=12),
+            )
+        )
     elif shapes:
-        sections.append(("Generated views", rep.fig_image_grid(
-            [("X", X), ("X from Y", est.generate(Y=Y))], shapes[0], n=12)))
+        sections.append(
+            ("Generated views", rep.fig_image_grid([("X", X), ("X from Y", est.generate(Y=Y))], shapes[0], n=12))
+        )
     sections.append(("Per-unit correlation", rep.fig_unit_correlations(est.correlations(X, Y))))
     if lab is not None:
         sections.append(("Codes", rep.fig_embedding(est.transform(X=X)[:2000], est.transform(Y=Y)[:2000], lab[:2000])))
@@ -273,10 +302,21 @@ def info(model, as_json) -> None:
     n_params = sum(p.numel() for p in est.model_.parameters())
     p = meta["params"]
     res = {
-        "model": model, "format_version": meta["format_version"], **{f"{k}_version": v for k, v in meta["versions"].items()},
-        "d_x": meta["n_features_in_"], "d_y": meta["n_features_y_"], "n_components": p["n_components"],
-        "encoder_layers": p["encoder_layers"], "tied": p["tied"], "fusion": p["fusion"], "loss": p["loss"], "lam": p["lam"],
-        "optimizer": p["optimizer"], "lr": p["lr"], "parameters": n_params, "epochs_run": meta["n_epochs_"],
+        "model": model,
+        "format_version": meta["format_version"],
+        **{f"{k}_version": v for k, v in meta["versions"].items()},
+        "d_x": meta["n_features_in_"],
+        "d_y": meta["n_features_y_"],
+        "n_components": p["n_components"],
+        "encoder_layers": p["encoder_layers"],
+        "tied": p["tied"],
+        "fusion": p["fusion"],
+        "loss": p["loss"],
+        "lam": p["lam"],
+        "optimizer": p["optimizer"],
+        "lr": p["lr"],
+        "parameters": n_params,
+        "epochs_run": meta["n_epochs_"],
     }
     if meta["history"]:
         res["final_sum_corr_train"] = meta["history"][-1]["sum_corr"]
@@ -313,8 +353,16 @@ def experiment(name, out, seeds, epochs, subset, methods, data_dir, quiet) -> No
     from .experiments.runner import run_experiment
 
     seed_list = [int(s) for s in seeds.split(",") if s.strip()]
-    res = run_experiment(name, out or f"results/{name}", seeds=seed_list, epochs=epochs, subset=subset,
-                         methods=methods.split(",") if methods else None, data_dir=data_dir, verbose=not quiet)
+    res = run_experiment(
+        name,
+        out or f"results/{name}",
+        seeds=seed_list,
+        epochs=epochs,
+        subset=subset,
+        methods=methods.split(",") if methods else None,
+        data_dir=data_dir,
+        verbose=not quiet,
+    )
     click.echo(res["markdown"])
     click.echo(f"\nwrote {res['dir']}/results.md, results.csv, results.json, index.html", err=True)
 

@@ -77,9 +77,7 @@ class Config:
         if not self.corr_eps > 0:
             raise ValueError(f"corr_eps must be > 0 to keep the correlation finite, got {self.corr_eps!r}.")
         if self.tied and self.encoder_layers:
-            raise ValueError(
-                "tied=True needs a single-layer encoder; set tied=False to use encoder_layers."
-            )
+            raise ValueError("tied=True needs a single-layer encoder; set tied=False to use encoder_layers.")
         if self.tied and self.fusion == "sum":
             raise ValueError("fusion='sum' (the seed blog's model) has untied decoders; set tied=False.")
         if self.loss == "bce" and self.output_activation != "sigmoid":

@@ -256,8 +256,10 @@ class CorrNet(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
             Xv, Yv = check_views(*validation_data, min_rows=2)
             Xv = check_view(Xv, "X_val", n_features=self.n_features_in_)
             Yv = check_view(Yv, "Y_val", n_features=self.n_features_y_)
-            val = (to_tensor(self._scale(Xv, self.scaler_x_), device),
-                   to_tensor(self._scale(Yv, self.scaler_y_), device))
+            val = (
+                to_tensor(self._scale(Xv, self.scaler_x_), device),
+                to_tensor(self._scale(Yv, self.scaler_y_), device),
+            )
         state = training.init_state(model, config, seed + 1)
         on_epoch_end = None
         if checkpoint_dir is not None:
@@ -279,9 +281,16 @@ class CorrNet(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
         self.history_ = state.history
         try:
             training.train(
-                state, to_tensor(X, device), to_tensor(Y, device), config,
-                validation=val, early_stopping=self.early_stopping, patience=self.patience,
-                monitor=self.monitor, verbose=self.verbose, on_epoch_end=on_epoch_end,
+                state,
+                to_tensor(X, device),
+                to_tensor(Y, device),
+                config,
+                validation=val,
+                early_stopping=self.early_stopping,
+                patience=self.patience,
+                monitor=self.monitor,
+                verbose=self.verbose,
+                on_epoch_end=on_epoch_end,
             )
         finally:
             self.n_epochs_ = state.epoch

@@ -102,7 +102,10 @@ def transfer_accuracy(
 
 
 def tune_svc_C(
-    H_from_train: np.ndarray, y_train: np.ndarray, H_to_val: np.ndarray, y_val: np.ndarray,
+    H_from_train: np.ndarray,
+    y_train: np.ndarray,
+    H_to_val: np.ndarray,
+    y_val: np.ndarray,
     grid: tuple[float, ...] = (0.01, 0.1, 1.0, 10.0),
 ) -> float:
     """The C of ``LinearSVC`` with the best cross-view accuracy on a validation split."""

@@ -17,7 +17,11 @@ class OriginalRMSprop(torch.optim.Optimizer):
     """RMSprop exactly as the original Theano CorrNet code (``lr=0.01, rho=0.9, eps=1e-8``)."""
 
     def __init__(
-        self, params: Iterable[Tensor], lr: float = 0.01, rho: float = 0.9, eps: float = 1e-8,
+        self,
+        params: Iterable[Tensor],
+        lr: float = 0.01,
+        rho: float = 0.9,
+        eps: float = 1e-8,
         weight_decay: float = 0.0,
     ) -> None:
         if lr <= 0 or not 0 <= rho < 1 or eps <= 0:

@@ -164,7 +164,7 @@ def load_estimator(path: str | os.PathLike, device: str | None = None) -> Any:
         est = CorrNet(**params)
         config = est.config()
         model = CorrNetModule(int(meta["n_features_in_"]), int(meta["n_features_y_"]), config)
-        state = {k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")}
+        state = {k[len("model.") :]: v for k, v in tensors.items() if k.startswith("model.")}
         model.load_state_dict(state, strict=True)
         est.scaler_x_ = _scaler_from("scaler_x", meta["scaler_x"], tensors)
         est.scaler_y_ = _scaler_from("scaler_y", meta["scaler_y"], tensors)
@@ -201,9 +201,15 @@ def save_checkpoint(state: Any, path: str | os.PathLike, extra: dict[str, Any] |
         for k, v in state.best_state.items():
             tensors[f"best.{k}"] = v.detach().cpu().contiguous()
     meta = {
-        "format_version": FORMAT_VERSION, "versions": _versions(), "epoch": state.epoch, "history": state.history,
-        "best_score": state.best_score, "best_epoch": state.best_epoch, "bad_epochs": state.bad_epochs,
-        "optimizer": opt_meta, "extra": extra or {},
+        "format_version": FORMAT_VERSION,
+        "versions": _versions(),
+        "epoch": state.epoch,
+        "history": state.history,
+        "best_score": state.best_score,
+        "best_epoch": state.best_epoch,
+        "bad_epochs": state.bad_epochs,
+        "optimizer": opt_meta,
+        "extra": extra or {},
     }
 
     def write(d: Path) -> None:
@@ -222,7 +228,9 @@ def load_checkpoint(state: Any, path: str | os.PathLike) -> dict[str, Any]:
     except (OSError, json.JSONDecodeError, SafetensorError) as err:
         raise ModelFormatError(f"checkpoint {path} is missing or corrupt ({err}); delete it to start over.") from err
     if meta.get("format_version") != FORMAT_VERSION:
-        raise ModelFormatError(f"checkpoint {path} has format {meta.get('format_version')!r}; expected {FORMAT_VERSION}.")
+        raise ModelFormatError(
+            f"checkpoint {path} has format {meta.get('format_version')!r}; expected {FORMAT_VERSION}."
+        )
     device = next(state.model.parameters()).device
     state.model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
     opt_meta = meta["optimizer"]

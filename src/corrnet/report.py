@@ -52,8 +52,13 @@ def fig_training_curves(history: Sequence[dict[str, float]]) -> Figure:
 
 
 def fig_generation_grid(
-    X: np.ndarray, Y: np.ndarray, X_gen: np.ndarray, Y_gen: np.ndarray,
-    shape_x: tuple[int, int], shape_y: tuple[int, int], n: int = 10,
+    X: np.ndarray,
+    Y: np.ndarray,
+    X_gen: np.ndarray,
+    Y_gen: np.ndarray,
+    shape_x: tuple[int, int],
+    shape_y: tuple[int, int],
+    n: int = 10,
 ) -> Figure:
     """Rows: real image; left half real + right half generated from the left; left generated from
     the right + right real. Views are left/right halves of the same image."""
@@ -114,8 +119,18 @@ def fig_embedding(H1: np.ndarray, H2: np.ndarray, labels: np.ndarray, names: tup
     n = len(H1)
     fig, ax = plt.subplots(figsize=(6, 5))
     for z, marker, name in ((Z[:n], "o", names[0]), (Z[n:], "x", names[1])):
-        sc = ax.scatter(z[:, 0], z[:, 1], c=labels, cmap="tab10", s=10, marker=marker, alpha=0.6,
-                        label=f"code from {name} alone", vmin=0, vmax=9)
+        sc = ax.scatter(
+            z[:, 0],
+            z[:, 1],
+            c=labels,
+            cmap="tab10",
+            s=10,
+            marker=marker,
+            alpha=0.6,
+            label=f"code from {name} alone",
+            vmin=0,
+            vmax=9,
+        )
     fig.colorbar(sc, ax=ax, label="class")
     ax.legend(fontsize=8)
     ax.set_title("both views' codes, joint 2-D PCA")
@@ -133,9 +148,7 @@ def table_html(rows: Sequence[dict[str, Any]], floatfmt: str = "{:.4g}") -> str:
         return floatfmt.format(v) if isinstance(v, float) else str(v)
 
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in cols)
-    body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(fmt(r.get(c, '')))}</td>" for c in cols) + "</tr>" for r in rows
-    )
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(fmt(r.get(c, '')))}</td>" for c in cols) + "</tr>" for r in rows)
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
@@ -163,8 +176,10 @@ def write_report(path: str | os.PathLike, title: str, sections: Sequence[tuple[s
     ``sections`` is a list of ``(heading, content)``; content is a matplotlib Figure (embedded as a
     PNG), a list of dicts (a table) or a string of HTML. Returns the file's path.
     """
-    parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
-             f"<style>{CSS}</style></head><body><h1>{html.escape(title)}</h1>"]
+    parts = [
+        f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+        f"<style>{CSS}</style></head><body><h1>{html.escape(title)}</h1>"
+    ]
     for heading, content in sections:
         parts.append(f"<h2>{html.escape(heading)}</h2>")
         if isinstance(content, Figure):

@@ -68,10 +68,19 @@ def evaluate(model: CorrNetModule, X: Tensor, Y: Tensor, config: Config, chunk: 
         names = out.names
         for i, p in enumerate(names):
             if p in config.reconstruct_from:
-                rec += float((reconstruction_error(xb, x_hat[i], config.loss)
-                              + reconstruction_error(yb, y_hat[i], config.loss)).sum())
-        gen += float((y_hat[names.index("x")] - yb).pow(2).mean(-1).sum()
-                     + (x_hat[names.index("y")] - xb).pow(2).mean(-1).sum()) / 2
+                rec += float(
+                    (
+                        reconstruction_error(xb, x_hat[i], config.loss)
+                        + reconstruction_error(yb, y_hat[i], config.loss)
+                    ).sum()
+                )
+        gen += (
+            float(
+                (y_hat[names.index("x")] - yb).pow(2).mean(-1).sum()
+                + (x_hat[names.index("y")] - xb).pow(2).mean(-1).sum()
+            )
+            / 2
+        )
     corr = correlation(torch.cat(hx), torch.cat(hy), config.corr_eps)
     model.train()
     sum_corr = float(corr.sum())
@@ -137,12 +146,25 @@ def train(
                 with torch.no_grad():
                     r = terms.recon
                     z = terms.total.new_zeros(())
-                    acc += torch.stack([terms.total.detach(), r.get("both", z).detach(),
-                                        r.get("x", z).detach(), r.get("y", z).detach(),
-                                        terms.corr.detach().sum()])
+                    acc += torch.stack(
+                        [
+                            terms.total.detach(),
+                            r.get("both", z).detach(),
+                            r.get("x", z).detach(),
+                            r.get("y", z).detach(),
+                            terms.corr.detach().sum(),
+                        ]
+                    )
             vals = (acc / len(slices)).tolist()  # the epoch's one host sync
-            row = {"epoch": state.epoch + 1, "loss": vals[0], "recon_both": vals[1], "recon_x": vals[2],
-                   "recon_y": vals[3], "sum_corr": vals[4], "time_s": time.perf_counter() - t0}
+            row = {
+                "epoch": state.epoch + 1,
+                "loss": vals[0],
+                "recon_both": vals[1],
+                "recon_x": vals[2],
+                "recon_y": vals[3],
+                "sum_corr": vals[4],
+                "time_s": time.perf_counter() - t0,
+            }
             if not math.isfinite(vals[0]):
                 model.load_state_dict(last_good)
                 raise DivergenceError(

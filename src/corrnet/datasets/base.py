@@ -33,9 +33,18 @@ class MultiViewData:
         nv = n_val if n_val is not None else n_train
         nt = n_test if n_test is not None else n_train
         return MultiViewData(
-            self.name, self.X_train[:n_train], self.Y_train[:n_train], self.y_train[:n_train],
-            self.X_val[:nv], self.Y_val[:nv], self.y_val[:nv],
-            self.X_test[:nt], self.Y_test[:nt], self.y_test[:nt], self.shape_x, self.shape_y,
+            self.name,
+            self.X_train[:n_train],
+            self.Y_train[:n_train],
+            self.y_train[:n_train],
+            self.X_val[:nv],
+            self.Y_val[:nv],
+            self.y_val[:nv],
+            self.X_test[:nt],
+            self.Y_test[:nt],
+            self.y_test[:nt],
+            self.shape_x,
+            self.shape_y,
         )
 
 

@@ -24,6 +24,16 @@ def digits_halves(random_state: int = 0, n_val: int = 300, n_test: int = 497) ->
         raise ValueError(f"n_val + n_test = {n_val + n_test} leaves no training rows out of {len(images)}.")
     a, b = n_train, n_train + n_val
     return MultiViewData(
-        "digits-halves", left[:a], right[:a], labels[:a], left[a:b], right[a:b], labels[a:b],
-        left[b:], right[b:], labels[b:], shape_x=(8, 4), shape_y=(8, 4),
+        "digits-halves",
+        left[:a],
+        right[:a],
+        labels[:a],
+        left[a:b],
+        right[a:b],
+        labels[a:b],
+        left[b:],
+        right[b:],
+        labels[b:],
+        shape_x=(8, 4),
+        shape_y=(8, 4),
     )

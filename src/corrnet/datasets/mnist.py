@@ -89,9 +89,10 @@ def download(target: Path = CACHE, mirrors: tuple[str, ...] = MIRRORS, timeout: 
         errors = []
         for base in mirrors:
             try:
-                with urllib.request.urlopen(base + name, timeout=timeout) as r, tempfile.NamedTemporaryFile(
-                    dir=target, delete=False
-                ) as tmp:
+                with (
+                    urllib.request.urlopen(base + name, timeout=timeout) as r,
+                    tempfile.NamedTemporaryFile(dir=target, delete=False) as tmp,
+                ):
                     shutil.copyfileobj(r, tmp)
                 tmp_path = Path(tmp.name)
                 if md5(tmp_path) != expected:
@@ -153,8 +154,18 @@ def mnist_halves(data_dir: str | os.PathLike | None = None, download: bool = Fal
     Lt, Rt = split_halves(te)
     y, yt = tr_lab.astype(np.int64), te_lab.astype(np.int64)
     return MultiViewData(
-        "mnist-halves", L[:50000], R[:50000], y[:50000], L[50000:], R[50000:], y[50000:],
-        Lt, Rt, yt, shape_x=(28, 14), shape_y=(28, 14),
+        "mnist-halves",
+        L[:50000],
+        R[:50000],
+        y[:50000],
+        L[50000:],
+        R[50000:],
+        y[50000:],
+        Lt,
+        Rt,
+        yt,
+        shape_x=(28, 14),
+        shape_y=(28, 14),
     )
 
 
@@ -171,8 +182,18 @@ def noisy_mnist(
     v1, v2, _ = noisy_views(images, labels, (0, 50000, 60000, 70000), random_state)
     s = (slice(0, 50000), slice(50000, 60000), slice(60000, 70000))
     return MultiViewData(
-        "noisy-mnist", v1[s[0]], v2[s[0]], labels[s[0]], v1[s[1]], v2[s[1]], labels[s[1]],
-        v1[s[2]], v2[s[2]], labels[s[2]], shape_x=(28, 28), shape_y=(28, 28),
+        "noisy-mnist",
+        v1[s[0]],
+        v2[s[0]],
+        labels[s[0]],
+        v1[s[1]],
+        v2[s[1]],
+        labels[s[1]],
+        v1[s[2]],
+        v2[s[2]],
+        labels[s[2]],
+        shape_x=(28, 28),
+        shape_y=(28, 28),
     )
 
 

@@ -28,7 +28,10 @@ def mean_like(train: np.ndarray, test: np.ndarray) -> np.ndarray:
 
 
 def run_demo(
-    out_dir: str | Path = "corrnet-report", epochs: int = 100, n_components: int = 20, seed: int = 0,
+    out_dir: str | Path = "corrnet-report",
+    epochs: int = 100,
+    n_components: int = 20,
+    seed: int = 0,
     verbose: int = 1,
 ) -> dict[str, Any]:
     """Train on digits halves, print and return the test metrics, write ``out_dir/index.html``.
@@ -38,8 +41,9 @@ def run_demo(
     """
     t0 = time.perf_counter()
     data = digits_halves(random_state=seed)
-    est = CorrNet(n_components, tied=False, lam=0.5, lr=0.01, batch_size=32, epochs=epochs,
-                  random_state=seed, verbose=verbose)
+    est = CorrNet(
+        n_components, tied=False, lam=0.5, lr=0.01, batch_size=32, epochs=epochs, random_state=seed, verbose=verbose
+    )
     est.fit(data.X_train, data.Y_train, validation_data=(data.X_val, data.Y_val))
     train_s = time.perf_counter() - t0
     hx_tr, hy_tr = est.transform(X=data.X_train), est.transform(Y=data.Y_train)
@@ -65,8 +69,10 @@ def run_demo(
     sections = [
         ("Test metrics", [{"metric": k, "value": v} for k, v in res.items()]),
         ("Training curves", report.fig_training_curves(est.history_)),
-        ("Generating the missing half", report.fig_generation_grid(
-            data.X_test, data.Y_test, X_gen, Y_gen, data.shape_x, data.shape_y, n=12)),
+        (
+            "Generating the missing half",
+            report.fig_generation_grid(data.X_test, data.Y_test, X_gen, Y_gen, data.shape_x, data.shape_y, n=12),
+        ),
         ("Per-unit correlation (test)", report.fig_unit_correlations(corr)),
         ("Codes of both views (test)", report.fig_embedding(hx, hy, data.y_test, ("left", "right"))),
         ("Configuration", f"<pre>{json.dumps(est.get_params(), indent=1, default=str)}</pre>"),

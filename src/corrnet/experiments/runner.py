@@ -21,8 +21,17 @@ from ..estimator import CorrNet
 
 # corrnet's best configuration on MNIST halves (README, "Going further"): deeper per-view encoders,
 # untied decoders, Adam, a larger lambda, more epochs, shuffling.
-BEST = dict(n_components=50, encoder_layers=(500, 300), tied=False, lam=8.0, optimizer="adam", lr=1e-3,
-            epochs=100, batch_size=100, shuffle=True)
+BEST = dict(
+    n_components=50,
+    encoder_layers=(500, 300),
+    tied=False,
+    lam=8.0,
+    optimizer="adam",
+    lr=1e-3,
+    epochs=100,
+    batch_size=100,
+    shuffle=True,
+)
 
 GENERATIVE = {"corrnet-paper", "corrnet-best", "seed-blog", "mae"}
 DETERMINISTIC = {"cca"}  # no randomness: run once, whatever the seeds
@@ -74,8 +83,19 @@ def score(model: Any, d: MultiViewData, generative: bool) -> dict[str, float]:
     return res
 
 
-COLUMNS = ["sum_corr", "sum_canonical_corr", "transfer_1to2", "transfer_2to1", "transfer_1to2_tuned",
-           "transfer_2to1_tuned", "recall@1", "mrr", "gen_mse_2from1", "gen_mse_1from2", "train_seconds"]
+COLUMNS = [
+    "sum_corr",
+    "sum_canonical_corr",
+    "transfer_1to2",
+    "transfer_2to1",
+    "transfer_1to2_tuned",
+    "transfer_2to1_tuned",
+    "recall@1",
+    "mrr",
+    "gen_mse_2from1",
+    "gen_mse_1from2",
+    "train_seconds",
+]
 PERCENT = {"transfer_1to2", "transfer_2to1", "transfer_1to2_tuned", "transfer_2to1_tuned", "recall@1"}
 
 
@@ -95,10 +115,30 @@ def aggregate(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def markdown(agg: list[dict[str, Any]]) -> str:
-    head = ["method", "seeds", "sum-corr", "sum canon. corr", "transfer 1→2 %", "transfer 2→1 %",
-            "tuned 1→2 %", "tuned 2→1 %", "recall@1 %", "MSE 2 from 1", "train s"]
-    keys = ["sum_corr", "sum_canonical_corr", "transfer_1to2", "transfer_2to1", "transfer_1to2_tuned",
-            "transfer_2to1_tuned", "recall@1", "gen_mse_2from1", "train_seconds"]
+    head = [
+        "method",
+        "seeds",
+        "sum-corr",
+        "sum canon. corr",
+        "transfer 1→2 %",
+        "transfer 2→1 %",
+        "tuned 1→2 %",
+        "tuned 2→1 %",
+        "recall@1 %",
+        "MSE 2 from 1",
+        "train s",
+    ]
+    keys = [
+        "sum_corr",
+        "sum_canonical_corr",
+        "transfer_1to2",
+        "transfer_2to1",
+        "transfer_1to2_tuned",
+        "transfer_2to1_tuned",
+        "recall@1",
+        "gen_mse_2from1",
+        "train_seconds",
+    ]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for a in agg:
         cells = [a["method"], str(a["seeds"])]
@@ -117,8 +157,14 @@ def markdown(agg: list[dict[str, Any]]) -> str:
 
 
 def run_experiment(
-    name: str, out: str | Path, seeds: list[int] = (0, 1, 2), epochs: int | None = None, subset: int | None = None,
-    methods: list[str] | None = None, data_dir: str | None = None, verbose: bool = True,
+    name: str,
+    out: str | Path,
+    seeds: list[int] = (0, 1, 2),
+    epochs: int | None = None,
+    subset: int | None = None,
+    methods: list[str] | None = None,
+    data_dir: str | None = None,
+    verbose: bool = True,
 ) -> dict[str, Any]:
     """Train and score every method for every seed; write ``results.{md,csv,json}`` and ``index.html``
     into ``out``. ``epochs``/``subset`` shrink the run for smoke tests."""
@@ -147,8 +193,11 @@ def run_experiment(
             runs.append(row)
             keep.setdefault(m, model)
             if verbose:
-                print(f"{m:14s} seed {seed}: sum-corr {row['sum_corr']:.2f}, transfer "
-                      f"{100 * row['transfer_1to2']:.2f} / {100 * row['transfer_2to1']:.2f} %, {secs:.0f} s", flush=True)
+                print(
+                    f"{m:14s} seed {seed}: sum-corr {row['sum_corr']:.2f}, transfer "
+                    f"{100 * row['transfer_1to2']:.2f} / {100 * row['transfer_2to1']:.2f} %, {secs:.0f} s",
+                    flush=True,
+                )
     agg = aggregate(runs)
     md = markdown(agg)
     outdir = Path(out)
@@ -160,32 +209,64 @@ def run_experiment(
     w.writeheader()
     w.writerows(runs)
     report.atomic_write_text(outdir / "results.csv", buf.getvalue())
-    meta = {"experiment": name, "seeds": list(seeds), "epochs_override": epochs, "subset": subset,
-            "corrnet": __version__, "python": platform.python_version(), "machine": platform.machine(),
-            "best_config": {k: list(v) if isinstance(v, tuple) else v for k, v in BEST.items()},
-            "runs": runs, "summary": agg}
+    meta = {
+        "experiment": name,
+        "seeds": list(seeds),
+        "epochs_override": epochs,
+        "subset": subset,
+        "corrnet": __version__,
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "best_config": {k: list(v) if isinstance(v, tuple) else v for k, v in BEST.items()},
+        "runs": runs,
+        "summary": agg,
+    }
     report.atomic_write_text(outdir / "results.json", json.dumps(meta, indent=1, default=float))
     sections: list[tuple[str, Any]] = [("Results (test split, mean ± std over seeds)", _md_to_html(md))]
     for m in ("corrnet-paper", "corrnet-best"):
         if m in keep:
             est = keep[m]
-            sections.append((f"{m}: per-unit test correlation", report.fig_unit_correlations(
-                est.correlations(d.X_test, d.Y_test))))
+            sections.append(
+                (f"{m}: per-unit test correlation", report.fig_unit_correlations(est.correlations(d.X_test, d.Y_test)))
+            )
             sections.append((f"{m}: training curves", report.fig_training_curves(est.history_)))
     gen_m = next((m for m in ("corrnet-best", "corrnet-paper") if m in keep), None)
     if gen_m and d.shape_x and name == "mnist-halves":
         est = keep[gen_m]
-        sections.append((f"{gen_m}: generating the missing half (test)", report.fig_generation_grid(
-            d.X_test, d.Y_test, est.generate(Y=d.Y_test), est.generate(X=d.X_test), d.shape_x, d.shape_y, 12)))
+        sections.append(
+            (
+                f"{gen_m}: generating the missing half (test)",
+                report.fig_generation_grid(
+                    d.X_test, d.Y_test, est.generate(Y=d.Y_test), est.generate(X=d.X_test), d.shape_x, d.shape_y, 12
+                ),
+            )
+        )
     elif gen_m and d.shape_x:
         est = keep[gen_m]
-        sections.append((f"{gen_m}: view 2 generated from view 1 (test)", report.fig_image_grid(
-            [("view 1", d.X_test), ("view 2", d.Y_test), ("view 2 from 1", est.generate(X=d.X_test))], d.shape_y)))
+        sections.append(
+            (
+                f"{gen_m}: view 2 generated from view 1 (test)",
+                report.fig_image_grid(
+                    [("view 1", d.X_test), ("view 2", d.Y_test), ("view 2 from 1", est.generate(X=d.X_test))], d.shape_y
+                ),
+            )
+        )
     if gen_m:
         est = keep[gen_m]
-        sections.append((f"{gen_m}: codes of both views (test, 2 000 rows)", report.fig_embedding(
-            est.transform(X=d.X_test[:2000]), est.transform(Y=d.Y_test[:2000]), d.y_test[:2000])))
-    sections.append(("Configuration and seeds", f"<pre>{json.dumps({k: v for k, v in meta.items() if k not in ('runs', 'summary')}, indent=1)}</pre>"))
+        sections.append(
+            (
+                f"{gen_m}: codes of both views (test, 2 000 rows)",
+                report.fig_embedding(
+                    est.transform(X=d.X_test[:2000]), est.transform(Y=d.Y_test[:2000]), d.y_test[:2000]
+                ),
+            )
+        )
+    sections.append(
+        (
+            "Configuration and seeds",
+            f"<pre>{json.dumps({k: v for k, v in meta.items() if k not in ('runs', 'summary')}, indent=1)}</pre>",
+        )
+    )
     report.write_report(outdir / "index.html", f"corrnet experiment: {name}", sections)
     return {"dir": str(outdir), "markdown": md, "runs": runs, "summary": agg}
 
