@@ -28,7 +28,8 @@ def _fingerprint(X: np.ndarray, Y: np.ndarray, params: dict[str, Any]) -> str:
     for A in (X, Y):
         h.update(str(A.shape).encode())
         h.update(np.ascontiguousarray(A[:: max(1, len(A) // 1000)]).tobytes())
-    keep = {k: v for k, v in params.items() if k not in ("verbose", "device", "epochs")}  # epochs: may extend
+    # epochs may grow on resume; device, engine and verbose do not change the result
+    keep = {k: v for k, v in params.items() if k not in ("verbose", "device", "epochs", "engine")}
     h.update(json.dumps(keep, sort_keys=True, default=str).encode())
     return h.hexdigest()[:16]
 
@@ -94,6 +95,11 @@ class CorrNet(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
         Seeds initial weights and shuffling. Same seed, data and device give identical weights.
     device : str, default="auto"
         ``"auto"`` uses CUDA when available, else the CPU.
+    engine : {"autograd", "fused", "compile"}, default="autograd"
+        How gradients are computed; all give the same loss and gradients (tested). ``compile``
+        (hand-derived gradients under ``torch.compile``) is the fastest for long runs (about 1.9x
+        per epoch on MNIST halves, README) after a few seconds of compilation; ``fused`` applies to
+        single-layer joint models and falls back to autograd elsewhere.
     verbose : int, default=0
         0: silent; 1: a progress bar per fit.
 
@@ -134,6 +140,7 @@ class CorrNet(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
         monitor: str = "sum_corr",
         random_state: Any = None,
         device: str = "auto",
+        engine: str = "autograd",
         verbose: int = 0,
     ) -> None:
         self.n_components = n_components
@@ -160,6 +167,7 @@ class CorrNet(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
         self.monitor = monitor
         self.random_state = random_state
         self.device = device
+        self.engine = engine
         self.verbose = verbose
 
     # -- presets -------------------------------------------------------------------------------
@@ -291,6 +299,7 @@ class CorrNet(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
                 monitor=self.monitor,
                 verbose=self.verbose,
                 on_epoch_end=on_epoch_end,
+                engine=self.engine,
             )
         finally:
             self.n_epochs_ = state.epoch

@@ -1,0 +1,196 @@
+"""Side-by-side training speed on MNIST halves (392 + 392, 50 hidden, batch 100, 50 000 rows).
+
+    python benchmarks/bench_speed.py                 # all systems, 3 epochs each, table + JSON
+    python benchmarks/bench_speed.py --sweep         # corrnet scale sweep (synthetic data)
+    python benchmarks/bench_speed.py --device cuda   # the same on a GPU
+
+Each system runs in its own subprocess (clean peak-RSS numbers), all in this one run, so the
+ratios are measured under the same machine load. Prints a table and writes benchmarks/results/*.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+HERE = Path(__file__).resolve().parent
+SYSTEMS = ("corrnet-compile", "corrnet-autograd", "plain-pytorch", "keras-seed-blog", "keras-seed-blog-b32")
+
+
+def flops_per_row(dx: int, dy: int, k: int) -> float:
+    """Matmul FLOPs of one training row of the fused step: encoder forward 2k(dx+dy), encoder weight
+    gradients 2k(dx+dy), three decodes 6k(dx+dy), their weight and input gradients 12k(dx+dy)."""
+    return 22.0 * k * (dx + dy)
+
+
+def matmul_floor(dx: int, dy: int, k: int, B: int, device: str, reps: int = 300) -> dict[str, float]:
+    """Time the step's matmuls alone at their real shapes: the physical floor of one step."""
+    dev = torch.device(device)
+    x, y = torch.rand(B, dx, device=dev), torch.rand(B, dy, device=dev)
+    W, V = torch.rand(k, dx, device=dev), torch.rand(k, dy, device=dev)
+    H = torch.rand(3 * B, k, device=dev)
+    Gx, Gy = torch.rand(3 * B, dx, device=dev), torch.rand(3 * B, dy, device=dev)
+    dA = torch.rand(B, k, device=dev)
+
+    def step():
+        x @ W.T, y @ V.T  # encoder forward
+        H @ W, H @ V  # decode the three passes
+        Gx @ W.T, Gy @ V.T  # gradient w.r.t. the codes
+        H.T @ Gx, H.T @ Gy  # decoder weight gradients
+        dA.T @ x, dA.T @ y  # encoder weight gradients
+
+    for _ in range(20):
+        step()
+    if dev.type == "cuda":
+        torch.cuda.synchronize()
+    t = time.perf_counter()
+    for _ in range(reps):
+        step()
+    if dev.type == "cuda":
+        torch.cuda.synchronize()
+    per_step = (time.perf_counter() - t) / reps
+    fl = flops_per_row(dx, dy, k) * B
+    return {"step_s": per_step, "gflops": fl / per_step / 1e9, "flops_per_row": fl / B}
+
+
+def run_one(system: str, epochs: int, device: str) -> dict:
+    sys.path.insert(0, str(HERE))
+    import systems
+
+    from corrnet.datasets import mnist_halves
+
+    d = mnist_halves()
+    if system == "corrnet-compile":
+        r = systems.corrnet(d, epochs, engine="compile", device=device)
+    elif system == "corrnet-autograd":
+        r = systems.corrnet(d, epochs, engine="autograd", device=device)
+    elif system == "plain-pytorch":
+        r = systems.plain_pytorch(d, epochs, device=device)
+    elif system == "keras-seed-blog":
+        r = systems.keras_seed_blog(d, epochs)
+    elif system == "keras-seed-blog-b32":
+        r = systems.keras_seed_blog(d, epochs, batch_size=32)
+    else:
+        raise SystemExit(f"unknown system {system}")
+    r["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return r
+
+
+def sweep(device: str, steps: int = 100) -> list[dict]:
+    """corrnet (compile engine's fused step, and autograd) at several widths, batches and row counts.
+    Time is measured over ``steps`` optimiser steps; rows/s is extrapolated from them."""
+    from corrnet import CorrNet
+
+    out = []
+    rng = np.random.default_rng(0)
+    for rows in (10_000, 100_000, 1_000_000):
+        X = rng.random((rows, 392), dtype=np.float32)
+        Y = rng.random((rows, 392), dtype=np.float32)
+        for k in (50, 500, 2000):
+            for B in (100, 1000):
+                n = min(rows, steps * B)
+                for engine in ("compile", "autograd"):
+                    est = CorrNet.paper(
+                        n_components=k, batch_size=B, epochs=2, engine=engine, device=device, random_state=0
+                    )
+                    est.fit(X[:n], Y[:n])  # epoch 1 compiles / warms up; epoch 2 is timed
+                    s = est.history_[-1]["time_s"]
+                    out.append(
+                        {
+                            "rows": rows,
+                            "hidden": k,
+                            "batch": B,
+                            "engine": engine,
+                            "timed_rows": n,
+                            "rows_per_s": n / s,
+                            "s_per_epoch_extrapolated": rows / (n / s),
+                            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                        }
+                    )
+                    print(json.dumps(out[-1]), flush=True)
+        del X, Y
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--systems", default=",".join(SYSTEMS))
+    ap.add_argument("--epochs", type=int, default=3, help="epochs per system (the first is warm-up)")
+    ap.add_argument("--keras-epochs", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--sweep", action="store_true", help="run the corrnet scale sweep instead")
+    ap.add_argument("--one", help=argparse.SUPPRESS)
+    ap.add_argument("--out", default=str(HERE / "results"))
+    a = ap.parse_args()
+    if a.threads:
+        torch.set_num_threads(a.threads)
+    if a.one:
+        print(json.dumps(run_one(a.one, a.epochs, a.device)))
+        return
+    Path(a.out).mkdir(parents=True, exist_ok=True)
+    info = {
+        "machine": platform.processor() or platform.machine(),
+        "cpus": os.cpu_count(),
+        "torch": torch.__version__,
+        "threads": torch.get_num_threads(),
+        "device": a.device,
+    }
+    if a.device.startswith("cuda"):
+        info["gpu"] = torch.cuda.get_device_name(0)
+    if a.sweep:
+        res = sweep(a.device)
+        (Path(a.out) / f"sweep-{a.device}.json").write_text(json.dumps({"info": info, "results": res}, indent=1))
+        return
+    floor = matmul_floor(392, 392, 50, 100, a.device)
+    floor_epoch = floor["step_s"] * 500
+    print(
+        f"machine: {info}\nFLOP floor: {floor['flops_per_row'] / 1e6:.2f} MFLOP/row, matmuls at "
+        f"{floor['gflops']:.0f} GFLOP/s -> {floor_epoch:.3f} s/epoch",
+        flush=True,
+    )
+    results = {}
+    for s in a.systems.split(","):
+        ep = a.keras_epochs if s.startswith("keras") else a.epochs
+        env = dict(os.environ, KERAS_BACKEND="torch")
+        cmd = [sys.executable, __file__, "--one", s, "--epochs", str(ep), "--device", a.device]
+        if a.threads:
+            cmd += ["--threads", str(a.threads)]
+        p = subprocess.run(cmd, capture_output=True, text=True, env=env)
+        if p.returncode != 0:
+            results[s] = {"error": p.stderr.strip().splitlines()[-1] if p.stderr.strip() else f"exit {p.returncode}"}
+            print(f"{s}: failed: {results[s]['error']}", flush=True)
+            continue
+        results[s] = json.loads(p.stdout.strip().splitlines()[-1])
+        print(f"{s}: {results[s]['s_per_epoch']:.3f} s/epoch", flush=True)
+    ref = results.get("corrnet-compile", {}).get("s_per_epoch")
+    print("\n| system | s/epoch | rows/s | x corrnet | x FLOP floor | peak RSS MB | test sum-corr after epochs |")
+    print("|---|---|---|---|---|---|---|")
+    for s, r in results.items():
+        if "error" in r:
+            print(f"| {s} | failed: {r['error'][:60]} | | | | | |")
+            continue
+        ratio = r["s_per_epoch"] / ref if ref else float("nan")
+        n_ep = len(r["epoch_times"])
+        print(
+            f"| {s} | {r['s_per_epoch']:.3f} | {r['rows_per_s']:,.0f} | {ratio:.2f} | "
+            f"{r['s_per_epoch'] / floor_epoch:.2f} | {r['peak_rss_mb']:.0f} | {r['test_sum_corr']:.2f} ({n_ep}) |"
+        )
+    out = {"info": info, "floor": {**floor, "s_per_epoch": floor_epoch}, "results": results}
+    path = Path(a.out) / f"speed-{a.device}.json"
+    path.write_text(json.dumps(out, indent=1))
+    print(f"\nwrote {path}")
+
+
+if __name__ == "__main__":
+    main()
