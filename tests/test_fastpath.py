@@ -8,10 +8,10 @@ import torch
 from corrnet import Config, CorrNetModule, corrnet_loss, fastpath
 
 CASES = [
-    dict(tied=t, hidden_activation=h, output_activation=o, loss=l)
+    dict(tied=t, hidden_activation=h, output_activation=o, loss=loss)
     for t in (True, False)
     for h in ("sigmoid", "tanh", "relu", "linear")
-    for o, l in (("sigmoid", "half_squared"), ("sigmoid", "bce"), ("linear", "squared"), ("tanh", "mse"))
+    for o, loss in (("sigmoid", "half_squared"), ("sigmoid", "bce"), ("linear", "squared"), ("tanh", "mse"))
 ]
 CASES += [
     dict(reconstruct_from=p, tied=t)

@@ -44,7 +44,9 @@ def make_step(model: CorrNetModule, config: Config, engine: str) -> Callable[[Te
 
         return torch.compile(step, dynamic=False) if engine == "compile" else step
 
-    loss_fn = lambda x, y: corrnet_loss(model, x, y, config)
+    def loss_fn(x: Tensor, y: Tensor) -> LossTerms:
+        return corrnet_loss(model, x, y, config)
+
     if engine == "compile":
         loss_fn = torch.compile(loss_fn, dynamic=False)
 
