@@ -122,6 +122,7 @@ def with_views(f):
 @click.option("--validation-fraction", type=click.FloatRange(0, 1, min_open=True, max_open=True))
 @click.option("--checkpoint-dir", type=click.Path(file_okay=False), help="Write a checkpoint each epoch.")
 @click.option("--resume", is_flag=True, help="Continue from the checkpoint in --checkpoint-dir.")
+@click.option("--log-dir", type=click.Path(file_okay=False), help="history.csv (+ TensorBoard if installed).")
 @click.option("--device", default="auto", show_default=True)
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
@@ -140,6 +141,7 @@ def train(
     validation_fraction,
     checkpoint_dir,
     resume,
+    log_dir,
     device,
     quiet,
     as_json,
@@ -173,7 +175,7 @@ def train(
             validation = (d.X_val, d.Y_val)
     else:
         X, Y, _ = _views(x, y, None, "train", None)
-    est.fit(X, Y, validation_data=validation, checkpoint_dir=checkpoint_dir, resume=resume)
+    est.fit(X, Y, validation_data=validation, checkpoint_dir=checkpoint_dir, resume=resume, log_dir=log_dir)
     est.save(out)
     last = est.history_[-1] if est.history_ else {}
     _emit({"model": str(out), "epochs": est.n_epochs_, **{k: v for k, v in last.items() if k != "epoch"}}, as_json)
@@ -322,6 +324,17 @@ def info(model, as_json) -> None:
         res["final_sum_corr_train"] = meta["history"][-1]["sum_corr"]
     res.update({f"metric_{k}": v for k, v in meta.get("metrics", {}).items()})
     _emit(res, as_json)
+
+
+@main.command()
+@click.argument("model", type=click.Path(exists=True, file_okay=False))
+@click.option("--out", "-o", required=True, type=click.Path(file_okay=False), help="Directory for the .onnx files.")
+def export(model, out) -> None:
+    """ONNX graphs of the encoders and the decoder (encode_x, encode_y, encode_xy, decode)."""
+    from .export import export_onnx
+
+    for name, path in export_onnx(_model(model, device="cpu"), out).items():
+        click.echo(f"{name}: {path}")
 
 
 @main.command()

@@ -34,6 +34,37 @@ def _fingerprint(X: np.ndarray, Y: np.ndarray, params: dict[str, Any]) -> str:
     return h.hexdigest()[:16]
 
 
+class _EpochLogger:
+    """Appends the newest history row to ``history.csv`` (and TensorBoard, if installed)."""
+
+    def __init__(self, log_dir: Path) -> None:
+        log_dir.mkdir(parents=True, exist_ok=True)
+        self.path = log_dir / "history.csv"
+        self.writer = None
+        try:
+            from torch.utils.tensorboard import SummaryWriter
+
+            self.writer = SummaryWriter(str(log_dir))
+        except ImportError:
+            pass
+
+    def __call__(self, state: training.TrainState) -> None:
+        import csv
+
+        row = state.history[-1]
+        new = not self.path.exists() or row["epoch"] == 1
+        with open(self.path, "w" if new else "a", newline="") as f:
+            w = csv.DictWriter(f, fieldnames=list(row))
+            if new:
+                w.writeheader()
+            w.writerow(row)
+        if self.writer is not None:
+            for k, v in row.items():
+                if k != "epoch":
+                    self.writer.add_scalar(k, v, row["epoch"])
+            self.writer.flush()
+
+
 SCALERS = {None: None, "none": None, "standard": StandardScaler, "minmax": MinMaxScaler}
 
 
@@ -220,6 +251,7 @@ class CorrNet(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
         checkpoint_dir: str | os.PathLike | None = None,
         checkpoint_every: int = 1,
         resume: bool = False,
+        log_dir: str | os.PathLike | None = None,
     ) -> CorrNet:
         """Fit on paired views.
 
@@ -235,6 +267,9 @@ class CorrNet(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
         resume : bool, default=False
             Continue from the checkpoint in ``checkpoint_dir`` if there is one. A resumed run ends with
             the same weights as an uninterrupted run with the same seed and data (same device).
+        log_dir : path, optional
+            Append each epoch's history row to ``log_dir/history.csv``; with the ``tensorboard``
+            package installed, also write TensorBoard scalars there.
 
         Returns
         -------
@@ -269,7 +304,9 @@ class CorrNet(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
                 to_tensor(self._scale(Yv, self.scaler_y_), device),
             )
         state = training.init_state(model, config, seed + 1)
-        on_epoch_end = None
+        callbacks = []
+        if log_dir is not None:
+            callbacks.append(_EpochLogger(Path(log_dir)))
         if checkpoint_dir is not None:
             fingerprint = _fingerprint(X, Y, self.get_params())
             ckpt = Path(checkpoint_dir)
@@ -281,9 +318,15 @@ class CorrNet(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
                         "same data and parameters, or use a new checkpoint_dir."
                     )
 
-            def on_epoch_end(s: training.TrainState) -> None:
+            def checkpoint(s: training.TrainState) -> None:
                 if s.epoch % checkpoint_every == 0 or s.epoch == config.epochs:
                     persistence.save_checkpoint(s, ckpt, extra={"fingerprint": fingerprint})
+
+            callbacks.append(checkpoint)
+
+        def on_epoch_end(s: training.TrainState) -> None:
+            for cb in callbacks:
+                cb(s)
 
         self.model_ = model
         self.history_ = state.history

@@ -1,0 +1,178 @@
+"""Every CLI command on real files, plus bad input and exit codes."""
+
+import json
+
+import numpy as np
+import onnxruntime as ort
+import pytest
+from click.testing import CliRunner
+
+from corrnet import CorrNet
+from corrnet.cli import main
+
+
+def run(*args, code=0):
+    r = CliRunner().invoke(main, [str(a) for a in args])
+    assert r.exit_code == code, r.output
+    return r
+
+
+@pytest.fixture
+def files(tmp_path, two_views):
+    X, Y = two_views
+    np.save(tmp_path / "x.npy", X)
+    np.savetxt(tmp_path / "y.csv", Y, delimiter=",", header=",".join(f"c{i}" for i in range(5)), comments="")
+    np.savez(tmp_path / "views.npz", left=X, right=Y)
+    np.save(tmp_path / "labels.npy", (X[:, 0] > 0.5).astype(int))
+    return tmp_path
+
+
+@pytest.fixture
+def model(files):
+    run(
+        "train",
+        "--x",
+        files / "x.npy",
+        "--y",
+        files / "y.csv",
+        "--out",
+        files / "m",
+        "--epochs",
+        3,
+        "--components",
+        4,
+        "--set",
+        "batch_size=20",
+        "-q",
+        "--log-dir",
+        files / "logs",
+    )
+    return files / "m"
+
+
+def test_train_writes_model_and_log(model, files):
+    assert (model / "weights.safetensors").is_file() and (files / "logs" / "history.csv").is_file()
+    assert len((files / "logs" / "history.csv").read_text().splitlines()) == 4  # header + 3 epochs
+    est = CorrNet.load(model)
+    assert est.n_components == 4 and est.batch_size == 20
+
+
+def test_train_from_config_file_and_preset(files):
+    (files / "c.toml").write_text('preset = "paper"\nn_components = 3\nepochs = 2\n')
+    r = run(
+        "train",
+        "--x",
+        files / "views.npz:left",
+        "--y",
+        files / "views.npz:right",
+        "--config",
+        files / "c.toml",
+        "--out",
+        files / "p",
+        "--json",
+    )
+    assert json.loads(r.output)["epochs"] == 2
+    est = CorrNet.load(files / "p")
+    assert est.optimizer == "rmsprop_original" and est.n_components == 3
+
+
+def test_transform_generate_evaluate_info_report_export(model, files):
+    run("transform", model, "--x", files / "x.npy", "--out", files / "h.npy")
+    assert np.load(files / "h.npy").shape == (120, 4)
+    run("transform", model, "--x", files / "x.npy", "--y", files / "y.csv", "--out", files / "hxy.csv")
+    assert np.loadtxt(files / "hxy.csv", delimiter=",").shape == (120, 4)
+    run("generate", model, "--x", files / "x.npy", "--out", files / "yg.npz")
+    assert np.load(files / "yg.npz")["arr"].shape == (120, 5)
+    out = json.loads(
+        run(
+            "evaluate",
+            model,
+            "--x",
+            files / "x.npy",
+            "--y",
+            files / "y.csv",
+            "--labels",
+            files / "labels.npy",
+            "--json",
+        ).output
+    )
+    assert {"sum_corr", "transfer_1to2", "recall@1", "generation_mse_y_from_x"} <= set(out)
+    info = json.loads(run("info", model, "--json").output)
+    assert info["d_x"] == 7 and info["d_y"] == 5 and info["epochs_run"] == 3
+    rep = run("report", model, "--x", files / "x.npy", "--y", files / "y.csv", "--out", files / "rep")
+    assert (files / "rep" / "index.html").is_file() and "index.html" in rep.output
+    run("export", model, "--out", files / "onnx")
+    X = np.load(files / "x.npy")
+    sess = ort.InferenceSession(str(files / "onnx" / "encode_x.onnx"))
+    np.testing.assert_allclose(sess.run(None, {"x": X})[0], CorrNet.load(model).transform(X=X), atol=1e-5)
+
+
+def test_onnx_parity_all_graphs(files, two_views):
+    from corrnet.export import export_onnx
+
+    X, Y = two_views
+    est = CorrNet(n_components=3, encoder_layers=(6,), epochs=2, random_state=0).fit(X, Y)
+    paths = export_onnx(est, files / "o")
+    run_ = lambda name, feed: ort.InferenceSession(str(paths[name])).run(None, feed)  # noqa: E731
+    np.testing.assert_allclose(run_("encode_y", {"y": Y})[0], est.transform(Y=Y), atol=1e-5)
+    H = est.transform(X, Y)
+    np.testing.assert_allclose(run_("encode_xy", {"x": X, "y": Y})[0], H, atol=1e-5)
+    xh, yh = run_("decode", {"h": H})
+    ex, ey = est.reconstruct(X, Y)
+    np.testing.assert_allclose(xh, ex, atol=1e-5)
+    np.testing.assert_allclose(yh, ey, atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "args,code,msg",
+    [
+        (["train", "--x", "nope.npy", "--y", "nope.npy", "--out", "m"], 2, "no such file"),
+        (["train", "--x", "x.npy", "--out", "m"], 2, "give both --x and --y"),
+        (["train", "--x", "x.npy", "--y", "short.npy", "--out", "m"], 2, "same number of rows"),
+        (["train", "--x", "x.npy", "--y", "y.csv", "--out", "m", "--set", "lam=-1"], 2, "lam must be"),
+        (["train", "--x", "x.npy", "--y", "y.csv", "--out", "m", "--set", "nonsense=1"], 2, "unknown parameters"),
+        (["train", "--x", "corrupt.npy", "--y", "y.csv", "--out", "m"], 2, "could not be read"),
+        (["train", "--x", "text.csv", "--y", "y.csv", "--out", "m"], 2, "non-numeric"),
+        (
+            [
+                "train",
+                "--x",
+                "x.npy",
+                "--y",
+                "y.csv",
+                "--out",
+                "m",
+                "--set",
+                "lr=1e9",
+                "--set",
+                'optimizer="sgd"',
+                "--set",
+                'hidden_activation="linear"',
+                "--set",
+                'output_activation="linear"',
+                "--epochs",
+                "30",
+            ],
+            1,
+            "Lower lr",
+        ),
+        (["info", "notamodel"], 2, "not a corrnet model directory"),
+    ],
+)
+def test_bad_input_exit_codes(files, monkeypatch, args, code, msg):
+    monkeypatch.chdir(files)
+    np.save(files / "short.npy", np.ones((5, 2)))
+    (files / "corrupt.npy").write_bytes(b"\x93NUMPY garbage")
+    (files / "text.csv").write_text("a,b\nx,y\nz,w\n")
+    (files / "notamodel").mkdir(exist_ok=True)
+    r = CliRunner().invoke(main, args)
+    assert r.exit_code == code, r.output
+    assert msg in r.output
+    assert "Traceback" not in r.output
+
+
+def test_wrong_width_at_transform(model, files):
+    np.save(files / "wide.npy", np.ones((3, 9)))
+    r = run("transform", model, "--x", files / "wide.npy", "--out", files / "o.npy", code=2)
+    assert "fitted with 7 features" in r.output
+    assert not (files / "o.npy").exists()
