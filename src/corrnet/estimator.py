@@ -131,6 +131,18 @@ class CorrNet(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
         (hand-derived gradients under ``torch.compile``) is the fastest for long runs (about 1.9x
         per epoch on MNIST halves, README) after a few seconds of compilation; ``fused`` applies to
         single-layer joint models and falls back to autograd elsewhere.
+    unpaired_strategy : {"pretrain", "alternate", "mixed"}, default="pretrain"
+        How rows with one view (``fit(..., X_unpaired=, Y_unpaired=)``) are used. ``pretrain``:
+        ``pretrain_epochs`` epochs of self-reconstruction on every row's views (paired and unpaired),
+        then the full objective on the paired rows with a fresh optimiser. ``alternate``: every epoch
+        also visits single-view batches, interleaved with the paired batches. ``mixed``: every batch
+        holds ``paired_per_batch`` paired rows plus single-view rows. Single-view rows only ever
+        contribute ``unpaired_weight`` times their self-reconstruction error: never to the
+        correlation or the cross-reconstruction terms. See the README's semi-paired table.
+    unpaired_weight : float, default=1.0
+    pretrain_epochs : int, default=10
+    paired_per_batch : int, optional
+        Paired rows per mixed batch (default ``batch_size // 2``); the correlation is computed on them.
     verbose : int, default=0
         0: silent; 1: a progress bar per fit.
 
@@ -172,6 +184,10 @@ class CorrNet(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
         random_state: Any = None,
         device: str = "auto",
         engine: str = "autograd",
+        unpaired_strategy: str = "pretrain",
+        unpaired_weight: float = 1.0,
+        pretrain_epochs: int = 10,
+        paired_per_batch: int | None = None,
         verbose: int = 0,
     ) -> None:
         self.n_components = n_components
@@ -199,6 +215,10 @@ class CorrNet(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
         self.random_state = random_state
         self.device = device
         self.engine = engine
+        self.unpaired_strategy = unpaired_strategy
+        self.unpaired_weight = unpaired_weight
+        self.pretrain_epochs = pretrain_epochs
+        self.paired_per_batch = paired_per_batch
         self.verbose = verbose
 
     # -- presets -------------------------------------------------------------------------------
@@ -252,6 +272,8 @@ class CorrNet(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
         checkpoint_every: int = 1,
         resume: bool = False,
         log_dir: str | os.PathLike | None = None,
+        X_unpaired: Any = None,
+        Y_unpaired: Any = None,
     ) -> CorrNet:
         """Fit on paired views.
 
@@ -267,6 +289,10 @@ class CorrNet(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
         resume : bool, default=False
             Continue from the checkpoint in ``checkpoint_dir`` if there is one. A resumed run ends with
             the same weights as an uninterrupted run with the same seed and data (same device).
+        X_unpaired : array-like of shape (n_x_only, d_x), optional
+            Rows that have view 1 only (semi-paired data); see ``unpaired_strategy``.
+        Y_unpaired : array-like of shape (n_y_only, d_y), optional
+            Rows that have view 2 only.
         log_dir : path, optional
             Append each epoch's history row to ``log_dir/history.csv``; with the ``tensorboard``
             package installed, also write TensorBoard scalars there.
@@ -289,7 +315,21 @@ class CorrNet(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
             validation_data = (X[-n_val:], Y[-n_val:])
             X, Y = X[:-n_val], Y[:-n_val]
         self.n_features_in_, self.n_features_y_ = X.shape[1], Y.shape[1]
-        X, Y = self._scale_fit(X, Y)
+        Xu = Yu = None
+        if X_unpaired is not None:
+            Xu = check_view(X_unpaired, "X_unpaired", n_features=self.n_features_in_)
+        if Y_unpaired is not None:
+            Yu = check_view(Y_unpaired, "Y_unpaired", n_features=self.n_features_y_)
+        semi = Xu is not None or Yu is not None
+        if semi and self.unpaired_strategy not in ("pretrain", "alternate", "mixed"):
+            raise ValueError(
+                f"unpaired_strategy={self.unpaired_strategy!r} is not supported; use 'pretrain', 'alternate' or 'mixed'."
+            )
+        # scalers are fitted on every row that has the view, paired or not
+        self._scale_fit(X if Xu is None else np.vstack([X, Xu]), Y if Yu is None else np.vstack([Y, Yu]))
+        X, Y = self._scale(X, self.scaler_x_), self._scale(Y, self.scaler_y_)
+        Xu = None if Xu is None else self._scale(Xu, self.scaler_x_)
+        Yu = None if Yu is None else self._scale(Yu, self.scaler_y_)
         device = self._device()
         seed = self._seed()
         torch_gen = torch.Generator().manual_seed(seed)
@@ -330,6 +370,24 @@ class CorrNet(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
 
         self.model_ = model
         self.history_ = state.history
+        semi_kw: dict[str, Any] = {}
+        if semi and self.unpaired_strategy == "pretrain" and not (resume and state.epoch):
+            # phase 1: self-reconstruction of every row's views, then a fresh optimiser for phase 2
+            pre_cfg = Config(**{**config.to_dict(), "epochs": int(self.pretrain_epochs)}).validate()
+            Xall = to_tensor(X if Xu is None else np.vstack([X, Xu]), device)
+            Yall = to_tensor(Y if Yu is None else np.vstack([Y, Yu]), device)
+            pre = training.init_state(model, pre_cfg, seed + 2)
+            training.train(pre, Xall[:0], Yall[:0], pre_cfg, unpaired=(Xall, Yall), verbose=self.verbose)
+            self.pretrain_history_ = pre.history
+            model.train()
+        elif semi and self.unpaired_strategy in ("alternate", "mixed"):
+            semi_kw = dict(
+                unpaired=(None if Xu is None else to_tensor(Xu, device), None if Yu is None else to_tensor(Yu, device)),
+                unpaired_weight=self.unpaired_weight,
+                paired_per_batch=(self.paired_per_batch or max(2, config.batch_size // 2))
+                if self.unpaired_strategy == "mixed"
+                else None,
+            )
         try:
             training.train(
                 state,
@@ -343,6 +401,7 @@ class CorrNet(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
                 verbose=self.verbose,
                 on_epoch_end=on_epoch_end,
                 engine=self.engine,
+                **semi_kw,
             )
         finally:
             self.n_epochs_ = state.epoch

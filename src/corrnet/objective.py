@@ -93,3 +93,40 @@ def corrnet_loss(model: CorrNetModule, x: Tensor, y: Tensor, config: Config) -> 
     if config.lam:
         total = total - config.lam * corr.sum()
     return LossTerms(total, recon, corr)
+
+
+def single_view_loss(model: CorrNetModule, config: Config, x: Tensor | None = None, y: Tensor | None = None) -> Tensor:
+    """Self-reconstruction of rows that have one view only: ``err(x, x_hat(h(x, 0)))`` for x-only
+    rows (or the same for y-only rows), mean over rows. No correlation and no cross-reconstruction:
+    those need both views of a row."""
+    if (x is None) == (y is None):
+        raise ValueError("single_view_loss takes exactly one view.")
+    h = model.encode(x=x, y=y)
+    px, py = model._decode_pre(h)
+    target, pre = (x, px) if x is not None else (y, py)
+    logits = config.loss == "bce"
+    out = pre if logits else model.g(pre)
+    return _wide(reconstruction_error(target, out, config.loss, logits=logits)).mean()
+
+
+def semi_paired_loss(
+    model: CorrNetModule,
+    config: Config,
+    x: Tensor,
+    y: Tensor,
+    x_only: Tensor | None = None,
+    y_only: Tensor | None = None,
+    weight: float = 1.0,
+) -> LossTerms:
+    """The objective of a batch with paired rows (x, y) and unpaired rows: the full CorrNet
+    objective on the paired rows only, plus ``weight`` times the self-reconstruction of the
+    x-only and y-only rows. The correlation and cross-reconstruction terms never see an unpaired row."""
+    terms = corrnet_loss(model, x, y, config)
+    total = terms.total
+    recon = dict(terms.recon)
+    for name, rows in (("x_only", x_only), ("y_only", y_only)):
+        if rows is not None and len(rows):
+            e = single_view_loss(model, config, **{name[0]: rows})
+            recon[name] = e
+            total = total + weight * e
+    return LossTerms(total, recon, terms.corr)

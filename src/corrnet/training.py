@@ -19,7 +19,7 @@ from torch import Tensor
 from . import fastpath
 from .config import Config
 from .model import CorrNetModule
-from .objective import LossTerms, correlation, corrnet_loss, reconstruction_error
+from .objective import LossTerms, correlation, corrnet_loss, reconstruction_error, single_view_loss
 from .optim import make_optimizer
 
 MONITORS = {"sum_corr": "max", "loss": "min", "generation": "min"}
@@ -142,8 +142,17 @@ def train(
     verbose: int = 0,
     on_epoch_end: Callable[[TrainState], Any] | None = None,
     engine: str = "autograd",
+    unpaired: tuple[Tensor | None, Tensor | None] | None = None,
+    unpaired_weight: float = 1.0,
+    paired_per_batch: int | None = None,
 ) -> TrainState:
     """Run epochs ``state.epoch .. config.epochs - 1`` on paired views X (n, d_x), Y (n, d_y).
+
+    ``unpaired = (X_only, Y_only)`` adds rows that have one view: each epoch also visits them in
+    their own batches, interleaved with the paired ones (``paired_per_batch=None``), or appends
+    them to every paired batch, which then holds ``paired_per_batch`` paired rows (mixed batches);
+    they contribute ``unpaired_weight`` times their self-reconstruction error, never to the
+    correlation or the cross-reconstruction terms.
 
     The loop is resumable: everything it needs between epochs is in ``state`` (model, optimiser,
     RNG for shuffling, history, early-stopping bookkeeping). ``on_epoch_end`` is called after each
@@ -157,7 +166,44 @@ def train(
     model, opt = state.model, state.optimizer
     step = make_step(model, config, engine)
     n = X.shape[0]
-    slices = batch_starts(n, config.batch_size)
+    Xu, Yu = unpaired if unpaired is not None else (None, None)
+    Xu = Xu if Xu is not None and len(Xu) else None
+    Yu = Yu if Yu is not None and len(Yu) else None
+    semi = Xu is not None or Yu is not None
+    mixed = semi and paired_per_batch is not None
+    if mixed and not 2 <= paired_per_batch < config.batch_size:
+        raise ValueError(f"paired_per_batch must be in [2, batch_size={config.batch_size}), got {paired_per_batch}.")
+    slices = batch_starts(n, paired_per_batch if mixed else config.batch_size) if n else []
+    if n == 1:
+        raise ValueError("one paired row cannot be trained on: the correlation needs at least 2 paired rows.")
+    schedule = [("p", s, e) for s, e in slices]
+    if semi and not mixed:
+        for kind, A in (("x", Xu), ("y", Yu)):
+            if A is not None:
+                schedule += [(kind, s, e) for s, e in batch_starts(len(A), config.batch_size)]
+        # interleave the kinds evenly through the epoch (stable order: deterministic)
+        counts = {k: sum(1 for b in schedule if b[0] == k) for k in "pxy"}
+        seen = dict.fromkeys("pxy", 0)
+        keyed = []
+        for b in schedule:
+            keyed.append(((seen[b[0]] + 0.5) / counts[b[0]], "pxy".index(b[0]), b))
+            seen[b[0]] += 1
+        schedule = [b for *_, b in sorted(keyed)]
+    n_u = config.batch_size - (paired_per_batch or 0)
+
+    def unpaired_grads(xo: Tensor | None, yo: Tensor | None) -> Tensor:
+        """Add weight * self-reconstruction gradients of single-view rows to .grad."""
+        loss = None
+        for kw in ({"x": xo}, {"y": yo}):
+            rows = next(iter(kw.values()))
+            if rows is not None and len(rows):
+                e = single_view_loss(model, config, **kw)
+                loss = e if loss is None else loss + e
+        if loss is None:
+            return X.new_zeros(())
+        (unpaired_weight * loss).backward()
+        return loss.detach()
+
     model.train()
     pbar = None
     if verbose:
@@ -169,15 +215,39 @@ def train(
     try:
         while state.epoch < config.epochs:
             t0 = time.perf_counter()
-            perm = torch.randperm(n, generator=state.generator).to(X.device) if config.shuffle else None
-            acc = torch.zeros(5, device=X.device)  # total, recon both/x/y, sum corr
-            for s, e in slices:
+            perm = torch.randperm(n, generator=state.generator).to(X.device) if config.shuffle and n else None
+            perms = {}
+            for kind, A in (("x", Xu), ("y", Yu)):
+                if A is not None:
+                    perms[kind] = torch.randperm(len(A), generator=state.generator).to(X.device)
+            acc = torch.zeros(6, device=X.device)  # total, recon both/x/y, sum corr, unpaired recon
+            n_paired_steps = 0
+            for bi, (kind, s, e) in enumerate(schedule):
+                if kind != "p":
+                    A = Xu if kind == "x" else Yu
+                    rows = A[perms[kind][s:e]]
+                    for p in model.parameters():
+                        p.grad = None
+                    u = unpaired_grads(rows if kind == "x" else None, rows if kind == "y" else None)
+                    opt.step()
+                    acc[5] += u
+                    continue
+                n_paired_steps += 1
                 if perm is None:
                     xb, yb = X[s:e], Y[s:e]
                 else:
                     idx = perm[s:e]
                     xb, yb = X[idx], Y[idx]
                 terms = step(xb, yb)  # sets .grad of every parameter
+                if mixed:  # this batch's share of single-view rows, cycling through them
+                    xo = yo = None
+                    half = n_u // 2 if (Xu is not None and Yu is not None) else n_u
+                    if Xu is not None:
+                        xo = Xu[perms["x"][(bi * half + torch.arange(half, device=X.device)) % len(Xu)]]
+                    if Yu is not None:
+                        k_y = n_u - half if Xu is not None else n_u
+                        yo = Yu[perms["y"][(bi * k_y + torch.arange(k_y, device=X.device)) % len(Yu)]]
+                    acc[5] += unpaired_grads(xo, yo)
                 opt.step()
                 with torch.no_grad():
                     r = terms.recon
@@ -189,9 +259,13 @@ def train(
                             r.get("x", z).detach(),
                             r.get("y", z).detach(),
                             terms.corr.detach().sum(),
+                            z,
                         ]
                     )
-            vals = (acc / len(slices)).tolist()  # the epoch's one host sync
+            vals = (acc / max(n_paired_steps, 1)).tolist()  # the epoch's one host sync
+            if semi:
+                n_u_steps = max(len(schedule) - n_paired_steps, 1) if not mixed else max(n_paired_steps, 1)
+                vals[5] = float(acc[5]) / n_u_steps
             row = {
                 "epoch": state.epoch + 1,
                 "loss": vals[0],
@@ -201,6 +275,10 @@ def train(
                 "sum_corr": vals[4],
                 "time_s": time.perf_counter() - t0,
             }
+            if semi:
+                row["recon_unpaired"] = vals[5]
+                if n_paired_steps == 0:  # pretraining on single-view rows only
+                    row["loss"] = vals[0] = vals[5]
             if not math.isfinite(vals[0]):
                 model.load_state_dict(last_good)
                 raise DivergenceError(

@@ -1,0 +1,96 @@
+"""Semi-paired training: unpaired rows never reach the correlation or cross-reconstruction terms."""
+
+import numpy as np
+import pytest
+import torch
+
+from corrnet import Config, CorrNet, CorrNetModule, corrnet_loss
+from corrnet.objective import semi_paired_loss, single_view_loss
+
+
+@pytest.fixture
+def model_cfg():
+    c = Config(n_components=4).validate()
+    return CorrNetModule(6, 5, c, generator=torch.Generator().manual_seed(0)).double(), c
+
+
+def test_unpaired_rows_never_touch_the_correlation(model_cfg):
+    model, c = model_cfg
+    g = torch.Generator().manual_seed(1)
+    x, y = torch.rand(10, 6, generator=g, dtype=torch.float64), torch.rand(10, 5, generator=g, dtype=torch.float64)
+    xo, yo = torch.rand(7, 6, generator=g, dtype=torch.float64), torch.rand(3, 5, generator=g, dtype=torch.float64)
+    a = semi_paired_loss(model, c, x, y, xo, yo)
+    b = semi_paired_loss(model, c, x, y, 100 * xo + 3, -yo)
+    torch.testing.assert_close(a.corr, b.corr, rtol=0, atol=0)  # bit-identical
+    paired = corrnet_loss(model, x, y, c)
+    for k in ("both", "x", "y"):
+        torch.testing.assert_close(a.recon[k], paired.recon[k], rtol=0, atol=0)
+    # the gradient of the correlation term alone does not depend on unpaired rows
+    params = list(model.parameters())
+    ga = torch.autograd.grad(a.corr.sum(), params, allow_unused=True)
+    gb = torch.autograd.grad(b.corr.sum(), params, allow_unused=True)
+    for u, v in zip(ga, gb):
+        assert (u is None and v is None) or torch.equal(u, v)
+    # the total is the paired objective plus the single-view self-reconstructions
+    extra = single_view_loss(model, c, x=xo) + single_view_loss(model, c, y=yo)
+    torch.testing.assert_close(a.total, paired.total + extra)
+
+
+def test_single_view_loss_uses_only_that_view(model_cfg):
+    model, c = model_cfg
+    x = torch.rand(4, 6, dtype=torch.float64)
+    h = model.encode(x=x)
+    xh, _ = model.decode(h)
+    assert single_view_loss(model, c, x=x).item() == pytest.approx((0.5 * ((xh - x) ** 2).sum(1)).mean().item())
+    with pytest.raises(ValueError, match="exactly one view"):
+        single_view_loss(model, c)
+
+
+def _split(two_views):
+    X, Y = two_views
+    return X[:40], Y[:40], X[40:80], Y[80:]
+
+
+@pytest.mark.parametrize("strategy", ["pretrain", "alternate", "mixed"])
+def test_semi_paired_fit_runs_and_generates(two_views, strategy):
+    Xp, Yp, Xo, Yo = _split(two_views)
+    est = CorrNet(
+        n_components=4,
+        epochs=4,
+        batch_size=20,
+        random_state=0,
+        unpaired_strategy=strategy,
+        pretrain_epochs=2,
+        unpaired_weight=0.5,
+    )
+    est.fit(Xp, Yp, X_unpaired=Xo, Y_unpaired=Yo)
+    Yg = est.generate(X=Xo)
+    assert Yg.shape == (40, 5) and np.isfinite(Yg).all() and 0 <= Yg.min() and Yg.max() <= 1
+    assert est.n_epochs_ == 4
+    if strategy == "pretrain":
+        assert len(est.pretrain_history_) == 2
+    else:
+        assert "recon_unpaired" in est.history_[0]
+
+
+def test_unpaired_rows_change_training_only_through_self_reconstruction(two_views):
+    """Mixed batches with unpaired_weight=0 train exactly like paired-only training: the unpaired
+    rows reach the loss only through their (here zero-weighted) self-reconstruction."""
+    Xp, Yp, Xo, Yo = _split(two_views)
+    kw = dict(n_components=4, epochs=3, batch_size=20, random_state=0, optimizer="sgd", lr=0.05, shuffle=False)
+    ref = CorrNet(**kw).fit(Xp, Yp)
+    got = CorrNet(**{**kw, "batch_size": 40}, unpaired_strategy="mixed", unpaired_weight=0.0, paired_per_batch=20).fit(
+        Xp, Yp, X_unpaired=Xo, Y_unpaired=Yo
+    )
+    # mixed batches hold the same 20 paired rows in the same order; the unpaired rows have weight 0
+    np.testing.assert_allclose(ref.transform(X=Xp), got.transform(X=Xp), rtol=1e-5, atol=1e-6)
+
+
+def test_semi_paired_input_errors(two_views):
+    Xp, Yp, Xo, _ = _split(two_views)
+    with pytest.raises(ValueError, match="X_unpaired has 3 features"):
+        CorrNet(epochs=1).fit(Xp, Yp, X_unpaired=Xo[:, :3])
+    with pytest.raises(ValueError, match="unpaired_strategy"):
+        CorrNet(epochs=1, unpaired_strategy="magic").fit(Xp, Yp, X_unpaired=Xo)
+    with pytest.raises(ValueError, match="paired_per_batch"):
+        CorrNet(epochs=1, unpaired_strategy="mixed", paired_per_batch=1, batch_size=20).fit(Xp, Yp, X_unpaired=Xo)
