@@ -323,7 +323,8 @@ class CorrNet(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
         semi = Xu is not None or Yu is not None
         if semi and self.unpaired_strategy not in ("pretrain", "alternate", "mixed"):
             raise ValueError(
-                f"unpaired_strategy={self.unpaired_strategy!r} is not supported; use 'pretrain', 'alternate' or 'mixed'."
+                f"unpaired_strategy={self.unpaired_strategy!r} is not supported; "
+                "use 'pretrain', 'alternate' or 'mixed'."
             )
         # scalers are fitted on every row that has the view, paired or not
         self._scale_fit(X if Xu is None else np.vstack([X, Xu]), Y if Yu is None else np.vstack([Y, Yu]))
