@@ -353,7 +353,7 @@ def demo(out: str, epochs: int, components: int, seed: int, as_json: bool, quiet
 
 
 @main.command()
-@click.argument("name", type=click.Choice(("mnist-halves", "noisy-mnist", "av-digits")))
+@click.argument("name", type=click.Choice(("mnist-halves", "noisy-mnist", "av-digits", "semi-paired")))
 @click.option("--out", default=None, type=click.Path(file_okay=False), help="Results directory [results/NAME].")
 @click.option("--seeds", default="0,1,2", show_default=True, help="Comma-separated seeds.")
 @click.option("--epochs", type=click.IntRange(1), help="Override the epochs of every neural model (smoke runs).")

@@ -33,7 +33,7 @@ BEST = dict(
     shuffle=True,
 )
 
-GENERATIVE = {"corrnet-paper", "corrnet-best", "seed-blog", "mae"}
+GENERATIVE = {"corrnet-paper", "corrnet-default", "corrnet-best", "seed-blog", "mae"}
 DETERMINISTIC = {"cca"}  # no randomness: run once, whatever the seeds
 
 
@@ -43,6 +43,7 @@ def methods_for(name: str, epochs: int | None) -> dict[str, Callable[[int], Any]
     best_ep = {"epochs": epochs} if epochs is not None else {}
     return {
         "corrnet-paper": lambda s: CorrNet.paper(random_state=s, device="cpu", **ep),
+        "corrnet-default": lambda s: CorrNet(**ep, random_state=s, device="cpu"),
         "corrnet-best": lambda s: CorrNet(**{**BEST, **best_ep}, random_state=s, device="cpu"),
         "seed-blog": lambda s: CorrNet.from_preset("seed_blog", random_state=s, device="cpu", **ep),
         "mae": lambda s: CorrNet.paper(lam=0.0, random_state=s, device="cpu", **ep),
@@ -169,9 +170,15 @@ def run_experiment(
     """Train and score every method for every seed; write ``results.{md,csv,json}`` and ``index.html``
     into ``out``. ``epochs``/``subset`` shrink the run for smoke tests."""
     if name == "av-digits":
-        from .av_digits import run_av_experiment
+        from .semi import run_av_experiment
 
-        return run_av_experiment(out, seeds=list(seeds), epochs=epochs, subset=subset, verbose=verbose)
+        return run_av_experiment(
+            out, seeds=list(seeds), epochs=epochs, subset=subset, data_dir=data_dir, verbose=verbose
+        )
+    if name == "semi-paired":
+        from .semi import run_semi_paired
+
+        return run_semi_paired(out, seeds=list(seeds), epochs=epochs, subset=subset, data_dir=data_dir, verbose=verbose)
     d = load(name, data_dir)
     if subset:
         d = d.subset(subset)

@@ -1,0 +1,67 @@
+"""Smoke runs of the experiment runners on subsets of the real data (the full runs are in the README)."""
+
+import json
+
+from click.testing import CliRunner
+
+from corrnet.cli import main
+from corrnet.experiments.runner import run_experiment
+
+
+def test_mnist_halves_experiment_smoke(tmp_path):
+    res = run_experiment(
+        "mnist-halves",
+        tmp_path / "r",
+        seeds=[0, 1],
+        epochs=1,
+        subset=300,
+        verbose=False,
+        methods=["corrnet-paper", "mae", "cca", "kcca", "dcca", "seed-blog"],
+    )
+    for f in ("results.md", "results.csv", "results.json", "index.html"):
+        assert (tmp_path / "r" / f).is_file()
+    meta = json.loads((tmp_path / "r" / "results.json").read_text())
+    assert meta["seeds"] == [0, 1] and len(meta["runs"]) == 11  # cca is deterministic: run once
+    paper = next(a for a in res["summary"] if a["method"] == "corrnet-paper")
+    assert paper["seeds"] == 2 and 0 <= paper["transfer_1to2"] <= 1
+    assert "| corrnet-paper | 2 |" in res["markdown"]
+    assert "gen_mse_2from1" not in next(a for a in res["summary"] if a["method"] == "cca")
+
+
+def test_semi_paired_experiment_smoke(tmp_path):
+    r = CliRunner().invoke(
+        main,
+        [
+            "experiment",
+            "semi-paired",
+            "--epochs",
+            "1",
+            "--seeds",
+            "0",
+            "--subset",
+            "400",
+            "--out",
+            str(tmp_path / "s"),
+            "-q",
+        ],
+    )
+    assert r.exit_code == 0, r.output
+    runs = json.loads((tmp_path / "s" / "results.json").read_text())["runs"]
+    assert {(x["fraction"], x["strategy"]) for x in runs} == {
+        (0.01, "paired-only"),
+        (0.01, "pretrain"),
+        (0.1, "paired-only"),
+        (0.1, "pretrain"),
+        (1.0, "paired-only"),
+    }
+    assert next(x for x in runs if x["fraction"] == 0.1)["n_paired"] == 40
+
+
+def test_av_digits_experiment_smoke(tmp_path):
+    from corrnet.datasets.av_digits import av_digits
+
+    d = av_digits()
+    assert d.X_train.shape == (2000, 1024) and d.Y_test.shape == (500, 784)
+    assert 0 <= d.X_train.min() and d.X_train.max() <= 1
+    res = run_experiment("av-digits", tmp_path / "av", seeds=[0], epochs=2, verbose=False)
+    assert len(res["runs"]) == 3 and (tmp_path / "av" / "index.html").is_file()
