@@ -110,7 +110,10 @@ def run_semi_paired(
         "|---|---|---|---|---|---|---|---|",
     ]
     for a in summary:
-        pct = lambda k: f"{100 * a[k]:.2f} ± {100 * a[k + '_std']:.2f}"  # noqa: E731
+
+        def pct(k: str, a: dict = a) -> str:
+            return f"{100 * a[k]:.2f} ± {100 * a[k + '_std']:.2f}"
+
         md.append(
             f"| {100 * a['fraction']:g} % ({a['n_paired']}) | {a['strategy']} | {a['seeds']} | "
             f"{a['sum_corr']:.2f} ± {a['sum_corr_std']:.2f} | {pct('transfer_1to2')} | {pct('transfer_2to1')} | "
