@@ -2,6 +2,7 @@
 
 import itertools
 
+import numpy as np
 import pytest
 import torch
 
@@ -60,3 +61,15 @@ def test_engines_train_to_the_same_weights(two_views, engine):
     for a, b in zip(ref.model_.state_dict().values(), got.model_.state_dict().values()):
         torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
     assert got.history_[-1]["loss"] == pytest.approx(ref.history_[-1]["loss"], rel=1e-4)
+
+
+def test_bfloat16_autocast_trains_close_to_float32(two_views):
+    from corrnet import CorrNet
+
+    X, Y = two_views
+    kw = dict(n_components=4, epochs=5, batch_size=20, random_state=0, device="cpu", lr=1e-2)
+    a = CorrNet(**kw).fit(X, Y)
+    b = CorrNet(**kw, precision="bfloat16").fit(X, Y)
+    assert all(np.isfinite(r["loss"]) for r in b.history_)
+    assert abs(a.score(X, Y) - b.score(X, Y)) < 0.3  # bf16 has ~3 significant digits
+    assert next(b.model_.parameters()).dtype == torch.float32

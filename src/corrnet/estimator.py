@@ -29,7 +29,7 @@ def _fingerprint(X: np.ndarray, Y: np.ndarray, params: dict[str, Any]) -> str:
         h.update(str(A.shape).encode())
         h.update(np.ascontiguousarray(A[:: max(1, len(A) // 1000)]).tobytes())
     # epochs may grow on resume; device, engine and verbose do not change the result
-    keep = {k: v for k, v in params.items() if k not in ("verbose", "device", "epochs", "engine")}
+    keep = {k: v for k, v in params.items() if k not in ("verbose", "device", "epochs", "engine", "precision")}
     h.update(json.dumps(keep, sort_keys=True, default=str).encode())
     return h.hexdigest()[:16]
 
@@ -131,6 +131,9 @@ class CorrNet(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
         (hand-derived gradients under ``torch.compile``) is the fastest for long runs (about 1.9x
         per epoch on MNIST halves, README) after a few seconds of compilation; ``fused`` applies to
         single-layer joint models and falls back to autograd elsewhere.
+    precision : {"float32", "bfloat16"}, default="float32"
+        ``bfloat16`` trains under ``torch.autocast`` (matmuls in bfloat16, the correlation and loss
+        reductions in float32, float32 weights): for GPUs; on a CPU it is usually slower.
     unpaired_strategy : {"pretrain", "alternate", "mixed"}, default="pretrain"
         How rows with one view (``fit(..., X_unpaired=, Y_unpaired=)``) are used. ``pretrain``:
         ``pretrain_epochs`` epochs of self-reconstruction on every row's views (paired and unpaired),
@@ -184,6 +187,7 @@ class CorrNet(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
         random_state: Any = None,
         device: str = "auto",
         engine: str = "autograd",
+        precision: str = "float32",
         unpaired_strategy: str = "pretrain",
         unpaired_weight: float = 1.0,
         pretrain_epochs: int = 10,
@@ -215,6 +219,7 @@ class CorrNet(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
         self.random_state = random_state
         self.device = device
         self.engine = engine
+        self.precision = precision
         self.unpaired_strategy = unpaired_strategy
         self.unpaired_weight = unpaired_weight
         self.pretrain_epochs = pretrain_epochs
@@ -402,6 +407,7 @@ class CorrNet(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
                 verbose=self.verbose,
                 on_epoch_end=on_epoch_end,
                 engine=self.engine,
+                precision=self.precision,
                 **semi_kw,
             )
         finally:

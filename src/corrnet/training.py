@@ -26,17 +26,27 @@ MONITORS = {"sum_corr": "max", "loss": "min", "generation": "min"}
 ENGINES = ("autograd", "fused", "compile")
 
 
-def make_step(model: CorrNetModule, config: Config, engine: str) -> Callable[[Tensor, Tensor], LossTerms]:
+PRECISIONS = ("float32", "bfloat16")
+
+
+def make_step(
+    model: CorrNetModule, config: Config, engine: str, precision: str = "float32"
+) -> Callable[[Tensor, Tensor], LossTerms]:
     """A function (x, y) -> LossTerms that also leaves every parameter's gradient in ``.grad``.
 
     ``autograd``: the module's forward and ``backward()``. ``fused``: the hand-derived gradients of
     :mod:`corrnet.fastpath` (single-layer joint models; others fall back to autograd). ``compile``:
     ``fused`` (or autograd) under ``torch.compile``, which fuses the elementwise work into a few
     loops: the fastest engine once compiled (a few seconds of compilation up front).
+    ``precision="bfloat16"`` runs the forward under ``torch.autocast`` (matmuls in bfloat16, the
+    correlation and the loss reductions in float32; weights and optimiser state stay float32); it
+    uses the autograd path.
     """
     if engine not in ENGINES:
         raise ValueError(f"engine={engine!r} is not supported; use one of {ENGINES}.")
-    use_fused = engine in ("fused", "compile") and fastpath.supported(model, config)
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision={precision!r} is not supported; use one of {PRECISIONS}.")
+    use_fused = engine in ("fused", "compile") and fastpath.supported(model, config) and precision == "float32"
     if use_fused:
 
         def step(x: Tensor, y: Tensor) -> LossTerms:
@@ -44,7 +54,12 @@ def make_step(model: CorrNetModule, config: Config, engine: str) -> Callable[[Te
 
         return torch.compile(step, dynamic=False) if engine == "compile" else step
 
+    device_type = next(model.parameters()).device.type
+
     def loss_fn(x: Tensor, y: Tensor) -> LossTerms:
+        if precision == "bfloat16":
+            with torch.autocast(device_type, dtype=torch.bfloat16):
+                return corrnet_loss(model, x, y, config)
         return corrnet_loss(model, x, y, config)
 
     if engine == "compile":
@@ -142,6 +157,7 @@ def train(
     verbose: int = 0,
     on_epoch_end: Callable[[TrainState], Any] | None = None,
     engine: str = "autograd",
+    precision: str = "float32",
     unpaired: tuple[Tensor | None, Tensor | None] | None = None,
     unpaired_weight: float = 1.0,
     paired_per_batch: int | None = None,
@@ -164,7 +180,7 @@ def train(
     if early_stopping and validation is None:
         raise ValueError("early_stopping needs validation data: pass validation_data or validation_fraction.")
     model, opt = state.model, state.optimizer
-    step = make_step(model, config, engine)
+    step = make_step(model, config, engine, precision)
     n = X.shape[0]
     Xu, Yu = unpaired if unpaired is not None else (None, None)
     Xu = Xu if Xu is not None and len(Xu) else None
