@@ -1,7 +1,7 @@
 """Side-by-side training speed on MNIST halves (392 + 392, 50 hidden, batch 100, 50 000 rows).
 
     python benchmarks/bench_speed.py                 # all systems, 3 epochs each, table + JSON
-    python benchmarks/bench_speed.py --sweep         # corrnet scale sweep (synthetic data)
+    python benchmarks/bench_speed.py --sweep         # corrnet scale sweep (synthetic data, ~15 min)
     python benchmarks/bench_speed.py --device cuda   # the same on a GPU
 
 Each system runs in its own subprocess (clean peak-RSS numbers), all in this one run, so the
@@ -86,39 +86,41 @@ def run_one(system: str, epochs: int, device: str) -> dict:
     return r
 
 
-def sweep(device: str, steps: int = 100) -> list[dict]:
-    """corrnet (compile engine's fused step, and autograd) at several widths, batches and row counts.
-    Time is measured over ``steps`` optimiser steps; rows/s is extrapolated from them."""
+def sweep_rows(rows: int, device: str, steps: int = 100) -> list[dict]:
+    """corrnet at one row count (synthetic 392 + 392 data), hidden 50 / 500 / 2000, batch 100 / 1000,
+    engines compile and autograd. Hidden 50 trains full epochs on all rows (the second epoch is
+    timed, the first compiles/warms up); wider models are timed over ``steps`` optimiser steps and
+    rows/s is extrapolated. Memory: this process's peak RSS next to the data's own size."""
     from corrnet import CorrNet
 
-    out = []
     rng = np.random.default_rng(0)
-    for rows in (10_000, 100_000, 1_000_000):
-        X = rng.random((rows, 392), dtype=np.float32)
-        Y = rng.random((rows, 392), dtype=np.float32)
-        for k in (50, 500, 2000):
-            for B in (100, 1000):
-                n = min(rows, steps * B)
-                for engine in ("compile", "autograd"):
-                    est = CorrNet.paper(
-                        n_components=k, batch_size=B, epochs=2, engine=engine, device=device, random_state=0
-                    )
-                    est.fit(X[:n], Y[:n])  # epoch 1 compiles / warms up; epoch 2 is timed
-                    s = est.history_[-1]["time_s"]
-                    out.append(
-                        {
-                            "rows": rows,
-                            "hidden": k,
-                            "batch": B,
-                            "engine": engine,
-                            "timed_rows": n,
-                            "rows_per_s": n / s,
-                            "s_per_epoch_extrapolated": rows / (n / s),
-                            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-                        }
-                    )
-                    print(json.dumps(out[-1]), flush=True)
-        del X, Y
+    X = rng.random((rows, 392), dtype=np.float32)
+    Y = rng.random((rows, 392), dtype=np.float32)
+    data_mb = (X.nbytes + Y.nbytes) / 2**20
+    out = []
+    for k in (50, 500, 2000):
+        for B in (100, 1000):
+            n = rows if k == 50 else min(rows, steps * B)
+            for engine in ("compile", "autograd"):
+                est = CorrNet.paper(
+                    n_components=k, batch_size=B, epochs=2, engine=engine, device=device, random_state=0
+                )
+                est.fit(X[:n], Y[:n])
+                s = est.history_[-1]["time_s"]
+                out.append(
+                    {
+                        "rows": rows,
+                        "hidden": k,
+                        "batch": B,
+                        "engine": engine,
+                        "timed_rows": n,
+                        "rows_per_s": n / s,
+                        "s_per_epoch": rows / (n / s),
+                        "data_mb": data_mb,
+                        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                    }
+                )
+                print(json.dumps(out[-1]), flush=True)
     return out
 
 
@@ -131,6 +133,7 @@ def main() -> None:
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--sweep", action="store_true", help="run the corrnet scale sweep instead")
     ap.add_argument("--one", help=argparse.SUPPRESS)
+    ap.add_argument("--sweep-rows", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--out", default=str(HERE / "results"))
     a = ap.parse_args()
     if a.threads:
@@ -148,8 +151,26 @@ def main() -> None:
     }
     if a.device.startswith("cuda"):
         info["gpu"] = torch.cuda.get_device_name(0)
+    if a.sweep_rows:
+        print(json.dumps(sweep_rows(a.sweep_rows, a.device)))
+        return
     if a.sweep:
-        res = sweep(a.device)
+        res = []
+        for rows in (10_000, 100_000, 1_000_000):  # one process per row count: clean peak RSS
+            cmd = [sys.executable, __file__, "--sweep-rows", str(rows), "--device", a.device]
+            if a.threads:
+                cmd += ["--threads", str(a.threads)]
+            p = subprocess.run(cmd, capture_output=True, text=True)
+            if p.returncode:
+                raise SystemExit(p.stderr)
+            res += json.loads(p.stdout.strip().splitlines()[-1])
+        print("| rows | hidden | batch | engine | rows/s | s/epoch | peak RSS MB (data MB) |")
+        print("|---|---|---|---|---|---|---|")
+        for r in res:
+            print(
+                f"| {r['rows']:,} | {r['hidden']} | {r['batch']} | {r['engine']} | {r['rows_per_s']:,.0f} | "
+                f"{r['s_per_epoch']:.2f} | {r['peak_rss_mb']:.0f} ({r['data_mb']:.0f}) |"
+            )
         (Path(a.out) / f"sweep-{a.device}.json").write_text(json.dumps({"info": info, "results": res}, indent=1))
         return
     floor = matmul_floor(392, 392, 50, 100, a.device)
