@@ -101,9 +101,12 @@ def test_grid_search_over_lam_and_cross_val_score(two_views):
         (np.ones((1, 3)), np.ones((1, 2)), "too few rows"),
         (np.array([["a", "b"], ["c", "d"]]), np.ones((2, 2)), "non-numeric"),
         (None, np.ones((2, 2)), "X is None"),
+        (np.zeros((0, 3)), np.zeros((0, 2)), "too few rows"),
+        (np.ones((5, 3)), np.random.default_rng(0).random((5, 2)), "every column of X is constant"),
     ],
 )
 def test_bad_inputs_raise_clear_errors(X, Y, match):
+    """Mismatched rows, NaN/inf, empty, single-row, non-numeric, missing and all-constant views."""
     with pytest.raises(ValueError, match=match):
         CorrNet(**FAST).fit(X, Y)
 

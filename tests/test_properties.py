@@ -4,6 +4,7 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
+import pytest
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -28,7 +29,12 @@ def views(draw):
 @given(views(), st.sampled_from([None, "standard", "minmax"]), st.integers(1, 4))
 def test_estimator_outputs_are_finite_and_shaped(v, scale, k):
     X, Y = v
-    est = CorrNet(n_components=k, epochs=1, batch_size=8, scale=scale, random_state=0, device="cpu").fit(X, Y)
+    est = CorrNet(n_components=k, epochs=1, batch_size=8, scale=scale, random_state=0, device="cpu")
+    if np.all(X == X[:1]) or np.all(Y == Y[:1]):
+        with pytest.raises(ValueError, match="constant"):
+            est.fit(X, Y)
+        return
+    est.fit(X, Y)
     for H in (est.transform(X=X), est.transform(Y=Y), est.transform(X, Y)):
         assert H.shape == (len(X), k) and np.isfinite(H).all()
     Xh, Yh = est.reconstruct(X=X)

@@ -71,6 +71,12 @@ def check_views(X: Any, Y: Any, *, min_rows: int = 2) -> tuple[np.ndarray, np.nd
             f"X has {Xa.shape[0]} rows but Y has {Ya.shape[0]}: row i of X must be paired with "
             "row i of Y, so both views need the same number of rows."
         ) from err
+    for name, A in (("X", Xa), ("Y", Ya)):
+        if np.all(A == A[:1]):
+            raise ValueError(
+                f"every column of {name} is constant over the rows: there is nothing to correlate or "
+                "learn. Check that the right file or columns were passed (a few constant columns are fine)."
+            )
     return Xa, Ya
 
 
