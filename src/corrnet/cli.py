@@ -380,7 +380,8 @@ def experiment(name, out, seeds, epochs, subset, methods, data_dir, quiet) -> No
     click.echo(f"\nwrote {res['dir']}/results.md, results.csv, results.json, index.html", err=True)
 
 
-def run() -> None:  # pragma: no cover
+def run() -> None:
+    """Console entry point: Ctrl-C exits with 130 instead of a traceback."""
     try:
         main()
     except KeyboardInterrupt:
