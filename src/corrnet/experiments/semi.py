@@ -250,7 +250,7 @@ def run_av_experiment(
         (
             "Images generated from spoken digits (test speaker)",
             report.fig_image_grid(
-                [("generated from audio", est.generate(X=d.X_test[:12])), ("an image of that digit", d.Y_test[:12])],
+                [("from audio", est.generate(X=d.X_test[:12])), ("same digit", d.Y_test[:12])],
                 (28, 28),
                 n=12,
             ),
