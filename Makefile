@@ -22,7 +22,8 @@ test: $(BIN)/.installed  ## lint + the whole test suite
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/python -m pytest
 
-bench: $(BIN)/.installed  ## side-by-side speed benchmark (see benchmarks/README)
+bench: $(BIN)/.installed  ## side-by-side speed benchmark (README, "Training speed")
+	$(BIN)/pip install -q -e '.[bench]'
 	$(BIN)/python benchmarks/bench_speed.py
 
 clean:
