@@ -57,6 +57,36 @@ def test_train_writes_model_and_log(model, files):
     assert est.n_components == 4 and est.batch_size == 20
 
 
+def test_semi_paired_train_from_parquet_then_generate(files, two_views):
+    import pandas as pd
+
+    X, Y = two_views
+    pd.DataFrame(X[80:], columns=[f"p{i}" for i in range(7)]).to_parquet(files / "x_only.parquet")
+    np.save(files / "xp.npy", X[:80])
+    np.save(files / "yp.npy", Y[:80])
+    run(
+        "train",
+        "--x",
+        files / "xp.npy",
+        "--y",
+        files / "yp.npy",
+        "--x-unpaired",
+        files / "x_only.parquet",
+        "--out",
+        files / "semi",
+        "--epochs",
+        2,
+        "--components",
+        3,
+        "--set",
+        'unpaired_strategy="alternate"',
+        "-q",
+    )
+    run("generate", files / "semi", "--x", files / "x_only.parquet", "--out", files / "y_gen.npy")
+    G = np.load(files / "y_gen.npy")
+    assert G.shape == (40, 5) and 0 <= G.min() and G.max() <= 1
+
+
 def test_train_from_config_file_and_preset(files):
     (files / "c.toml").write_text('preset = "paper"\nn_components = 3\nepochs = 2\n')
     r = run(

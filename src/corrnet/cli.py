@@ -123,6 +123,8 @@ def with_views(f):
 @click.option("--checkpoint-dir", type=click.Path(file_okay=False), help="Write a checkpoint each epoch.")
 @click.option("--resume", is_flag=True, help="Continue from the checkpoint in --checkpoint-dir.")
 @click.option("--log-dir", type=click.Path(file_okay=False), help="history.csv (+ TensorBoard if installed).")
+@click.option("--x-unpaired", type=click.Path(dir_okay=False), help="Rows that have view 1 only (semi-paired).")
+@click.option("--y-unpaired", type=click.Path(dir_okay=False), help="Rows that have view 2 only (semi-paired).")
 @click.option("--device", default="auto", show_default=True)
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
@@ -142,6 +144,8 @@ def train(
     checkpoint_dir,
     resume,
     log_dir,
+    x_unpaired,
+    y_unpaired,
     device,
     quiet,
     as_json,
@@ -175,7 +179,18 @@ def train(
             validation = (d.X_val, d.Y_val)
     else:
         X, Y, _ = _views(x, y, None, "train", None)
-    est.fit(X, Y, validation_data=validation, checkpoint_dir=checkpoint_dir, resume=resume, log_dir=log_dir)
+    from .io import read_array
+
+    est.fit(
+        X,
+        Y,
+        validation_data=validation,
+        checkpoint_dir=checkpoint_dir,
+        resume=resume,
+        log_dir=log_dir,
+        X_unpaired=read_array(x_unpaired) if x_unpaired else None,
+        Y_unpaired=read_array(y_unpaired) if y_unpaired else None,
+    )
     est.save(out)
     last = est.history_[-1] if est.history_ else {}
     _emit({"model": str(out), "epochs": est.n_epochs_, **{k: v for k, v in last.items() if k != "epoch"}}, as_json)
