@@ -94,3 +94,13 @@ def test_semi_paired_input_errors(two_views):
         CorrNet(epochs=1, unpaired_strategy="magic").fit(Xp, Yp, X_unpaired=Xo)
     with pytest.raises(ValueError, match="paired_per_batch"):
         CorrNet(epochs=1, unpaired_strategy="mixed", paired_per_batch=1, batch_size=20).fit(Xp, Yp, X_unpaired=Xo)
+
+
+def test_auto_strategy_picks_mixed_for_few_pairs_and_pretrain_otherwise(two_views):
+    X, Y = two_views
+    kw = dict(n_components=3, epochs=1, batch_size=20, random_state=0)
+    few = CorrNet(**kw).fit(X[:4], Y[:4], X_unpaired=np.tile(X, (1, 1)), Y_unpaired=np.tile(Y, (1, 1)))
+    assert few.unpaired_strategy_ == "mixed"  # 4 of 244 rows are paired (< 5 %)
+    many = CorrNet(**kw).fit(X[:40], Y[:40], X_unpaired=X[40:80], Y_unpaired=Y[80:])
+    assert many.unpaired_strategy_ == "pretrain" and len(many.pretrain_history_) == 2
+    assert CorrNet(**kw).fit(X, Y).unpaired_strategy_ is None

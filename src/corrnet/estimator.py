@@ -134,8 +134,10 @@ class CorrNet(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
     precision : {"float32", "bfloat16"}, default="float32"
         ``bfloat16`` trains under ``torch.autocast`` (matmuls in bfloat16, the correlation and loss
         reductions in float32, float32 weights): for GPUs; on a CPU it is usually slower.
-    unpaired_strategy : {"pretrain", "alternate", "mixed"}, default="pretrain"
-        How rows with one view (``fit(..., X_unpaired=, Y_unpaired=)``) are used. ``pretrain``:
+    unpaired_strategy : {"auto", "pretrain", "alternate", "mixed"}, default="auto"
+        How rows with one view (``fit(..., X_unpaired=, Y_unpaired=)``) are used. ``auto``:
+        ``mixed`` when fewer than 5 % of the rows are paired, else ``pretrain`` (the choice measured
+        best on MNIST halves at 1 % and 10 % paired; the chosen one is in ``unpaired_strategy_``). ``pretrain``:
         ``pretrain_epochs`` epochs of self-reconstruction on every row's views (paired and unpaired),
         then the full objective on the paired rows with a fresh optimiser. ``alternate``: every epoch
         also visits single-view batches, interleaved with the paired batches. ``mixed``: every batch
@@ -143,7 +145,7 @@ class CorrNet(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
         contribute ``unpaired_weight`` times their self-reconstruction error: never to the
         correlation or the cross-reconstruction terms. See the README's semi-paired table.
     unpaired_weight : float, default=1.0
-    pretrain_epochs : int, default=10
+    pretrain_epochs : int, default=2
     paired_per_batch : int, optional
         Paired rows per mixed batch (default ``batch_size // 2``); the correlation is computed on them.
     verbose : int, default=0
@@ -188,9 +190,9 @@ class CorrNet(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
         device: str = "auto",
         engine: str = "autograd",
         precision: str = "float32",
-        unpaired_strategy: str = "pretrain",
+        unpaired_strategy: str = "auto",
         unpaired_weight: float = 1.0,
-        pretrain_epochs: int = 10,
+        pretrain_epochs: int = 2,
         paired_per_batch: int | None = None,
         verbose: int = 0,
     ) -> None:
@@ -326,11 +328,15 @@ class CorrNet(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
         if Y_unpaired is not None:
             Yu = check_view(Y_unpaired, "Y_unpaired", n_features=self.n_features_y_)
         semi = Xu is not None or Yu is not None
-        if semi and self.unpaired_strategy not in ("pretrain", "alternate", "mixed"):
+        strategy = self.unpaired_strategy
+        if semi and strategy not in ("auto", "pretrain", "alternate", "mixed"):
             raise ValueError(
-                f"unpaired_strategy={self.unpaired_strategy!r} is not supported; "
-                "use 'pretrain', 'alternate' or 'mixed'."
+                f"unpaired_strategy={strategy!r} is not supported; use 'auto', 'pretrain', 'alternate' or 'mixed'."
             )
+        if semi and strategy == "auto":
+            n_single = (0 if Xu is None else len(Xu)) + (0 if Yu is None else len(Yu))
+            strategy = "mixed" if len(X) < 0.05 * (len(X) + n_single) else "pretrain"
+        self.unpaired_strategy_ = strategy if semi else None
         # scalers are fitted on every row that has the view, paired or not
         self._scale_fit(X if Xu is None else np.vstack([X, Xu]), Y if Yu is None else np.vstack([Y, Yu]))
         X, Y = self._scale(X, self.scaler_x_), self._scale(Y, self.scaler_y_)
@@ -377,7 +383,7 @@ class CorrNet(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
         self.model_ = model
         self.history_ = state.history
         semi_kw: dict[str, Any] = {}
-        if semi and self.unpaired_strategy == "pretrain" and not (resume and state.epoch):
+        if semi and strategy == "pretrain" and not (resume and state.epoch):
             # phase 1: self-reconstruction of every row's views, then a fresh optimiser for phase 2
             pre_cfg = Config(**{**config.to_dict(), "epochs": int(self.pretrain_epochs)}).validate()
             Xall = to_tensor(X if Xu is None else np.vstack([X, Xu]), device)
@@ -386,12 +392,12 @@ class CorrNet(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
             training.train(pre, Xall[:0], Yall[:0], pre_cfg, unpaired=(Xall, Yall), verbose=self.verbose)
             self.pretrain_history_ = pre.history
             model.train()
-        elif semi and self.unpaired_strategy in ("alternate", "mixed"):
+        elif semi and strategy in ("alternate", "mixed"):
             semi_kw = dict(
                 unpaired=(None if Xu is None else to_tensor(Xu, device), None if Yu is None else to_tensor(Yu, device)),
                 unpaired_weight=self.unpaired_weight,
                 paired_per_batch=(self.paired_per_batch or max(2, config.batch_size // 2))
-                if self.unpaired_strategy == "mixed"
+                if strategy == "mixed"
                 else None,
             )
         try:

@@ -21,7 +21,10 @@ SEMI_BASE = dict(n_components=50, epochs=200, early_stopping=True, patience=10, 
 STRATEGIES = {
     "paired-only": {},
     "pretrain": dict(unpaired_strategy="pretrain", pretrain_epochs=10),
+    "pretrain-2": dict(unpaired_strategy="pretrain", pretrain_epochs=2),
+    "mixed-50": dict(unpaired_strategy="mixed", paired_per_batch=50, unpaired_weight=1.0),
     "alternate-0.3": dict(unpaired_strategy="alternate", unpaired_weight=0.3),
+    "auto": dict(unpaired_strategy="auto"),  # mixed-50 below 5 % paired, else pretrain-2
 }
 
 
@@ -57,7 +60,7 @@ def run_semi_paired(
     out: str | Path,
     fractions=(0.01, 0.1, 1.0),
     seeds=(0, 1, 2),
-    strategies=("paired-only", "pretrain"),
+    strategies=("paired-only", "pretrain", "pretrain-2", "mixed-50"),
     epochs: int | None = None,
     subset: int | None = None,
     data_dir: str | None = None,
