@@ -158,3 +158,12 @@ def test_sigkill_mid_training_then_resume_matches_uninterrupted(tmp_path, rng):
     X = np.load(tmp_path / "x.npy")
     np.testing.assert_allclose(a.transform(X=X), b.transform(X=X), rtol=0, atol=1e-6)
     assert len(a.history_) == 12
+
+
+def test_written_files_have_ordinary_permissions(fitted, tmp_path):
+    from corrnet.report import write_report
+
+    est, *_ = fitted
+    est.save(tmp_path / "m")
+    assert (tmp_path / "m").stat().st_mode & 0o777 == 0o755
+    assert write_report(tmp_path / "r.html", "t", []).stat().st_mode & 0o777 == 0o644

@@ -79,6 +79,7 @@ def write_array(path: str | os.PathLike, arr: np.ndarray) -> Path:
             np.savez(tmp, arr=arr)
         else:
             np.savetxt(tmp, arr, delimiter=",", fmt="%.7g")
+        os.chmod(tmp, 0o644)  # mkstemp creates 0600
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -39,6 +39,7 @@ def _atomic_dir(path: Path, write) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.tmp-"))
     try:
+        os.chmod(tmp, 0o755)  # mkdtemp creates 0700; a model directory is ordinary data
         write(tmp)
         for f in tmp.iterdir():  # flush file contents before the rename makes them visible
             with open(f, "rb") as fh:
