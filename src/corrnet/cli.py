@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-DATASETS = ("digits-halves", "mnist-halves", "noisy-mnist")
+from .datasets import NAMES as DATASETS
 
 
 class CorrnetGroup(click.Group):
@@ -42,24 +42,16 @@ def _emit(result: dict, as_json: bool) -> None:
         click.echo(f"{k:<{width}}  {v:.4f}" if isinstance(v, float) else f"{k:<{width}}  {v}")
 
 
-def _load_dataset(name: str, data_dir: str | None):
-    from . import datasets
-
-    if name == "digits-halves":
-        return datasets.digits_halves()
-    if name == "mnist-halves":
-        return datasets.mnist_halves(data_dir)
-    return datasets.noisy_mnist(data_dir)
-
-
 def _views(x: str | None, y: str | None, dataset: str | None, split: str, data_dir: str | None):
-    """(X, Y, labels) from files or a named dataset split."""
+    """(X, Y, labels, the loaded MultiViewData or None) from files or a named dataset split."""
     if dataset:
-        d = _load_dataset(dataset, data_dir)
-        return getattr(d, f"X_{split}"), getattr(d, f"Y_{split}"), getattr(d, f"y_{split}")
+        from .datasets import load_dataset
+
+        d = load_dataset(dataset, data_dir)
+        return getattr(d, f"X_{split}"), getattr(d, f"Y_{split}"), getattr(d, f"y_{split}"), d
     from .io import read_array
 
-    return (read_array(x) if x else None), (read_array(y) if y else None), None
+    return (read_array(x) if x else None), (read_array(y) if y else None), None, None
 
 
 def _parse_set(pairs: tuple[str, ...]) -> dict[str, Any]:
@@ -171,14 +163,10 @@ def train(
             f"unknown parameters {sorted(unknown)}; see `python -c 'import corrnet; help(corrnet.CorrNet)'`."
         )
     est = CorrNet.from_preset(preset, **params)
+    X, Y, _, data = _views(x, y, dataset, "train", data_dir)
     validation = None
-    if dataset:
-        d = _load_dataset(dataset, data_dir)
-        X, Y = d.X_train, d.Y_train
-        if validation_fraction is None:
-            validation = (d.X_val, d.Y_val)
-    else:
-        X, Y, _ = _views(x, y, None, "train", None)
+    if data is not None and validation_fraction is None:
+        validation = (data.X_val, data.Y_val)
     from .io import read_array
 
     est.fit(
@@ -210,7 +198,7 @@ def transform(model, x, y, dataset, split, data_dir, out) -> None:
     """Codes from view 1 (--x), view 2 (--y) or both."""
     from .io import write_array
 
-    X, Y, _ = _views(x, y, dataset, split, data_dir)
+    X, Y, _, _ = _views(x, y, dataset, split, data_dir)
     if X is None and Y is None:
         raise click.UsageError("give --x, --y or both (or --dataset).")
     H = _model(model).transform(X=X, Y=Y)
@@ -254,7 +242,7 @@ def evaluate(model, x, y, dataset, split, data_dir, labels, as_json) -> None:
     """All metrics on paired views: correlations, transfer accuracy, retrieval, generation error."""
     from .io import read_array
 
-    X, Y, lab = _views(x, y, dataset, split, data_dir)
+    X, Y, lab, _ = _views(x, y, dataset, split, data_dir)
     if X is None or Y is None:
         raise click.UsageError("evaluate needs both views: --x and --y, or --dataset.")
     if labels:
@@ -273,7 +261,7 @@ def report(model, x, y, dataset, split, data_dir, labels, image_shape, out) -> N
     from . import report as rep
     from .io import read_array
 
-    X, Y, lab = _views(x, y, dataset, split, data_dir)
+    X, Y, lab, data = _views(x, y, dataset, split, data_dir)
     if X is None or Y is None:
         raise click.UsageError("report needs both views: --x and --y, or --dataset.")
     if labels:
@@ -286,9 +274,8 @@ def report(model, x, y, dataset, split, data_dir, labels, image_shape, out) -> N
     shapes = None
     if image_shape:
         shapes = (tuple(image_shape[:2]), tuple(image_shape[2:]))
-    elif dataset:
-        d = _load_dataset(dataset, data_dir)
-        shapes = (d.shape_x, d.shape_y)
+    elif data is not None:
+        shapes = (data.shape_x, data.shape_y)
     if shapes and shapes[0][0] == shapes[1][0] and dataset != "noisy-mnist":
         sections.append(
             (

@@ -16,7 +16,7 @@ import numpy as np
 
 from .. import __version__, metrics, report
 from ..baselines import DeepCCA, KernelCCA, LinearCCA
-from ..datasets import MultiViewData, mnist_halves, noisy_mnist
+from ..datasets import MultiViewData, load_dataset
 from ..estimator import CorrNet
 
 # corrnet's best configuration on MNIST halves (README, "Going further"): deeper per-view encoders
@@ -54,11 +54,9 @@ def methods_for(name: str, epochs: int | None) -> dict[str, Callable[[int], Any]
 
 
 def load(name: str, data_dir: str | None) -> MultiViewData:
-    if name == "mnist-halves":
-        return mnist_halves(data_dir)
-    if name == "noisy-mnist":
-        return noisy_mnist(data_dir)
-    raise ValueError(f"unknown experiment {name!r}; use mnist-halves, noisy-mnist or av-digits.")
+    if name not in ("mnist-halves", "noisy-mnist"):
+        raise ValueError(f"unknown experiment {name!r}; use mnist-halves, noisy-mnist or av-digits.")
+    return load_dataset(name, data_dir)
 
 
 def score(model: Any, d: MultiViewData, generative: bool) -> dict[str, float]:
