@@ -57,6 +57,17 @@ def _atomic_dir(path: Path, write) -> Path:
     return path
 
 
+def _flat(prefix: str, state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """A state dict as safetensors entries ``prefix.name`` (CPU, contiguous)."""
+    return {f"{prefix}.{k}": v.detach().cpu().contiguous() for k, v in state.items()}
+
+
+def _unflat(prefix: str, tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """The entries written by ``_flat(prefix, ...)``, with the prefix removed."""
+    start = len(prefix) + 1
+    return {k[start:]: v for k, v in tensors.items() if k.startswith(prefix + ".")}
+
+
 def _versions() -> dict[str, str]:
     from . import __version__
 
@@ -96,7 +107,7 @@ def save_estimator(est: Any, path: str | os.PathLike, metrics: dict[str, float] 
     from sklearn.utils.validation import check_is_fitted
 
     check_is_fitted(est, "model_")
-    tensors = {f"model.{k}": v.detach().cpu().contiguous() for k, v in est.model_.state_dict().items()}
+    tensors = _flat("model", est.model_.state_dict())
     params = est.get_params()
     params["encoder_layers"] = list(params["encoder_layers"] or ())
     params["reconstruct_from"] = list(params["reconstruct_from"])
@@ -165,8 +176,7 @@ def load_estimator(path: str | os.PathLike, device: str | None = None) -> Any:
         est = CorrNet(**params)
         config = est.config()
         model = CorrNetModule(int(meta["n_features_in_"]), int(meta["n_features_y_"]), config)
-        state = {k[len("model.") :]: v for k, v in tensors.items() if k.startswith("model.")}
-        model.load_state_dict(state, strict=True)
+        model.load_state_dict(_unflat("model", tensors), strict=True)
         est.scaler_x_ = _scaler_from("scaler_x", meta["scaler_x"], tensors)
         est.scaler_y_ = _scaler_from("scaler_y", meta["scaler_y"], tensors)
     except (KeyError, TypeError, RuntimeError, ValueError) as err:
@@ -184,9 +194,7 @@ def load_estimator(path: str | os.PathLike, device: str | None = None) -> Any:
 # -- training checkpoints -------------------------------------------------------------------------
 def save_checkpoint(state: Any, path: str | os.PathLike, extra: dict[str, Any] | None = None) -> Path:
     """Model, optimiser, shuffling RNG, epoch, history and early-stopping state, atomically."""
-    tensors: dict[str, torch.Tensor] = {}
-    for k, v in state.model.state_dict().items():
-        tensors[f"model.{k}"] = v.detach().cpu().contiguous()
+    tensors = _flat("model", state.model.state_dict())
     opt_sd = state.optimizer.state_dict()
     opt_meta: dict[str, Any] = {"param_groups": opt_sd["param_groups"], "state": {}}
     for pid, st in opt_sd["state"].items():
@@ -199,8 +207,7 @@ def save_checkpoint(state: Any, path: str | os.PathLike, extra: dict[str, Any] |
                 opt_meta["state"][str(pid)][name] = val
     tensors["rng"] = state.generator.get_state()
     if state.best_state is not None:
-        for k, v in state.best_state.items():
-            tensors[f"best.{k}"] = v.detach().cpu().contiguous()
+        tensors.update(_flat("best", state.best_state))
     meta = {
         "format_version": FORMAT_VERSION,
         "versions": _versions(),
@@ -233,14 +240,14 @@ def load_checkpoint(state: Any, path: str | os.PathLike) -> dict[str, Any]:
             f"checkpoint {path} has format {meta.get('format_version')!r}; expected {FORMAT_VERSION}."
         )
     device = next(state.model.parameters()).device
-    state.model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
+    state.model.load_state_dict(_unflat("model", tensors))
     opt_meta = meta["optimizer"]
     opt_state = {}
     for pid, st in opt_meta["state"].items():
         opt_state[int(pid)] = {n: (tensors[f"opt.{pid}.{n}"].to(device) if v == "tensor" else v) for n, v in st.items()}
     state.optimizer.load_state_dict({"state": opt_state, "param_groups": opt_meta["param_groups"]})
     state.generator.set_state(tensors["rng"])
-    best = {k[5:]: v.to(device) for k, v in tensors.items() if k.startswith("best.")}
+    best = {k: v.to(device) for k, v in _unflat("best", tensors).items()}
     state.best_state = best or None
     state.epoch, state.history = meta["epoch"], meta["history"]
     state.best_score, state.best_epoch, state.bad_epochs = meta["best_score"], meta["best_epoch"], meta["bad_epochs"]
