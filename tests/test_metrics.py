@@ -53,6 +53,15 @@ def test_retrieval_hand_case():
     assert r["mrr"] == pytest.approx((1 / 3 + 1 / 3 + 1) / 3)
 
 
+def test_class_precision_at_k_hand_case():
+    Hq = np.array([[1.0, 0.0], [0.0, 1.0]])
+    Hg = np.array([[2.0, 0.1], [0.1, 3.0], [1.0, 0.2], [0.2, 1.0]])
+    yg = np.array([0, 1, 1, 1])
+    # query 0 (label 0): nearest are gallery 0 (label 0) then 2 (label 1) -> 1/2
+    # query 1 (label 1): nearest are gallery 1 and 3, both label 1 -> 2/2
+    assert metrics.class_precision_at_k(Hq, Hg, np.array([0, 1]), yg, k=2) == pytest.approx(0.75)
+
+
 def test_generation_mse_and_shape_errors():
     assert metrics.generation_mse(np.zeros((2, 2)), np.ones((2, 2))) == 1.0
     with pytest.raises(ValueError, match="shapes differ"):

@@ -113,13 +113,17 @@ def tune_svc_C(
     return float(grid[int(np.argmax(scores))])
 
 
+def _unit_rows(H: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit length (all-zero rows stay zero), for cosine similarities."""
+    return H / np.maximum(np.linalg.norm(H, axis=1, keepdims=True), 1e-12)
+
+
 def retrieval(H1: np.ndarray, H2: np.ndarray, ks: tuple[int, ...] = (1, 5, 10), chunk: int = 2048) -> dict[str, float]:
     """Cross-view retrieval by cosine similarity: for each row i of H1, rank all rows of H2; the
     match is row i. Returns ``recall@k`` for each k and ``mrr`` (mean reciprocal rank), in [0, 1].
     Ties count against the match (pessimistic rank)."""
     H1, H2 = _pair(H1, H2)
-    A = H1 / np.maximum(np.linalg.norm(H1, axis=1, keepdims=True), 1e-12)
-    B = H2 / np.maximum(np.linalg.norm(H2, axis=1, keepdims=True), 1e-12)
+    A, B = _unit_rows(H1), _unit_rows(H2)
     ranks = np.empty(len(A), dtype=np.int64)
     for s in range(0, len(A), chunk):
         S = A[s : s + chunk] @ B.T  # (c, n)
@@ -128,6 +132,15 @@ def retrieval(H1: np.ndarray, H2: np.ndarray, ks: tuple[int, ...] = (1, 5, 10), 
     out = {f"recall@{k}": float((ranks <= k).mean()) for k in ks}
     out["mrr"] = float((1.0 / ranks).mean())
     return out
+
+
+def class_precision_at_k(
+    H_query: np.ndarray, H_gallery: np.ndarray, y_query: np.ndarray, y_gallery: np.ndarray, k: int = 10
+) -> float:
+    """Cross-view retrieval by class: the mean fraction of each query's k nearest gallery rows
+    (cosine) that have the query's label, in [0, 1]."""
+    top = np.argsort(-(_unit_rows(H_query) @ _unit_rows(H_gallery).T), axis=1)[:, :k]
+    return float((np.asarray(y_gallery)[top] == np.asarray(y_query)[:, None]).mean())
 
 
 def generation_mse(target: np.ndarray, generated: np.ndarray) -> float:

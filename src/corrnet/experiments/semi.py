@@ -143,15 +143,6 @@ def run_semi_paired(
 AV_PARAMS = dict(n_components=50, lam=2.0, epochs=150, early_stopping=True, patience=15, device="cpu")
 
 
-def class_precision_at_k(H_query: np.ndarray, H_gallery: np.ndarray, yq: np.ndarray, yg: np.ndarray, k: int = 10):
-    """Cross-modal retrieval by class: mean fraction of the k nearest (cosine) gallery rows that
-    show the query's digit."""
-    A = H_query / np.maximum(np.linalg.norm(H_query, axis=1, keepdims=True), 1e-12)
-    B = H_gallery / np.maximum(np.linalg.norm(H_gallery, axis=1, keepdims=True), 1e-12)
-    top = np.argsort(-(A @ B.T), axis=1)[:, :k]
-    return float((yg[top] == yq[:, None]).mean())
-
-
 def run_av_experiment(
     out: str | Path,
     seeds=(0, 1, 2),
@@ -201,7 +192,7 @@ def run_av_experiment(
                 "sum_corr": metrics.sum_correlation(ha, hi),
                 "spoken_digit_acc_image_trained": metrics.transfer_accuracy(hi_tr, d.y_train, ha, d.y_test),
                 "image_digit_acc_audio_trained": metrics.transfer_accuracy(ha_tr, d.y_train, hi, d.y_test),
-                "audio_to_image_precision@10": class_precision_at_k(ha, hi, d.y_test, d.y_test),
+                "audio_to_image_precision@10": metrics.class_precision_at_k(ha, hi, d.y_test, d.y_test),
                 "gen_mse_image_from_audio": metrics.generation_mse(d.Y_test, gen),
                 "generated_image_digit_acc": float((digit_clf.predict(gen) == d.y_test).mean()),
                 "train_seconds": secs,
