@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import json
 import os
@@ -49,8 +50,6 @@ class _EpochLogger:
             pass
 
     def __call__(self, state: training.TrainState) -> None:
-        import csv
-
         row = state.history[-1]
         new = not self.path.exists() or row["epoch"] == 1
         with open(self.path, "w" if new else "a", newline="") as f:
@@ -380,8 +379,7 @@ class CorrNet(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
             for cb in callbacks:
                 cb(s)
 
-        self.model_ = model
-        self.history_ = state.history
+        self.model_ = model  # set before training: a diverged fit keeps its rolled-back model
         semi_kw: dict[str, Any] = {}
         if semi and strategy == "pretrain" and not (resume and state.epoch):
             # phase 1: self-reconstruction of every row's views, then a fresh optimiser for phase 2

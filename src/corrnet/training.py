@@ -209,14 +209,14 @@ def train(
 
     def unpaired_grads(xo: Tensor | None, yo: Tensor | None) -> Tensor:
         """Add weight * self-reconstruction gradients of single-view rows to .grad."""
-        loss = None
-        for kw in ({"x": xo}, {"y": yo}):
-            rows = next(iter(kw.values()))
-            if rows is not None and len(rows):
-                e = single_view_loss(model, config, **kw)
-                loss = e if loss is None else loss + e
-        if loss is None:
+        parts = []
+        if xo is not None and len(xo):
+            parts.append(single_view_loss(model, config, x=xo))
+        if yo is not None and len(yo):
+            parts.append(single_view_loss(model, config, y=yo))
+        if not parts:
             return X.new_zeros(())
+        loss = sum(parts)
         (unpaired_weight * loss).backward()
         return loss.detach()
 
@@ -268,20 +268,20 @@ def train(
                 with torch.no_grad():
                     r = terms.recon
                     z = terms.total.new_zeros(())
-                    acc += torch.stack(
+                    acc[:5] += torch.stack(
                         [
                             terms.total.detach(),
                             r.get("both", z).detach(),
                             r.get("x", z).detach(),
                             r.get("y", z).detach(),
                             terms.corr.detach().sum(),
-                            z,
                         ]
                     )
-            vals = (acc / max(n_paired_steps, 1)).tolist()  # the epoch's one host sync
-            if semi:
+            sums = acc.tolist()  # the epoch's one host sync
+            vals = [v / max(n_paired_steps, 1) for v in sums]
+            if semi:  # single-view terms are averaged over the steps that had single-view rows
                 n_u_steps = max(len(schedule) - n_paired_steps, 1) if not mixed else max(n_paired_steps, 1)
-                vals[5] = float(acc[5]) / n_u_steps
+                vals[5] = sums[5] / n_u_steps
             row = {
                 "epoch": state.epoch + 1,
                 "loss": vals[0],
