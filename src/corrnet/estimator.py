@@ -379,7 +379,8 @@ class CorrNet(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
             for cb in callbacks:
                 cb(s)
 
-        self.model_ = model  # set before training: a diverged fit keeps its rolled-back model
+        # set before any training (pretraining included): a diverged fit keeps its rolled-back model
+        self.model_, self.history_ = model, state.history
         semi_kw: dict[str, Any] = {}
         if semi and strategy == "pretrain" and not (resume and state.epoch):
             # phase 1: self-reconstruction of every row's views, then a fresh optimiser for phase 2
