@@ -3,6 +3,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("CORRNET_DATA", ROOT.parent / "shared" / "data"))
@@ -29,3 +30,22 @@ def mnist_dir() -> Path:
         if (d / "train-images-idx3-ubyte.gz").is_file():
             return d
     pytest.fail(f"MNIST IDX files not found under {SHARED}; set CORRNET_DATA to their directory.")
+
+
+def double_model_and_batch(config, d_x: int, d_y: int, n: int, seed: int):
+    """A float64 CorrNetModule and a random [0, 1) batch (x (n, d_x), y (n, d_y)), all seeded."""
+    from corrnet import CorrNetModule
+
+    gen = torch.Generator().manual_seed(seed)
+    model = CorrNetModule(d_x, d_y, config, generator=gen).double()
+    x = torch.rand(n, d_x, generator=gen, dtype=torch.float64)
+    y = torch.rand(n, d_y, generator=gen, dtype=torch.float64)
+    return model, x, y
+
+
+def assert_grads_close(params, got, want, **tol):
+    """Gradients from ``torch.autograd.grad(..., allow_unused=True)``: None counts as zeros."""
+    for p, a, b in zip(params, got, want):
+        a = torch.zeros_like(p) if a is None else a
+        b = torch.zeros_like(p) if b is None else b
+        torch.testing.assert_close(a, b, **tol)

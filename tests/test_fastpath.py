@@ -5,6 +5,7 @@ import itertools
 import numpy as np
 import pytest
 import torch
+from conftest import assert_grads_close, double_model_and_batch
 
 from corrnet import Config, CorrNetModule, corrnet_loss, fastpath
 
@@ -26,10 +27,7 @@ CASES += [dict(lam=0.0), dict(lam=5.0, corr_eps=1e-3)]
 @pytest.mark.parametrize("overrides", CASES, ids=[str(c) for c in CASES])
 def test_fast_path_equals_autograd(overrides):
     c = Config(n_components=5, **overrides).validate()
-    gen = torch.Generator().manual_seed(2)
-    model = CorrNetModule(7, 6, c, generator=gen).double()
-    x = torch.rand(11, 7, generator=gen, dtype=torch.float64)
-    y = torch.rand(11, 6, generator=gen, dtype=torch.float64)
+    model, x, y = double_model_and_batch(c, 7, 6, n=11, seed=2)
     assert fastpath.supported(model, c)
     ref = corrnet_loss(model, x, y, c)
     params = list(model.parameters())
@@ -39,9 +37,7 @@ def test_fast_path_equals_autograd(overrides):
     torch.testing.assert_close(got.corr, ref.corr.detach(), rtol=1e-12, atol=1e-12)
     for k in ref.recon:
         torch.testing.assert_close(got.recon[k], ref.recon[k].detach())
-    for p, g in zip(params, ref_grads):
-        g = torch.zeros_like(p) if g is None else g
-        torch.testing.assert_close(p.grad, g, rtol=1e-10, atol=1e-12)
+    assert_grads_close(params, [p.grad for p in params], ref_grads, rtol=1e-10, atol=1e-12)
 
 
 def test_unsupported_models_are_declined():

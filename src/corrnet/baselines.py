@@ -20,7 +20,18 @@ def _inv_sqrt(C: np.ndarray) -> np.ndarray:
     return (V / np.sqrt(np.maximum(w, 1e-12))) @ V.T
 
 
-class LinearCCA(BaseEstimator):
+class _OneViewTransform:
+    """``transform(X=...)`` or ``transform(Y=...)``: validates the call, then maps the view."""
+
+    def transform(self, X: Any = None, Y: Any = None) -> np.ndarray:
+        if (X is None) == (Y is None):
+            raise ValueError("transform takes exactly one view: X=... or Y=....")
+        if X is not None:
+            return self._transform_x(check_view(X, "X"))
+        return self._transform_y(check_view(Y, "Y"))
+
+
+class LinearCCA(_OneViewTransform, BaseEstimator):
     """Regularised linear CCA in closed form.
 
     ``C11 + r1 I`` and ``C22 + r2 I`` (with ``r = reg * trace(C) / d``) are whitened, and the top
@@ -51,15 +62,14 @@ class LinearCCA(BaseEstimator):
         self.correlations_ = s[:k]
         return self
 
-    def transform(self, X: Any = None, Y: Any = None) -> np.ndarray:
-        if (X is None) == (Y is None):
-            raise ValueError("transform takes exactly one view: X=... or Y=....")
-        if X is not None:
-            return (check_view(X, "X") - self.mean_x_) @ self.weights_x_
-        return (check_view(Y, "Y") - self.mean_y_) @ self.weights_y_
+    def _transform_x(self, X: np.ndarray) -> np.ndarray:
+        return (X - self.mean_x_) @ self.weights_x_
+
+    def _transform_y(self, Y: np.ndarray) -> np.ndarray:
+        return (Y - self.mean_y_) @ self.weights_y_
 
 
-class KernelCCA(BaseEstimator):
+class KernelCCA(_OneViewTransform, BaseEstimator):
     """Approximate kernel CCA: RBF Nystroem features per view (``n_features`` landmarks), then
     :class:`LinearCCA` on them (Lopez-Paz et al. 2014 use random features the same way)."""
 
@@ -94,12 +104,11 @@ class KernelCCA(BaseEstimator):
         self.cca_ = LinearCCA(self.n_components, self.reg).fit(self.fx_.transform(X), self.fy_.transform(Y))
         return self
 
-    def transform(self, X: Any = None, Y: Any = None) -> np.ndarray:
-        if (X is None) == (Y is None):
-            raise ValueError("transform takes exactly one view: X=... or Y=....")
-        if X is not None:
-            return self.cca_.transform(X=self.fx_.transform(check_view(X, "X")))
-        return self.cca_.transform(Y=self.fy_.transform(check_view(Y, "Y")))
+    def _transform_x(self, X: np.ndarray) -> np.ndarray:
+        return self.cca_.transform(X=self.fx_.transform(X))
+
+    def _transform_y(self, Y: np.ndarray) -> np.ndarray:
+        return self.cca_.transform(Y=self.fy_.transform(Y))
 
 
 def cca_objective(H1: Tensor, H2: Tensor, reg: float = 1e-4) -> Tensor:
@@ -134,7 +143,7 @@ def _mlp(d_in: int, layers: tuple[int, ...], d_out: int) -> nn.Sequential:
     return nn.Sequential(*mods)
 
 
-class DeepCCA(BaseEstimator):
+class DeepCCA(_OneViewTransform, BaseEstimator):
     """Deep CCA: one MLP per view (sigmoid hidden layers, linear output), trained with Adam on
     minibatches to maximise the sum of canonical correlations of the outputs; a final linear CCA on
     the training outputs aligns the units (so per-unit correlations are the canonical ones)."""
@@ -188,12 +197,12 @@ class DeepCCA(BaseEstimator):
         self.cca_ = LinearCCA(self.n_components, reg=1e-6).fit(H1, H2)
         return self
 
-    def transform(self, X: Any = None, Y: Any = None) -> np.ndarray:
-        if (X is None) == (Y is None):
-            raise ValueError("transform takes exactly one view: X=... or Y=....")
+    def _net(self, net: nn.Module, A: np.ndarray) -> np.ndarray:
         with torch.no_grad():
-            if X is not None:
-                h = self.f_(torch.as_tensor(check_view(X, "X"), dtype=torch.float32, device=self.device))
-                return self.cca_.transform(X=h.cpu().numpy())
-            h = self.g_(torch.as_tensor(check_view(Y, "Y"), dtype=torch.float32, device=self.device))
-            return self.cca_.transform(Y=h.cpu().numpy())
+            return net(torch.as_tensor(A, dtype=torch.float32, device=self.device)).cpu().numpy()
+
+    def _transform_x(self, X: np.ndarray) -> np.ndarray:
+        return self.cca_.transform(X=self._net(self.f_, X))
+
+    def _transform_y(self, Y: np.ndarray) -> np.ndarray:
+        return self.cca_.transform(Y=self._net(self.g_, Y))
