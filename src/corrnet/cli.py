@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -108,8 +109,15 @@ def with_views(f):
 @click.option("--preset", type=click.Choice(("default", "paper", "seed_blog")), default="default", show_default=True)
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), help="TOML/JSON/YAML file of parameters.")
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Any CorrNet parameter, e.g. --set lam=4.")
-@click.option("--epochs", type=click.IntRange(0), help="Training epochs.")
+@click.option(
+    "--epochs", type=click.IntRange(0), help="The most epochs [auto: from the data's size; stops on convergence]."
+)
 @click.option("--components", type=click.IntRange(1), help="Width of the common code.")
+@click.option(
+    "--scale",
+    type=click.Choice(("auto", "none", "standard", "minmax")),
+    help="Per-feature scaling [the preset's; default auto: views in [0, 1] as they are, others standardised].",
+)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--validation-fraction", type=click.FloatRange(0, 1, min_open=True, max_open=True))
 @click.option("--checkpoint-dir", type=click.Path(file_okay=False), help="Write a checkpoint each epoch.")
@@ -131,6 +139,7 @@ def train(
     sets,
     epochs,
     components,
+    scale,
     seed,
     validation_fraction,
     checkpoint_dir,
@@ -153,6 +162,8 @@ def train(
         params.update(read_config(config_file))
     preset = params.pop("preset", preset)
     params.update(_parse_set(sets))
+    if scale is not None:
+        params["scale"] = None if scale == "none" else scale
     for key, val in (("epochs", epochs), ("n_components", components), ("validation_fraction", validation_fraction)):
         if val is not None:
             params[key] = val
@@ -169,19 +180,38 @@ def train(
         validation = (data.X_val, data.Y_val)
     from .io import read_array
 
-    est.fit(
-        X,
-        Y,
-        validation_data=validation,
-        checkpoint_dir=checkpoint_dir,
-        resume=resume,
-        log_dir=log_dir,
-        X_unpaired=read_array(x_unpaired) if x_unpaired else None,
-        Y_unpaired=read_array(y_unpaired) if y_unpaired else None,
-    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        est.fit(
+            X,
+            Y,
+            validation_data=validation,
+            checkpoint_dir=checkpoint_dir,
+            resume=resume,
+            log_dir=log_dir,
+            X_unpaired=read_array(x_unpaired) if x_unpaired else None,
+            Y_unpaired=read_array(y_unpaired) if y_unpaired else None,
+        )
     est.save(out)
+    # the fit's own warnings (convergence, a fit that looks broken): one line each, on stderr
+    said = [f"{type(w.message).__name__}: {w.message}" for w in caught if _ours(w)]
+    for line in dict.fromkeys(said) if not as_json else ():  # with --json they are in the JSON
+        click.echo(f"warning: {line}", err=True)
     last = est.history_[-1] if est.history_ else {}
-    _emit({"model": str(out), "epochs": est.n_epochs_, **{k: v for k, v in last.items() if k != "epoch"}}, as_json)
+    summary = {"model": str(out), "epochs": est.n_epochs_, "stop_reason": est.stop_reason_}
+    summary.update({k: v for k, v in last.items() if k != "epoch"})
+    if as_json:
+        summary["warnings"] = list(dict.fromkeys(said))
+    _emit(summary, as_json)
+
+
+def _ours(w: warnings.WarningMessage) -> bool:
+    """Warnings corrnet issues about a fit (not library deprecation noise)."""
+    from sklearn.exceptions import ConvergenceWarning
+
+    from .diagnostics import FitWarning
+
+    return issubclass(w.category, (FitWarning, ConvergenceWarning))
 
 
 def _model(path: str, device: str | None = None):
@@ -341,21 +371,23 @@ def export(model, out) -> None:
 
 @main.command()
 @click.option("--out", default="corrnet-report", show_default=True, help="Directory for index.html.")
-@click.option("--epochs", default=100, show_default=True, type=click.IntRange(1), help="Training epochs.")
+@click.option("--epochs", type=click.IntRange(1), help="The most epochs [auto].")
 @click.option("--components", default=20, show_default=True, type=click.IntRange(1), help="Hidden units.")
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
-def demo(out: str, epochs: int, components: int, seed: int, as_json: bool, quiet: bool) -> None:
+def demo(out: str, epochs: int | None, components: int, seed: int, as_json: bool, quiet: bool) -> None:
     """Train on scikit-learn's digits (left half <-> right half) and write an HTML report."""
     from .experiments.demo import run_demo
 
-    res = run_demo(out, epochs=epochs, n_components=components, seed=seed, verbose=0 if (quiet or as_json) else 1)
+    res = run_demo(
+        out, epochs=epochs or "auto", n_components=components, seed=seed, verbose=0 if (quiet or as_json) else 1
+    )
     _emit(res, as_json)
 
 
 @main.command()
-@click.argument("name", type=click.Choice(("mnist-halves", "noisy-mnist", "av-digits", "semi-paired")))
+@click.argument("name", type=click.Choice(("mnist-halves", "noisy-mnist", "av-digits", "semi-paired", "defaults")))
 @click.option("--out", default=None, type=click.Path(file_okay=False), help="Results directory [results/NAME].")
 @click.option("--seeds", default="0,1,2", show_default=True, help="Comma-separated seeds.")
 @click.option("--epochs", type=click.IntRange(1), help="Override the epochs of every neural model (smoke runs).")
@@ -364,10 +396,27 @@ def demo(out: str, epochs: int, components: int, seed: int, as_json: bool, quiet
 @click.option("--data-dir", type=click.Path(file_okay=False))
 @click.option("--quiet", "-q", is_flag=True)
 def experiment(name, out, seeds, epochs, subset, methods, data_dir, quiet) -> None:
-    """Reproduce a results table: CorrNet (paper recipe and best) next to the baselines."""
+    """Reproduce a results table: CorrNet (paper recipe and best) next to the baselines.
+
+    ``defaults``: CorrNet() with no settings vs tuned, corrnet 0.1's defaults, CCA and kernel CCA on
+    six datasets at their published scale (--methods picks methods, --datasets-like subsets via
+    --methods only)."""
     from .experiments.runner import run_experiment
 
     seed_list = [int(s) for s in seeds.split(",") if s.strip()]
+    if name == "defaults":
+        from .experiments.defaults import METHODS, run_defaults
+
+        res = run_defaults(
+            out or "results/defaults",
+            methods=tuple(methods.split(",")) if methods else METHODS,
+            seeds=tuple(seed_list),
+            data_dir=data_dir,
+            subset=subset,
+            verbose=not quiet,
+        )
+        click.echo(res["markdown"])
+        return
     res = run_experiment(
         name,
         out or f"results/{name}",

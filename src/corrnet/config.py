@@ -21,14 +21,15 @@ INITS = ("original", "torch")
 class Config:
     """Hyper-parameters of the model, objective and optimiser.
 
-    See :class:`corrnet.CorrNet` for the meaning of each field; the defaults here are corrnet's
-    own defaults (measured on MNIST halves, see the README), not the paper's recipe.
+    See :class:`corrnet.CorrNet` for the meaning of each field. ``output_activation`` and ``epochs``
+    may be ``"auto"`` (the estimator's defaults), which ``CorrNet.fit`` resolves from the data; a
+    module is only ever built from a resolved config (:attr:`resolved`).
     """
 
     n_components: int = 50
     encoder_layers: tuple[int, ...] = ()
     hidden_activation: str = "sigmoid"
-    output_activation: str = "sigmoid"
+    output_activation: str = "sigmoid"  # or "auto" (CorrNet's default): resolved by CorrNet.fit
     tied: bool = False
     fusion: str = "joint"
     loss: str = "half_squared"
@@ -37,10 +38,10 @@ class Config:
     corr_eps: float = 1e-8
     init: str = "original"
     optimizer: str = "adam"
-    lr: float = 1e-3
+    lr: float = 1e-2
     weight_decay: float = 0.0
     batch_size: int = 100
-    epochs: int = 50
+    epochs: int | str = 50  # or "auto" (CorrNet's default): resolved by CorrNet.fit
     shuffle: bool = True
 
     def validate(self) -> Config:
@@ -52,7 +53,7 @@ class Config:
                 raise ValueError(f"{name}={value!r} is not supported; use one of {allowed}.")
 
         one_of("hidden_activation", ACTIVATIONS)
-        one_of("output_activation", ACTIVATIONS)
+        one_of("output_activation", (*ACTIVATIONS, "auto"))
         one_of("loss", LOSSES)
         one_of("optimizer", OPTIMIZERS)
         one_of("fusion", FUSIONS)
@@ -66,8 +67,10 @@ class Config:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}.")
         if self.batch_size < 2:
             raise ValueError("batch_size must be >= 2: the correlation term needs two rows per batch.")
-        if int(self.epochs) != self.epochs or self.epochs < 0:
-            raise ValueError(f"epochs must be a non-negative integer, got {self.epochs!r}.")
+        if self.epochs != "auto" and (
+            isinstance(self.epochs, str) or int(self.epochs) != self.epochs or self.epochs < 0
+        ):
+            raise ValueError(f"epochs must be 'auto' or a non-negative integer, got {self.epochs!r}.")
         if any(int(s) != s or s < 1 for s in self.encoder_layers):
             raise ValueError(f"encoder_layers must be positive integers, got {self.encoder_layers!r}.")
         if not self.lr > 0:
@@ -80,9 +83,14 @@ class Config:
             raise ValueError("tied=True needs a single-layer encoder; set tied=False to use encoder_layers.")
         if self.tied and self.fusion == "sum":
             raise ValueError("fusion='sum' (the seed blog's model) has untied decoders; set tied=False.")
-        if self.loss == "bce" and self.output_activation != "sigmoid":
+        if self.loss == "bce" and self.output_activation not in ("sigmoid", "auto"):
             raise ValueError("loss='bce' needs output_activation='sigmoid' (targets in [0, 1]).")
         return self
+
+    @property
+    def resolved(self) -> bool:
+        """True when no field is ``"auto"`` (a model can be built from it)."""
+        return self.output_activation != "auto" and self.epochs != "auto"
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -123,6 +131,9 @@ PRESETS: dict[str, dict[str, Any]] = {
         batch_size=100,
         epochs=50,
         shuffle=False,
+        # estimator settings: no scaling, exactly 50 epochs (no convergence stop), the autograd engine
+        scale=None,
+        tol=None,
     ),
     # The popular Keras blog's model: two relu encoders summed, linear decoders, Keras MSE and
     # Keras RMSprop defaults -- with the correlation term's sign fixed (the blog adds +lam*corr).
@@ -142,6 +153,8 @@ PRESETS: dict[str, dict[str, Any]] = {
         batch_size=100,
         epochs=50,
         shuffle=True,
+        scale=None,
+        tol=None,
     ),
     # corrnet's own defaults.
     "default": {},

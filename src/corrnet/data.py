@@ -9,22 +9,29 @@ import torch
 from sklearn.utils.validation import check_array, check_consistent_length
 
 
-def check_view(A: Any, name: str, *, min_rows: int = 1, n_features: int | None = None) -> np.ndarray:
+def check_view(
+    A: Any, name: str, *, min_rows: int = 1, n_features: int | None = None, allow_1d: bool = False
+) -> np.ndarray:
     """Validate one view: 2-D, numeric, finite, float32/float64.
 
     Parameters
     ----------
-    A : array-like of shape (n_rows, n_features)
+    A : array-like of shape (n_rows, n_features), or (n_rows,) with ``allow_1d``
     name : ``"X"`` or ``"Y"``, used in error messages.
     min_rows : fewest rows allowed (2 for fitting: a correlation needs two rows).
     n_features : width this view must have (the width seen in ``fit``), or None.
+    allow_1d : a 1-D array is one feature, shape (n_rows, 1) (the second view, as in
+        ``sklearn.cross_decomposition.CCA``); otherwise a 1-D array is an error.
 
     Returns
     -------
     ndarray of shape (n_rows, n_features), float32 or float64, C-contiguous.
     """
     if A is None:
-        raise ValueError(f"{name} is None; pass a 2-D array of shape (n_rows, n_features).")
+        hint = " (CorrNet requires y to be passed, but the target y is None)" if name == "Y" else ""
+        raise ValueError(f"{name} is None{hint}; pass a 2-D array of shape (n_rows, n_features).")
+    if allow_1d and _is_1d(A):
+        A = np.asarray(A).reshape(-1, 1)  # one feature, as CCA reads a 1-D y
     try:
         arr = check_array(
             A,
@@ -54,16 +61,28 @@ def check_view(A: Any, name: str, *, min_rows: int = 1, n_features: int | None =
         raise
     if n_features is not None and arr.shape[1] != n_features:
         raise ValueError(
-            f"{name} has {arr.shape[1]} features, but this CorrNet was fitted with {n_features} "
-            f"features for {name}. Pass the same columns, in the same order, as in fit."
+            f"{name} has {arr.shape[1]} features, but CorrNet is expecting {n_features} features as input "
+            f"(it was fitted with {n_features} features for {name}). Pass the same columns, in the same order, "
+            "as in fit."
         )
     return arr
+
+
+def _is_1d(A: Any) -> bool:
+    """A 1-D array-like (numpy, pandas Series, list of scalars, objects with ``__array__``)."""
+    ndim = getattr(A, "ndim", None)
+    if ndim is None:
+        try:
+            ndim = np.asarray(A).ndim
+        except (ValueError, TypeError):  # ragged nested lists: let check_array explain
+            return False
+    return ndim == 1
 
 
 def check_views(X: Any, Y: Any, *, min_rows: int = 2) -> tuple[np.ndarray, np.ndarray]:
     """Validate a pair of views with the same number of rows (row i of X pairs with row i of Y)."""
     Xa = check_view(X, "X", min_rows=min_rows)
-    Ya = check_view(Y, "Y", min_rows=min_rows)
+    Ya = check_view(Y, "Y", min_rows=min_rows, allow_1d=True)
     try:
         check_consistent_length(Xa, Ya)
     except ValueError as err:

@@ -18,11 +18,16 @@ from torch import Tensor, nn
 
 from .config import Config
 
-_ACT = {
+
+def _identity(t: Tensor) -> Tensor:
+    return t
+
+
+_ACT = {  # module-level functions, not lambdas: a fitted estimator must pickle
     "sigmoid": torch.sigmoid,
     "tanh": torch.tanh,
     "relu": torch.relu,
-    "linear": lambda t: t,
+    "linear": _identity,
 }
 
 
@@ -130,6 +135,8 @@ class CorrNetModule(nn.Module):
     def __init__(self, d_x: int, d_y: int, config: Config, generator: torch.Generator | None = None):
         super().__init__()
         c = config
+        if c.output_activation == "auto":
+            raise ValueError("output_activation='auto' is resolved by CorrNet.fit; pass a concrete activation.")
         self.d_x, self.d_y, self.k = int(d_x), int(d_y), int(c.n_components)
         self.fusion, self.tied = c.fusion, c.tied
         self.hidden_activation, self.output_activation = c.hidden_activation, c.output_activation

@@ -20,6 +20,8 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
+from .config import Config
+
 FORMAT_VERSION = 1
 WEIGHTS, META = "weights.safetensors", "model.json"
 CKPT_TENSORS, CKPT_META = "checkpoint.safetensors", "checkpoint.json"
@@ -121,6 +123,8 @@ def save_estimator(est: Any, path: str | os.PathLike, metrics: dict[str, float] 
         "n_features_y_": est.n_features_y_,
         "scaler_x": _scaler_to("scaler_x", est.scaler_x_, tensors),
         "scaler_y": _scaler_to("scaler_y", est.scaler_y_, tensors),
+        "config": est.config_.to_dict() if hasattr(est, "config_") else None,
+        "resolved": {k: getattr(est, k, None) for k in ("output_activation_", "epochs_", "engine_", "stop_reason_")},
         "n_epochs_": est.n_epochs_,
         "best_epoch_": est.best_epoch_,
         "history": est.history_,
@@ -174,7 +178,18 @@ def load_estimator(path: str | os.PathLike, device: str | None = None) -> Any:
         if device is not None:
             params["device"] = device
         est = CorrNet(**params)
+        # models saved before "auto" settings existed have no resolved config: their params are concrete
         config = est.config()
+        if meta.get("config"):
+            saved = Config.from_dict(meta["config"]).validate()
+            auto = {k for k, v in config.to_dict().items() if v == "auto"}
+            differ = [k for k, v in saved.to_dict().items() if k not in auto and config.to_dict()[k] != v]
+            if differ or not saved.resolved:
+                raise ValueError(f"params and config disagree on {differ or 'auto settings'}")
+            config = saved
+        est.config_ = config
+        for k, v in (meta.get("resolved") or {}).items():
+            setattr(est, k, v)
         model = CorrNetModule(int(meta["n_features_in_"]), int(meta["n_features_y_"]), config)
         model.load_state_dict(_unflat("model", tensors), strict=True)
         est.scaler_x_ = _scaler_from("scaler_x", meta["scaler_x"], tensors)
@@ -187,6 +202,7 @@ def load_estimator(path: str | os.PathLike, device: str | None = None) -> Any:
     est.n_features_in_, est.n_features_y_ = int(meta["n_features_in_"]), int(meta["n_features_y_"])
     est.history_ = meta.get("history", [])
     est.n_epochs_, est.best_epoch_ = meta.get("n_epochs_"), meta.get("best_epoch_")
+    est.n_iter_ = est.n_epochs_
     est.metrics_ = meta.get("metrics", {})
     return est
 
@@ -216,6 +232,9 @@ def save_checkpoint(state: Any, path: str | os.PathLike, extra: dict[str, Any] |
         "best_score": state.best_score,
         "best_epoch": state.best_epoch,
         "bad_epochs": state.bad_epochs,
+        "best_loss": state.best_loss,
+        "loss_bad_epochs": state.loss_bad_epochs,
+        "stop_reason": state.stop_reason,
         "optimizer": opt_meta,
         "extra": extra or {},
     }
@@ -251,4 +270,6 @@ def load_checkpoint(state: Any, path: str | os.PathLike) -> dict[str, Any]:
     state.best_state = best or None
     state.epoch, state.history = meta["epoch"], meta["history"]
     state.best_score, state.best_epoch, state.bad_epochs = meta["best_score"], meta["best_epoch"], meta["bad_epochs"]
+    state.best_loss, state.loss_bad_epochs = meta.get("best_loss"), meta.get("loss_bad_epochs", 0)
+    state.stop_reason = meta.get("stop_reason")
     return meta.get("extra", {})

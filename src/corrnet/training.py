@@ -23,7 +23,46 @@ from .objective import LossTerms, correlation, corrnet_loss, reconstruction_erro
 from .optim import make_optimizer
 
 MONITORS = {"sum_corr": "max", "loss": "min", "generation": "min"}
-ENGINES = ("autograd", "fused", "compile")
+ENGINES = ("auto", "autograd", "fused", "compile")
+# engine="auto" compiles when a run has at least this many optimiser steps: compiling the step costs
+# ~8 s on a 2-core CPU and saves ~0.3-0.5 ms per step over the fused engine (README, Training speed).
+AUTO_COMPILE_STEPS = 20_000
+
+
+def resolve_engine(engine: str, model: CorrNetModule, config: Config, precision: str, n_steps: int) -> str:
+    """The engine a run uses: ``auto`` -> ``compile`` for runs of at least ``AUTO_COMPILE_STEPS``
+    steps, else ``fused``, where the hand-derived gradients apply (single-layer joint model,
+    float32); ``autograd`` elsewhere. Other values are returned unchanged."""
+    if engine not in ENGINES:
+        raise ValueError(f"engine={engine!r} is not supported; use one of {ENGINES}.")
+    if engine != "auto":
+        return engine
+    if not (fastpath.supported(model, config) and precision == "float32"):
+        return "autograd"
+    return "compile" if n_steps >= AUTO_COMPILE_STEPS else "fused"
+
+
+def _compiled_or_fallback(fn: Callable, fallback: Callable) -> Callable:
+    """``torch.compile(fn)``, but the first call falls back to ``fallback`` (same maths, not compiled)
+    when compiling fails (e.g. no C++ compiler on the machine): engine="auto" must never fail."""
+    compiled = torch.compile(fn, dynamic=False)
+    chosen: list[Callable] = []
+
+    def step(*args):
+        if chosen:
+            return chosen[0](*args)
+        try:
+            out = compiled(*args)
+            chosen.append(compiled)
+        except Exception as err:  # torch._dynamo raises many kinds; any of them means "not compiled"
+            import warnings
+
+            warnings.warn(f"torch.compile failed ({type(err).__name__}); training without it.", stacklevel=2)
+            chosen.append(fallback)
+            out = fallback(*args)
+        return out
+
+    return step
 
 
 PRECISIONS = ("float32", "bfloat16")
@@ -44,6 +83,8 @@ def make_step(
     """
     if engine not in ENGINES:
         raise ValueError(f"engine={engine!r} is not supported; use one of {ENGINES}.")
+    if engine == "auto":  # without a step count: the fused path where it applies
+        engine = resolve_engine(engine, model, config, precision, 0)
     if precision not in PRECISIONS:
         raise ValueError(f"precision={precision!r} is not supported; use one of {PRECISIONS}.")
     use_fused = engine in ("fused", "compile") and fastpath.supported(model, config) and precision == "float32"
@@ -52,7 +93,9 @@ def make_step(
         def step(x: Tensor, y: Tensor) -> LossTerms:
             return fastpath.loss_and_grads(model, x, y, config)
 
-        return torch.compile(step, dynamic=False) if engine == "compile" else step
+        if engine == "compile":
+            return _compiled_or_fallback(step, step)
+        return step
 
     device_type = next(model.parameters()).device.type
 
@@ -63,7 +106,7 @@ def make_step(
         return corrnet_loss(model, x, y, config)
 
     if engine == "compile":
-        loss_fn = torch.compile(loss_fn, dynamic=False)
+        loss_fn = _compiled_or_fallback(loss_fn, loss_fn)
 
     def autograd_step(x: Tensor, y: Tensor) -> LossTerms:
         for p in model.parameters():
@@ -92,6 +135,9 @@ class TrainState:
     best_epoch: int | None = None
     best_state: dict[str, Tensor] | None = None
     bad_epochs: int = 0
+    best_loss: float | None = None  # convergence check (tol) on the training loss
+    loss_bad_epochs: int = 0
+    stop_reason: str | None = None  # "converged", "early_stopping" or "max_epochs"
 
 
 def batch_starts(n: int, batch_size: int) -> list[tuple[int, int]]:
@@ -161,6 +207,8 @@ def train(
     unpaired: tuple[Tensor | None, Tensor | None] | None = None,
     unpaired_weight: float = 1.0,
     paired_per_batch: int | None = None,
+    tol: float | None = None,
+    n_iter_no_change: int = 10,
 ) -> TrainState:
     """Run epochs ``state.epoch .. config.epochs - 1`` on paired views X (n, d_x), Y (n, d_y).
 
@@ -173,7 +221,10 @@ def train(
     The loop is resumable: everything it needs between epochs is in ``state`` (model, optimiser,
     RNG for shuffling, history, early-stopping bookkeeping). ``on_epoch_end`` is called after each
     epoch (checkpointing). With ``early_stopping`` the best epoch's weights (by ``monitor`` on
-    ``validation``) are restored at the end.
+    ``validation``) are restored at the end. With ``tol``, training has converged (and stops) when
+    the epoch's training loss has not improved on the best so far by ``tol * max(1, |best|)`` for
+    ``n_iter_no_change`` epochs in a row (scikit-learn's ``MLPRegressor`` rule, made scale-free).
+    ``state.stop_reason`` says why the loop ended.
     """
     if monitor not in MONITORS:
         raise ValueError(f"monitor={monitor!r} is not supported; use one of {sorted(MONITORS)}.")
@@ -228,8 +279,10 @@ def train(
         pbar = tqdm(total=config.epochs, initial=state.epoch, desc="corrnet", unit="epoch", leave=verbose > 1)
     last_good = copy.deepcopy(model.state_dict())
     sign = 1.0 if MONITORS[monitor] == "max" else -1.0
+    if state.stop_reason == "max_epochs":  # a resumed run may be given more epochs
+        state.stop_reason = None
     try:
-        while state.epoch < config.epochs:
+        while state.epoch < config.epochs and state.stop_reason is None:
             t0 = time.perf_counter()
             perm = torch.randperm(n, generator=state.generator).to(X.device) if config.shuffle and n else None
             perms = {}
@@ -300,8 +353,8 @@ def train(
                 raise DivergenceError(
                     f"the training loss became {vals[0]} in epoch {state.epoch + 1}; the model was rolled "
                     f"back to the end of epoch {state.epoch}. Lower lr (now {config.lr}) or lam (now "
-                    f"{config.lam}), scale the inputs (scale='standard' or 'minmax'), or use "
-                    "optimizer='adam'."
+                    f"{config.lam}), or use optimizer='adam'; if the inputs were not scaled (scale=None), use "
+                    "scale='auto'."
                 )
             if validation is not None:
                 v = evaluate(model, validation[0], validation[1], config)
@@ -310,6 +363,14 @@ def train(
             state.epoch += 1
             last_good = copy.deepcopy(model.state_dict())
             stop = False
+            if tol is not None:
+                best = state.best_loss
+                if best is None or row["loss"] < best - tol * max(1.0, abs(best)):
+                    state.best_loss, state.loss_bad_epochs = row["loss"], 0
+                else:
+                    state.loss_bad_epochs += 1
+                    if state.loss_bad_epochs >= n_iter_no_change:
+                        stop, state.stop_reason = True, "converged"
             if early_stopping:
                 score = sign * row[f"val_{monitor}"]
                 if state.best_score is None or score > state.best_score:
@@ -317,7 +378,8 @@ def train(
                     state.best_state = copy.deepcopy(model.state_dict())
                 else:
                     state.bad_epochs += 1
-                    stop = state.bad_epochs >= patience
+                    if state.bad_epochs >= patience:
+                        stop, state.stop_reason = True, "early_stopping"
             if pbar is not None:
                 post = {"loss": f"{row['loss']:.3f}", "corr": f"{row['sum_corr']:.2f}"}
                 if validation is not None:
@@ -331,6 +393,8 @@ def train(
     finally:
         if pbar is not None:
             pbar.close()
+    if state.stop_reason is None:
+        state.stop_reason = "max_epochs"
     if early_stopping and state.best_state is not None:
         model.load_state_dict(state.best_state)
     model.eval()

@@ -1,4 +1,4 @@
-"""Two-view datasets: embedded digits halves, MNIST halves, Noisy MNIST."""
+"""Two-view datasets: embedded digits halves, MNIST halves, Noisy MNIST, scikit-learn's tables."""
 
 from __future__ import annotations
 
@@ -7,19 +7,50 @@ import os
 from .base import MultiViewData
 from .digits import digits_halves
 from .mnist import load_mnist, mnist_halves, noisy_mnist
+from .tabular import breast_cancer_views, digits_halves_raw, iris_views, wine_views
 
-NAMES = ("digits-halves", "mnist-halves", "noisy-mnist")
+NAMES = (
+    "digits-halves",
+    "mnist-halves",
+    "noisy-mnist",
+    "breast-cancer",
+    "wine",
+    "iris",
+    "digits-halves-raw",
+    "mnist-halves-raw",
+)
 
 
 def load_dataset(name: str, data_dir: str | os.PathLike | None = None) -> MultiViewData:
     """A dataset by its CLI name (``NAMES``); ``data_dir`` is where the MNIST files are."""
-    if name == "digits-halves":
-        return digits_halves()
+    bundled = {
+        "digits-halves": digits_halves,
+        "breast-cancer": breast_cancer_views,
+        "wine": wine_views,
+        "iris": iris_views,
+        "digits-halves-raw": digits_halves_raw,
+    }
+    if name in bundled:
+        return bundled[name]()
     if name == "mnist-halves":
         return mnist_halves(data_dir)
+    if name == "mnist-halves-raw":
+        return mnist_halves(data_dir, raw=True)
     if name == "noisy-mnist":
         return noisy_mnist(data_dir)
     raise ValueError(f"unknown dataset {name!r}; use one of {NAMES}.")
 
 
-__all__ = ["NAMES", "MultiViewData", "digits_halves", "load_dataset", "load_mnist", "mnist_halves", "noisy_mnist"]
+__all__ = [
+    "NAMES",
+    "MultiViewData",
+    "breast_cancer_views",
+    "digits_halves",
+    "digits_halves_raw",
+    "iris_views",
+    "load_dataset",
+    "load_mnist",
+    "mnist_halves",
+    "noisy_mnist",
+    "wine_views",
+]

@@ -86,10 +86,13 @@ def av_digits(
     test_speaker: str = "theo",
     val_speaker: str = "nicolas",
     random_state: int = 0,
+    raw: bool = False,
 ) -> MultiViewData:
     """Audio (view X, 1 024 log-mel features) paired with an image of the same digit (view Y, 784
     pixels). Splits by speaker: ``test_speaker`` (500 clips) for test, ``val_speaker`` for
-    validation, the other four speakers (2 000 clips) for training."""
+    validation, the other four speakers (2 000 clips) for training. Both views are in [0, 1]
+    (audio min-max scaled on the training clips); ``raw=True`` keeps the audio in dB and the
+    pixels at 0..255."""
     if test_speaker == val_speaker or {test_speaker, val_speaker} - set(SPEAKERS):
         raise ValueError(f"test_speaker and val_speaker must be two different names from {SPEAKERS}.")
     feats, labels, speakers = audio_features(find_fsdd(data_dir))
@@ -112,9 +115,12 @@ def av_digits(
         splits[name] = (feats[idx], images, labels[idx])
     lo, hi = splits["train"][0].min(), splits["train"][0].max()
     scale = lambda a: np.clip((a - lo) / (hi - lo), 0.0, 1.0).astype(np.float32)  # noqa: E731
+    if raw:  # audio in dB, images 0..255: views at their natural scales
+        scale = lambda a: a.astype(np.float32)  # noqa: E731
+        splits = {k: (a, i * np.float32(255.0), y) for k, (a, i, y) in splits.items()}
     (a_tr, i_tr, y_tr), (a_va, i_va, y_va), (a_te, i_te, y_te) = splits["train"], splits["val"], splits["test"]
     return MultiViewData(
-        "av-digits",
+        "av-digits-raw" if raw else "av-digits",
         scale(a_tr),
         i_tr,
         y_tr,

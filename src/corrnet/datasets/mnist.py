@@ -144,17 +144,21 @@ def load_mnist(
     return tuple(_read_idx(d / FILES[k]) for k in ("train_images", "train_labels", "test_images", "test_labels"))
 
 
-def mnist_halves(data_dir: str | os.PathLike | None = None, download: bool = False) -> MultiViewData:
+def mnist_halves(
+    data_dir: str | os.PathLike | None = None, download: bool = False, raw: bool = False
+) -> MultiViewData:
     """Left 14 columns / right 14 columns of MNIST (392 + 392 pixels in [0, 1]), the original split:
-    train = first 50 000 of MNIST train, validation = last 10 000, test = MNIST test."""
+    train = first 50 000 of MNIST train, validation = last 10 000, test = MNIST test.
+    ``raw=True`` keeps the files' pixel values 0..255 (a view *not* in [0, 1], for the defaults table)."""
     tr_img, tr_lab, te_img, te_lab = load_mnist(data_dir, download_if_missing=download)
-    tr = tr_img.astype(np.float32) / 255.0
-    te = te_img.astype(np.float32) / 255.0
+    div = np.float32(1.0 if raw else 255.0)
+    tr = tr_img.astype(np.float32) / div
+    te = te_img.astype(np.float32) / div
     L, R = split_halves(tr)
     Lt, Rt = split_halves(te)
     y, yt = tr_lab.astype(np.int64), te_lab.astype(np.int64)
     return MultiViewData(
-        "mnist-halves",
+        "mnist-halves-raw" if raw else "mnist-halves",
         L[:50000],
         R[:50000],
         y[:50000],

@@ -1,0 +1,119 @@
+"""Checks run after ``CorrNet.fit`` that say when a fit looks broken, and what to do about it.
+
+Each check compares the fitted model with a trivial baseline on (a sample of) the training rows,
+in the model's own (scaled) units:
+
+* **saturated units**: a sigmoid/tanh unit whose code is within 0.01 of its bound on 99 % of the
+  rows, or a relu unit that is 0 on every row, carries no information. Half or more of the units
+  like that means the inputs are on too large a scale or the learning rate is too high.
+* **no correlation**: the per-unit correlation of ``h(x, 0)`` and ``h(0, y)``, averaged over the
+  units, below 0.1 although ``lam > 0``: the correlation term did not move (views not paired row by
+  row, views that share nothing, or training far too short).
+* **worse than the mean**: reconstructing a view from *both* views (or generating it from the other
+  view) is worse than predicting every row as the training mean of that view: the output
+  activation cannot reach the data's range, or training stopped far from convergence.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from .model import CorrNetModule
+from .objective import correlation
+
+
+class FitWarning(UserWarning):
+    """A fitted CorrNet looks broken (see :mod:`corrnet.diagnostics`); the message says the fix."""
+
+
+@dataclass
+class Diagnostics:
+    """What the checks measured (``CorrNet.diagnostics_``) and the warnings they raised."""
+
+    saturated_units: int
+    n_units: int
+    mean_unit_correlation: float
+    recon_mse: tuple[float, float]  # (x from both views, y from both views), scaled units
+    generation_mse: tuple[float, float]  # (y from x, x from y)
+    mean_mse: tuple[float, float]  # (x, y) predicted as their training means
+    messages: list[str] = field(default_factory=list)
+
+
+RANGES = {"sigmoid": (0.0, 1.0), "tanh": (-1.0, 1.0), "relu": (0.0, np.inf)}  # what g can output
+
+
+def _saturated(h: np.ndarray, act: str) -> np.ndarray:
+    """(n, k) codes -> (k,) bool: units stuck at a bound of the activation."""
+    if act == "sigmoid":
+        return ((h < 0.01) | (h > 0.99)).mean(0) >= 0.99
+    if act == "tanh":
+        return (np.abs(h) > 0.99).mean(0) >= 0.99
+    if act == "relu":
+        return (h <= 0).all(0)
+    return np.zeros(h.shape[1], bool)
+
+
+@torch.inference_mode()
+def diagnose(model: CorrNetModule, X: torch.Tensor, Y: torch.Tensor, lam: float, max_rows: int = 2000) -> Diagnostics:
+    """Run the checks on the first ``max_rows`` rows of the (scaled, paired) views X (n, d_x),
+    Y (n, d_y); the returned ``messages`` are empty for a healthy fit."""
+    was_training = model.training
+    model.eval()
+    x, y = X[:max_rows], Y[:max_rows]
+    h = model.encode(x, y)
+    hx, hy = model.encode(x, None), model.encode(None, y)
+    xb, yb = model.decode(h)
+    _, y_from_x = model.decode(hx)
+    x_from_y, _ = model.decode(hy)
+    model.train(was_training)
+
+    def mse(a: torch.Tensor, b: torch.Tensor) -> float:
+        return float((a.float() - b.float()).pow(2).mean())
+
+    mean_x, mean_y = mse(x, x.mean(0, keepdim=True)), mse(y, y.mean(0, keepdim=True))
+    corr = correlation(hx.double(), hy.double(), 1e-12).numpy()
+    sat = _saturated(h.float().cpu().numpy(), model.hidden_activation)
+    d = Diagnostics(
+        saturated_units=int(sat.sum()),
+        n_units=int(sat.size),
+        mean_unit_correlation=float(corr.mean()),
+        recon_mse=(mse(xb, x), mse(yb, y)),
+        generation_mse=(mse(y_from_x, y), mse(x_from_y, x)),
+        mean_mse=(mean_x, mean_y),
+    )
+    if d.saturated_units * 2 >= d.n_units:
+        d.messages.append(
+            f"{d.saturated_units} of {d.n_units} hidden units are saturated (stuck at a bound of "
+            f"{model.hidden_activation} on 99 % of the training rows): the inputs are probably on a large "
+            "scale or lr is too high. Use scale='auto' (or 'standard'), or lower lr."
+        )
+    if lam > 0 and d.mean_unit_correlation < 0.1:
+        d.messages.append(
+            f"the codes of the two views are nearly uncorrelated (mean per-unit correlation "
+            f"{d.mean_unit_correlation:.3f} on the training rows): check that row i of X is paired with row i "
+            "of Y; otherwise train longer (epochs='auto'), raise lam, or scale the inputs (scale='auto')."
+        )
+    worse = []
+    for name, rec, gen, base in (
+        ("X", d.recon_mse[0], d.generation_mse[1], mean_x),
+        ("Y", d.recon_mse[1], d.generation_mse[0], mean_y),
+    ):
+        if rec > base:
+            worse.append(f"{name} reconstructed from both views (MSE {rec:.4g} vs {base:.4g})")
+        elif gen > 1.05 * base:
+            other = "Y" if name == "X" else "X"
+            worse.append(f"{name} generated from {other} (MSE {gen:.4g} vs {base:.4g})")
+    if worse:
+        lo, hi = RANGES.get(model.output_activation, (-np.inf, np.inf))
+        out_of_range = any(float(t.min()) < lo or float(t.max()) > hi for t in (x, y))
+        cause = (
+            f"the views have values the output activation ({model.output_activation}, range [{lo:g}, {hi:g}]) "
+            "cannot produce: use output_activation='auto' (or 'linear'), or scale='auto'"
+            if out_of_range
+            else "training probably stopped far from convergence: use epochs='auto' (or more epochs), or raise lr"
+        )
+        d.messages.append("predicting the training mean beats " + " and ".join(worse) + f" (scaled units): {cause}.")
+    return d

@@ -1,0 +1,229 @@
+"""Defaults that work on anyone's data: scale/output/epochs/engine "auto", convergence, warnings
+that name a broken fit, and the whole scikit-learn estimator contract."""
+
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from corrnet import CorrNet
+from corrnet.config import Config
+from corrnet.diagnostics import FitWarning
+from corrnet.estimator import AUTO_MAX_EPOCHS, AUTO_MIN_EPOCHS, AUTO_STEPS
+from corrnet.model import CorrNetModule
+from corrnet.training import AUTO_COMPILE_STEPS, resolve_engine
+
+CPU = dict(random_state=0, device="cpu")
+
+
+def latent_views(n=300, seed=0, scale_x=1.0, shift_x=0.0):
+    """Two noisy linear views of a shared 3-d latent, X scaled by ``scale_x`` and shifted."""
+    rng = np.random.default_rng(seed)
+    z = rng.normal(size=(n, 3))
+    X = z @ rng.normal(size=(3, 6)) + 0.2 * rng.normal(size=(n, 6))
+    Y = z @ rng.normal(size=(3, 5)) + 0.2 * rng.normal(size=(n, 5))
+    return (X * scale_x + shift_x).astype(np.float32), Y.astype(np.float32)
+
+
+def fit_quietly(est, *args, **kw):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        est.fit(*args, **kw)
+    return est, caught
+
+
+# -- scale="auto" and output_activation="auto" ---------------------------------------------------
+def test_auto_scale_leaves_unit_views_alone_and_standardises_others(two_views):
+    X01, Y01 = two_views  # both in [0, 1]
+    est, _ = fit_quietly(CorrNet(3, epochs=2, **CPU), X01, Y01)
+    assert est.scaler_x_ is None and est.scaler_y_ is None and est.output_activation_ == "sigmoid"
+    Xraw, Yraw = latent_views(scale_x=1000.0, shift_x=5000.0)
+    est, _ = fit_quietly(CorrNet(3, epochs=2, **CPU), Xraw, Yraw)
+    assert isinstance(est.scaler_x_, StandardScaler) and isinstance(est.scaler_y_, StandardScaler)
+    np.testing.assert_allclose(est.scaler_x_.mean_, Xraw.astype(np.float64).mean(0), rtol=1e-6)
+    np.testing.assert_allclose(est.scaler_x_.scale_, Xraw.astype(np.float64).std(0), rtol=1e-5)
+    assert est.output_activation_ == "linear" and est.model_.output_activation == "linear"
+    # one view in [0, 1], one not: that view is scaled, the other left alone; linear outputs
+    est, _ = fit_quietly(CorrNet(3, epochs=2, **CPU), X01[:, :5], Yraw[:120])
+    assert est.scaler_x_ is None and isinstance(est.scaler_y_, StandardScaler)
+    assert est.output_activation_ == "linear"
+
+
+def test_auto_scaling_is_undone_on_reconstructions_and_survives_save(tmp_path):
+    X, Y = latent_views(scale_x=1000.0, shift_x=5000.0)
+    est, _ = fit_quietly(CorrNet(3, **CPU), X, Y)
+    X_hat, _ = est.reconstruct(X=X, Y=Y)
+    # in the input's units: the reconstruction error is far below the variance of X (~1e6 here)
+    assert np.mean((X_hat - X) ** 2) < 0.2 * X.var(0).mean()
+    # by hand: decode in scaled units, then undo the scaler
+    with torch.inference_mode():
+        xs = torch.from_numpy(est.scaler_x_.transform(X).astype(np.float32))
+        ys = torch.from_numpy(est.scaler_y_.transform(Y).astype(np.float32))
+        xh, _ = est.model_.decode(est.model_.encode(xs, ys))
+    np.testing.assert_allclose(X_hat, est.scaler_x_.inverse_transform(xh.numpy()), rtol=1e-5, atol=1e-3)
+    est.save(tmp_path / "m")
+    back = CorrNet.load(tmp_path / "m")
+    assert back.output_activation_ == "linear" and back.epochs_ == est.epochs_
+    np.testing.assert_array_equal(back.transform(X=X), est.transform(X=X))
+    np.testing.assert_array_equal(back.generate(X=X), est.generate(X=X))
+
+
+def test_raw_views_learn_where_unscaled_sigmoid_did_not():
+    """The issue's case: values in the thousands. corrnet 0.1's defaults learn nothing (and now say
+    so); CorrNet() aligns the views."""
+    X, Y = latent_views(scale_x=1000.0, shift_x=5000.0)
+    old, caught = fit_quietly(CorrNet(3, scale=None, output_activation="sigmoid", epochs=50, tol=None, **CPU), X, Y)
+    assert any(issubclass(w.category, FitWarning) for w in caught)
+    new, caught = fit_quietly(CorrNet(3, **CPU), X, Y)
+    assert not [w for w in caught if issubclass(w.category, FitWarning)]
+    assert new.score(X, Y) > 2.5 > old.score(X, Y) + 1.0
+
+
+def test_bce_with_views_outside_unit_interval_is_a_clear_error():
+    X, Y = latent_views()
+    with pytest.raises(ValueError, match="loss='bce' needs both views in \\[0, 1\\]"):
+        CorrNet(3, loss="bce", **CPU).fit(X, Y)
+
+
+def test_near_constant_column_does_not_become_nan():
+    """A float32 column constant up to a denormal (0 and 1e-45) used to give NaN and a
+    DivergenceError that told the caller to scale (which they had)."""
+    X = np.array([[0.0], [1.0]], np.float32)
+    Y = np.array([[0.0], [1e-45]], np.float32)
+    for scale in ("standard", "minmax", "auto"):
+        est, _ = fit_quietly(CorrNet(n_components=1, scale=scale, epochs=2, **CPU), X, Y)
+        assert np.isfinite(est.history_[-1]["loss"])
+        assert np.isfinite(est.transform(Y=Y)).all()
+
+
+# -- epochs="auto", tol, n_iter_ and ConvergenceWarning -------------------------------------------
+@pytest.mark.parametrize("n, batch", [(30, 100), (1000, 100), (50_000, 100), (50_000, 1000)])
+def test_auto_epochs_give_enough_steps_and_no_more(n, batch):
+    est = CorrNet(2, batch_size=batch)
+    steps = -(-n // batch) if n % batch != 1 else n // batch
+    cfg = est._resolve(est.config(), np.zeros((n, 1)), np.zeros((n, 1)), steps)
+    want = min(max(-(-AUTO_STEPS // steps), AUTO_MIN_EPOCHS), AUTO_MAX_EPOCHS)
+    assert cfg.epochs == want == est.epochs_
+    assert cfg.epochs * steps >= min(AUTO_STEPS, AUTO_MAX_EPOCHS * steps)
+
+
+def test_converges_and_reports_why(two_views):
+    X, Y = two_views
+    est, caught = fit_quietly(CorrNet(3, tol=1e-2, **CPU), X, Y)
+    assert est.stop_reason_ == "converged" and est.n_iter_ < est.epochs_
+    assert not [w for w in caught if issubclass(w.category, ConvergenceWarning)]
+    # by hand from the history: the last improvement by more than tol came a full patience window
+    # (500 steps = 250 epochs of 2 steps here) before the end
+    best, last_improved = None, 0
+    for i, loss in enumerate(r["loss"] for r in est.history_):
+        if best is None or loss < best - 1e-2 * max(1.0, abs(best)):
+            best, last_improved = loss, i
+    assert len(est.history_) - 1 - last_improved == 250
+
+
+def test_budget_exhausted_warns_and_tol_none_runs_every_epoch(two_views):
+    X, Y = two_views
+    with pytest.warns(ConvergenceWarning, match="epochs=3 before the training loss converged"):
+        est = CorrNet(3, epochs=3, **CPU).fit(X, Y)
+    assert est.stop_reason_ == "max_epochs" and est.n_iter_ == 3
+    est, caught = fit_quietly(CorrNet(3, epochs=7, tol=None, **CPU), X, Y)
+    assert est.n_iter_ == 7 and not [w for w in caught if issubclass(w.category, ConvergenceWarning)]
+
+
+def test_converged_checkpoint_resumes_as_converged(two_views, tmp_path):
+    X, Y = two_views
+    est, _ = fit_quietly(CorrNet(3, tol=1e-2, **CPU), X, Y, checkpoint_dir=tmp_path, checkpoint_every=50)
+    assert est.stop_reason_ == "converged"
+    again, _ = fit_quietly(CorrNet(3, tol=1e-2, **CPU), X, Y, checkpoint_dir=tmp_path, resume=True)
+    assert again.n_iter_ == est.n_iter_ and again.stop_reason_ == "converged"
+    np.testing.assert_array_equal(again.transform(X=X), est.transform(X=X))
+
+
+# -- engine="auto" -------------------------------------------------------------------------------
+def test_auto_engine_choice():
+    single = CorrNetModule(4, 3, Config(n_components=2))
+    deep = CorrNetModule(4, 3, Config(n_components=2, encoder_layers=(5,)))
+    c = Config(n_components=2)
+    assert resolve_engine("auto", single, c, "float32", AUTO_COMPILE_STEPS - 1) == "fused"
+    assert resolve_engine("auto", single, c, "float32", AUTO_COMPILE_STEPS) == "compile"
+    assert resolve_engine("auto", single, c, "bfloat16", 10**6) == "autograd"
+    assert resolve_engine("auto", deep, Config(n_components=2, encoder_layers=(5,)), "float32", 10**6) == "autograd"
+    assert resolve_engine("autograd", single, c, "float32", 10**6) == "autograd"
+    with pytest.raises(ValueError, match="engine='jit' is not supported"):
+        resolve_engine("jit", single, c, "float32", 1)
+
+
+def test_auto_engine_trains_like_the_explicit_engines(two_views):
+    X, Y = two_views
+    kw = dict(n_components=3, epochs=5, tol=None, batch_size=40, **CPU)
+    auto = CorrNet(**kw).fit(X, Y)
+    assert auto.engine_ == "fused"
+    fused = CorrNet(**kw, engine="fused").fit(X, Y)
+    ref = CorrNet(**kw, engine="autograd").fit(X, Y)
+    np.testing.assert_array_equal(auto.transform(X=X), fused.transform(X=X))
+    np.testing.assert_allclose(auto.transform(X=X), ref.transform(X=X), atol=1e-5)
+
+
+# -- warnings that say a fit looks broken -----------------------------------------------------------
+def fit_warnings(est, X, Y):
+    _, caught = fit_quietly(est, X, Y)
+    return [str(w.message) for w in caught if issubclass(w.category, FitWarning)]
+
+
+def test_saturated_units_warn():
+    X, Y = latent_views(scale_x=1000.0, shift_x=5000.0)
+    msgs = fit_warnings(CorrNet(4, scale=None, output_activation="linear", epochs=3, **CPU), X, Y)
+    assert any("hidden units are saturated" in m and "scale='auto'" in m for m in msgs)
+
+
+def test_uncorrelated_views_warn():
+    rng = np.random.default_rng(0)  # independent views: row i of X has nothing to do with row i of Y
+    X, Y = rng.normal(size=(2000, 3)).astype(np.float32), rng.normal(size=(2000, 2)).astype(np.float32)
+    msgs = fit_warnings(CorrNet(3, epochs=20, tol=None, **CPU), X, Y)
+    assert any("nearly uncorrelated" in m and "paired with row i" in m for m in msgs)
+
+
+def test_worse_than_mean_warns():
+    """Counts 0..6 with sigmoid outputs cannot be reached: reconstruction is worse than the mean."""
+    rng = np.random.default_rng(0)
+    z = rng.integers(0, 7, size=(200, 1))
+    X = (z + rng.integers(0, 2, size=(200, 6))).astype(np.float32)
+    Y = (z + rng.integers(0, 2, size=(200, 5))).astype(np.float32)
+    msgs = fit_warnings(CorrNet(3, scale=None, output_activation="sigmoid", epochs=20, **CPU), X, Y)
+    assert any("predicting the training mean beats" in m and "cannot produce" in m for m in msgs)
+    assert not fit_warnings(CorrNet(3, **CPU), X, Y)  # the defaults handle the same data
+
+
+def test_too_short_training_warns_with_the_other_cause(two_views):
+    X, Y = two_views  # in [0, 1]: sigmoid outputs can reach them, but 2 epochs cannot
+    msgs = fit_warnings(CorrNet(3, epochs=2, **CPU), X, Y)
+    assert any("predicting the training mean beats" in m and "far from convergence" in m for m in msgs)
+
+
+def test_healthy_fit_has_no_warnings_and_records_diagnostics(two_views):
+    X, Y = two_views
+    est = CorrNet(3, **CPU)
+    assert fit_warnings(est, X, Y) == []
+    d = est.diagnostics_
+    assert d.saturated_units == 0 and d.mean_unit_correlation > 0.5
+    assert d.recon_mse[0] < d.mean_mse[0] and d.generation_mse[0] < d.mean_mse[1]
+
+
+# -- the scikit-learn contract ----------------------------------------------------------------------
+def test_one_dimensional_second_view_is_one_feature(two_views):
+    X, Y = two_views
+    a = CorrNet(2, epochs=3, tol=None, **CPU).fit(X, Y[:, 0])
+    b = CorrNet(2, epochs=3, tol=None, **CPU).fit(X, Y[:, :1])
+    assert a.n_features_y_ == 1
+    np.testing.assert_array_equal(a.transform(Y=Y[:, 0]), b.transform(Y=Y[:, :1]))
+
+
+@parametrize_with_checks([CorrNet(n_components=2, epochs=20, random_state=0, device="cpu")])
+def test_sklearn_estimator_checks(estimator, check):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", (ConvergenceWarning, FitWarning))
+        check(estimator)
