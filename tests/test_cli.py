@@ -206,3 +206,24 @@ def test_wrong_width_at_transform(model, files):
     r = run("transform", model, "--x", files / "wide.npy", "--out", files / "o.npy", code=2)
     assert "fitted with 7 features" in r.output
     assert not (files / "o.npy").exists()
+
+
+def test_train_scale_option_and_warning_lines(tmp_path):
+    """Counts 0..6 (the issue's CSV case): --scale none with sigmoid outputs trains to a broken fit
+    and says so on stderr; the default (auto) standardises the views and prints no warning."""
+    rng = np.random.default_rng(0)
+    z = rng.integers(0, 7, size=(200, 1))
+    np.save(tmp_path / "x.npy", (z + rng.integers(0, 2, size=(200, 6))).astype(np.float32))
+    np.save(tmp_path / "y.npy", (z + rng.integers(0, 2, size=(200, 5))).astype(np.float32))
+    common = ["train", "--x", tmp_path / "x.npy", "--y", tmp_path / "y.npy", "--components", 3, "-q"]
+    bad = run(*common, "--scale", "none", "--set", 'output_activation="sigmoid"', "--out", tmp_path / "bad")
+    assert "warning: FitWarning: predicting the training mean beats" in bad.output
+    assert CorrNet.load(tmp_path / "bad").scaler_x_ is None
+    good = run(*common, "--out", tmp_path / "good")
+    assert "warning:" not in good.output
+    est = CorrNet.load(tmp_path / "good")
+    assert est.scale == "auto" and est.scaler_x_ is not None and est.output_activation_ == "linear"
+    std = run(*common, "--scale", "standard", "--json", "--out", tmp_path / "std")
+    out = json.loads(std.output)
+    assert out["warnings"] == [] and out["stop_reason"] in ("converged", "max_epochs")
+    assert CorrNet.load(tmp_path / "std").scale == "standard"
