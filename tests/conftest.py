@@ -4,9 +4,24 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from hypothesis import settings
+
+# hypothesis draws the same examples on every run (a failure found once is found again, and CI
+# never fails at random); explore new ones locally with HYPOTHESIS_PROFILE=explore
+settings.register_profile("ci", derandomize=True)
+settings.register_profile("explore", derandomize=False)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("CORRNET_DATA", ROOT.parent / "shared" / "data"))
+
+
+@pytest.fixture(autouse=True)
+def _seed_every_test():
+    """Every random input is seeded: a test's data does not depend on which tests ran before it
+    (the suite runs in random order, pytest-randomly) or on the wall clock."""
+    torch.manual_seed(0)
+    np.random.seed(0)
 
 
 @pytest.fixture

@@ -61,6 +61,10 @@ def naive_loss(model: CorrNetModule, x, y, c: Config):
 
 CASES = [
     dict(),
+    dict(tied=True),
+    dict(tied=True, loss="bce"),
+    dict(tied=True, hidden_activation="tanh", output_activation="linear", loss="squared", lam=0.5),
+    dict(tied=True, reconstruct_from=("x", "y")),
     dict(tied=False),
     dict(loss="squared"),
     dict(loss="mse", tied=False, hidden_activation="relu", output_activation="linear", fusion="sum", init="torch"),
@@ -79,7 +83,7 @@ def test_loss_and_gradients_match_naive_reference(overrides):
     ref = naive_loss(model, x, y, c)
     g_ref = torch.autograd.grad(ref, list(model.parameters()), allow_unused=True)
     assert torch.allclose(fast, ref, rtol=1e-10, atol=1e-10), (fast, ref)
-    assert_grads_close(list(model.parameters()), g_fast, g_ref, rtol=1e-8, atol=1e-10)
+    assert_grads_close(list(model.parameters()), g_fast, g_ref, rtol=1e-10, atol=1e-12)
 
 
 def test_deep_encoder_fused_forward_equals_separate_passes():
@@ -123,7 +127,8 @@ def test_correlation_is_finite_for_tiny_batches_and_constant_units(n):
         r = correlation(a, other)
         r.sum().backward()
         assert torch.isfinite(r).all() and torch.isfinite(a.grad).all()
-        assert (r.abs() <= 1).all()
+        # |r| <= 1 up to float32 rounding of the division (a few ulps)
+        assert (r.abs() <= 1 + 4 * torch.finfo(torch.float32).eps).all()
         a.grad = None
     const = correlation(torch.full((5, 3), 0.7, requires_grad=True), torch.rand(5, 3))
     assert torch.equal(const, torch.zeros(3))
