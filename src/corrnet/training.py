@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import math
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -52,11 +53,11 @@ def _compiled_or_fallback(fn: Callable, fallback: Callable) -> Callable:
         if chosen:
             return chosen[0](*args)
         try:
-            out = compiled(*args)
+            with warnings.catch_warnings():  # torch's own deprecation notices from inside inductor
+                warnings.filterwarnings("ignore", message=".*torch.jit.script_method.*")
+                out = compiled(*args)
             chosen.append(compiled)
         except Exception as err:  # torch._dynamo raises many kinds; any of them means "not compiled"
-            import warnings
-
             warnings.warn(f"torch.compile failed ({type(err).__name__}); training without it.", stacklevel=2)
             chosen.append(fallback)
             out = fallback(*args)
