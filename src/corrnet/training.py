@@ -362,7 +362,9 @@ def train(
                 row.update({f"val_{k}": val for k, val in v.items()})
             state.history.append(row)
             state.epoch += 1
-            last_good = copy.deepcopy(model.state_dict())
+            with torch.no_grad():  # in place: no allocation per epoch (tiny data runs thousands of epochs)
+                for k, v in model.state_dict().items():
+                    last_good[k].copy_(v)
             stop = False
             if tol is not None:
                 best = state.best_loss
