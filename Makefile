@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 TORCH  := torch==2.13.0
 
-.PHONY: demo test bench clean
+.PHONY: demo test bench mutants clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,5 +25,10 @@ bench: $(BIN)/.installed  ## side-by-side speed benchmark (README, "Training spe
 	$(BIN)/pip install -q -e '.[bench]'
 	$(BIN)/python benchmarks/bench_speed.py
 
+mutants: $(BIN)/.installed  ## mutation testing of the core modules with mutmut (slow: not part of CI)
+	$(BIN)/pip install -q -e '.[mutation]'
+	CORRNET_DATA=$${CORRNET_DATA:-$(CURDIR)/../shared/data} OMP_NUM_THREADS=1 $(BIN)/mutmut run --max-children 2
+	$(BIN)/mutmut results
+
 clean:
-	rm -rf $(VENV) corrnet-report results .pytest_cache
+	rm -rf $(VENV) corrnet-report results .pytest_cache mutants

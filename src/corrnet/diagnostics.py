@@ -115,5 +115,9 @@ def diagnose(model: CorrNetModule, X: torch.Tensor, Y: torch.Tensor, lam: float,
             if out_of_range
             else "training probably stopped far from convergence: use epochs='auto' (or more epochs), or raise lr"
         )
-        d.messages.append("predicting the training mean beats " + " and ".join(worse) + f" (scaled units): {cause}.")
+        d.messages.append(
+            "predicting the training mean beats "
+            + " and ".join(worse)
+            + f" (in the model's units, after any scaling): {cause}."
+        )
     return d
