@@ -29,3 +29,29 @@ def test_differs_from_torch_rmsprop_where_v_is_tiny():
     oa.step()
     ob.step()
     assert abs(a.item() - b.item()) > 1e-3
+
+
+def test_original_rmsprop_defaults_and_invalid_settings():
+    import pytest
+
+    opt = OriginalRMSprop([torch.nn.Parameter(torch.zeros(1))])
+    assert opt.defaults == dict(lr=0.01, rho=0.9, eps=1e-8, weight_decay=0.0)
+    for bad in (dict(lr=0.0), dict(rho=1.0), dict(rho=-0.1), dict(eps=0.0)):
+        with pytest.raises(ValueError, match="invalid RMSprop settings"):
+            OriginalRMSprop([torch.nn.Parameter(torch.zeros(1))], **bad)
+
+
+def test_weight_decay_reaches_every_optimizer_and_defaults_to_zero():
+    """L2 weight decay adds wd * p to the gradient: with a zero gradient, only the decay moves p."""
+    from corrnet.optim import make_optimizer
+
+    for name in ("rmsprop_original", "rmsprop", "adam", "adamw", "sgd"):
+        moved = []
+        for kw in ({}, {"weight_decay": 0.1}):
+            p = torch.nn.Parameter(torch.ones(3))
+            opt = make_optimizer(name, [p], lr=0.01, **kw)
+            assert opt.param_groups[0]["weight_decay"] == kw.get("weight_decay", 0.0)
+            p.grad = torch.zeros(3)
+            opt.step()
+            moved.append(float((p.detach() - 1).abs().max()))
+        assert moved[0] == 0.0 and moved[1] > 0.0, name
