@@ -107,12 +107,19 @@ def test_train_from_config_file_and_preset(files):
 
 
 def test_transform_generate_evaluate_info_report_export(model, files):
+    est = CorrNet.load(model)
+    X = np.load(files / "x.npy")
+    Y = np.loadtxt(files / "y.csv", delimiter=",", skiprows=1)
     run("transform", model, "--x", files / "x.npy", "--out", files / "h.npy")
-    assert np.load(files / "h.npy").shape == (120, 4)
+    np.testing.assert_allclose(np.load(files / "h.npy"), est.transform(X=X), rtol=1e-6)  # h(x, 0)
+    run("transform", model, "--y", files / "y.csv", "--out", files / "hy.npy")
+    np.testing.assert_allclose(np.load(files / "hy.npy"), est.transform(Y=Y), rtol=1e-6)  # h(0, y)
     run("transform", model, "--x", files / "x.npy", "--y", files / "y.csv", "--out", files / "hxy.csv")
-    assert np.loadtxt(files / "hxy.csv", delimiter=",").shape == (120, 4)
+    hxy = np.loadtxt(files / "hxy.csv", delimiter=",")
+    np.testing.assert_allclose(hxy, est.transform(X=X, Y=Y), rtol=1e-5, atol=1e-6)  # h(x, y): --y is used
+    assert not np.allclose(hxy, est.transform(X=X), atol=1e-3)
     run("generate", model, "--x", files / "x.npy", "--out", files / "yg.npz")
-    assert np.load(files / "yg.npz")["arr"].shape == (120, 5)
+    np.testing.assert_allclose(np.load(files / "yg.npz")["arr"], est.generate(X=X), rtol=1e-5, atol=1e-6)
     out = json.loads(
         run(
             "evaluate",
@@ -227,3 +234,43 @@ def test_train_scale_option_and_warning_lines(tmp_path):
     out = json.loads(std.output)
     assert out["warnings"] == [] and out["stop_reason"] in ("converged", "max_epochs")
     assert CorrNet.load(tmp_path / "std").scale == "standard"
+
+
+@pytest.mark.parametrize(
+    "name,text",
+    [
+        ("c.json", '{"preset": "paper", "n_components": 3, "lam": 0.5, "epochs": 2}'),
+        ("c.yaml", "preset: paper\nn_components: 3\nlam: 0.5\nepochs: 2\n"),
+    ],
+)
+def test_train_from_json_and_yaml_configs(files, name, text):
+    (files / name).write_text(text)
+    run("train", "--x", files / "x.npy", "--y", files / "y.csv", "--config", files / name, "--out", files / "m2", "-q")
+    est = CorrNet.load(files / "m2")
+    assert (est.optimizer, est.n_components, est.lam, est.n_iter_) == ("rmsprop_original", 3, 0.5, 2)
+
+
+def test_interrupted_training_exits_130(tmp_path):
+    """Ctrl-C (SIGINT) during `corrnet train` ends with exit code 130 and no traceback."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    rng = np.random.default_rng(0)
+    np.save(tmp_path / "x.npy", rng.random((3000, 30), dtype=np.float32))
+    np.save(tmp_path / "y.npy", rng.random((3000, 20), dtype=np.float32))
+    args = ["train", "--x", tmp_path / "x.npy", "--y", tmp_path / "y.npy", "--epochs", "100000", "--set", "tol=null"]
+    ck = tmp_path / "ck"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "corrnet", *map(str, args), "--out", str(tmp_path / "m"), "-q", "--checkpoint-dir", ck],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.time() + 120
+    while not (ck / "checkpoint.json").exists() and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err

@@ -32,6 +32,9 @@ class CorrnetGroup(click.Group):
         except (ValueError, FileNotFoundError, ModelFormatError, ConnectionError) as err:
             click.echo(f"error: {err}", err=True)
             ctx.exit(2)
+        except KeyboardInterrupt:  # click would print "Aborted!" and exit 1; the README promises 130
+            click.echo("interrupted", err=True)
+            ctx.exit(130)
 
 
 def _emit(result: dict, as_json: bool) -> None:
