@@ -97,3 +97,39 @@ def test_tabular_views_are_real_feature_groups_at_published_scale():
     np.testing.assert_array_equal(a.X_test, b.X_test)
     assert not np.array_equal(a.X_test, wine_views(random_state=2).X_test)
     assert load_dataset("breast-cancer").name == "breast-cancer"
+
+
+def test_download_verifies_checksums_against_a_real_http_mirror(tmp_path):
+    """A local HTTP mirror: one serving a corrupted copy is rejected ("checksum mismatch", nothing
+    left behind), the next mirror's good copies are kept."""
+    import functools
+    import http.server
+    import threading
+
+    good, bad = tmp_path / "good", tmp_path / "bad"
+    good.mkdir()
+    bad.mkdir()
+    for name in mnist_mod.MD5:
+        shutil.copy(mnist_dir() / name, good / name)
+        data = bytearray((mnist_dir() / name).read_bytes())
+        data[-1] ^= 0xFF  # one flipped byte
+        (bad / name).write_bytes(bytes(data))
+    servers = []
+    for root in (bad, good):
+        handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
+        handler.log_message = lambda *a, **k: None
+        srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        threading.Thread(target=srv.serve_forever, daemon=True).start()
+        servers.append(srv)
+    bad_url, good_url = (f"http://127.0.0.1:{s.server_address[1]}/" for s in servers)
+    try:
+        out = tmp_path / "out"
+        with pytest.raises(ConnectionError, match="checksum mismatch"):
+            mnist_mod.download(out, mirrors=(bad_url,), timeout=10)
+        assert not any(out.iterdir())  # the corrupted download was not kept
+        mnist_mod.download(out, mirrors=(bad_url, good_url), timeout=10)
+        for name, expected in mnist_mod.MD5.items():
+            assert mnist_mod.md5(out / name) == expected
+    finally:
+        for s in servers:
+            s.shutdown()

@@ -247,3 +247,18 @@ def test_original_initialisation_has_the_factor_four():
 def _paper_cfg() -> Config:
     fields = set(Config.__dataclass_fields__)
     return Config(**{k: v for k, v in preset("paper").items() if k in fields}).validate()
+
+
+@pytest.mark.parametrize("monitor,pick", [("loss", np.argmin), ("generation", np.argmin), ("sum_corr", np.argmax)])
+def test_early_stopping_monitors_the_named_validation_metric(two_views, monitor, pick):
+    X, Y = two_views
+    est = CorrNet(
+        3, lr=0.05, batch_size=10, epochs=60, tol=None, early_stopping=True, patience=60, monitor=monitor, **CPU
+    )
+    est.fit(X[:40], Y[:40], validation_data=(X[40:], Y[40:]))
+    vals = [r[f"val_{monitor}"] for r in est.history_]
+    assert est.best_epoch_ == int(pick(vals)) + 1
+    others = {m: int(np.argmin([r[f"val_{m}"] for r in est.history_])) + 1 for m in ("loss", "generation")}
+    others["sum_corr"] = int(np.argmax([r["val_sum_corr"] for r in est.history_])) + 1
+    if len(set(others.values())) == 3:  # the three metrics disagree here: the choice is visible
+        assert est.best_epoch_ == others[monitor]
