@@ -160,6 +160,26 @@ def test_onnx_parity_all_graphs(files, two_views):
     np.testing.assert_allclose(yh, ey, atol=1e-5)
 
 
+@pytest.mark.parametrize("scale", ["standard", "minmax"])
+def test_onnx_graphs_of_a_scaled_model_take_raw_units(files, two_views, scale):
+    """The scaling is part of the graphs: raw inputs in, the estimator's outputs out."""
+    from corrnet.export import export_onnx
+
+    X, Y = two_views
+    Xr, Yr = X * 1000 + 5000, Y * 30 - 7  # far from [0, 1]
+    est = CorrNet(n_components=3, epochs=3, tol=None, scale=scale, random_state=0).fit(Xr, Yr)
+    paths = export_onnx(est, files / f"o-{scale}")
+    run_ = lambda name, feed: ort.InferenceSession(str(paths[name])).run(None, feed)  # noqa: E731
+    np.testing.assert_allclose(run_("encode_x", {"x": Xr})[0], est.transform(X=Xr), atol=1e-4)
+    np.testing.assert_allclose(run_("encode_y", {"y": Yr})[0], est.transform(Y=Yr), atol=1e-4)
+    H = est.transform(Xr, Yr)
+    np.testing.assert_allclose(run_("encode_xy", {"x": Xr, "y": Yr})[0], H, atol=1e-4)
+    xh, yh = run_("decode", {"h": H})
+    ex, ey = est.reconstruct(Xr, Yr)
+    np.testing.assert_allclose(xh, ex, rtol=1e-4, atol=1e-2)
+    np.testing.assert_allclose(yh, ey, rtol=1e-4, atol=1e-3)
+
+
 @pytest.mark.parametrize(
     "args,code,msg",
     [

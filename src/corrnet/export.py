@@ -5,7 +5,8 @@
 ``encode_xy.onnx`` x, y        -> h(x, y) (n, k)
 ``decode.onnx``    h (n, k)    -> x_hat (n, d_x), y_hat (n, d_y)
 
-Inputs are in the model's (scaled) units: apply the fitted scaler first if ``scale`` was used.
+Inputs and outputs are in the data's own units: the fitted per-feature scaling (``scale``, an
+affine map per feature) is part of the graphs, as in ``CorrNet.transform`` / ``reconstruct``.
 """
 
 from __future__ import annotations
@@ -17,28 +18,43 @@ import torch
 from torch import nn
 
 
+def _affine(scaler, d: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """``scaled = x * a + c`` for a fitted StandardScaler / MinMaxScaler (identity for None)."""
+    if scaler is None:
+        return torch.ones(d), torch.zeros(d)
+    if hasattr(scaler, "mean_"):  # StandardScaler: (x - mean) / scale
+        a = 1.0 / torch.as_tensor(scaler.scale_, dtype=torch.float64)
+        return a.float(), (-torch.as_tensor(scaler.mean_, dtype=torch.float64) * a).float()
+    return torch.as_tensor(scaler.scale_).float(), torch.as_tensor(scaler.min_).float()  # MinMaxScaler
+
+
 class _EncodeX(nn.Module):
-    def __init__(self, m):
+    def __init__(self, m, scalers=(None, None)):
         super().__init__()
         self.m = m
+        ax, cx = _affine(scalers[0], m.d_x)
+        ay, cy = _affine(scalers[1], m.d_y)
+        for name, t in (("ax", ax), ("cx", cx), ("ay", ay), ("cy", cy)):
+            self.register_buffer(name, t)
 
     def forward(self, x):
-        return self.m.encode(x=x)
+        return self.m.encode(x=x * self.ax + self.cx)
 
 
 class _EncodeY(_EncodeX):
     def forward(self, y):
-        return self.m.encode(y=y)
+        return self.m.encode(y=y * self.ay + self.cy)
 
 
 class _EncodeXY(_EncodeX):
     def forward(self, x, y):
-        return self.m.encode(x, y)
+        return self.m.encode(x * self.ax + self.cx, y * self.ay + self.cy)
 
 
 class _Decode(_EncodeX):
     def forward(self, h):
-        return self.m.decode(h)
+        x_hat, y_hat = self.m.decode(h)
+        return (x_hat - self.cx) / self.ax, (y_hat - self.cy) / self.ay
 
 
 def export_onnx(est, out_dir: str | os.PathLike, opset: int = 18) -> dict[str, Path]:
@@ -56,11 +72,12 @@ def export_onnx(est, out_dir: str | os.PathLike, opset: int = 18) -> dict[str, P
     dx, dy, k = model.d_x, model.d_y, model.k
     x, y, h = torch.rand(2, dx), torch.rand(2, dy), torch.rand(2, k)
     n = {0: "n"}
+    sc = (est.scaler_x_, est.scaler_y_)
     specs = {
-        "encode_x": (_EncodeX(model), (x,), ["x"], ["h"], {"x": n, "h": n}),
-        "encode_y": (_EncodeY(model), (y,), ["y"], ["h"], {"y": n, "h": n}),
-        "encode_xy": (_EncodeXY(model), (x, y), ["x", "y"], ["h"], {"x": n, "y": n, "h": n}),
-        "decode": (_Decode(model), (h,), ["h"], ["x_hat", "y_hat"], {"h": n, "x_hat": n, "y_hat": n}),
+        "encode_x": (_EncodeX(model, sc), (x,), ["x"], ["h"], {"x": n, "h": n}),
+        "encode_y": (_EncodeY(model, sc), (y,), ["y"], ["h"], {"y": n, "h": n}),
+        "encode_xy": (_EncodeXY(model, sc), (x, y), ["x", "y"], ["h"], {"x": n, "y": n, "h": n}),
+        "decode": (_Decode(model, sc), (h,), ["h"], ["x_hat", "y_hat"], {"h": n, "x_hat": n, "y_hat": n}),
     }
     paths = {}
     for name, (mod, args, ins, outs, dyn) in specs.items():
