@@ -55,3 +55,27 @@ def test_weight_decay_reaches_every_optimizer_and_defaults_to_zero():
             opt.step()
             moved.append(float((p.detach() - 1).abs().max()))
         assert moved[0] == 0.0 and moved[1] > 0.0, name
+
+
+def test_make_optimizer_settings_per_name():
+    """Keras' RMSprop defaults for "rmsprop" (rho 0.9, eps 1e-7), SGD with momentum 0.9, the lr given."""
+    import pytest
+
+    from corrnet.optim import make_optimizer
+
+    p = [torch.nn.Parameter(torch.zeros(2))]
+    want = {
+        "rmsprop_original": (OriginalRMSprop, {"rho": 0.9, "eps": 1e-8}),
+        "rmsprop": (torch.optim.RMSprop, {"alpha": 0.9, "eps": 1e-7, "momentum": 0}),
+        "adam": (torch.optim.Adam, {"betas": (0.9, 0.999)}),
+        "adamw": (torch.optim.AdamW, {}),
+        "sgd": (torch.optim.SGD, {"momentum": 0.9}),
+    }
+    for name, (cls, settings) in want.items():
+        opt = make_optimizer(name, p, lr=0.0123)
+        assert type(opt) is cls and opt.param_groups[0]["lr"] == 0.0123, name
+        for key, value in settings.items():
+            assert opt.param_groups[0][key] == value, (name, key)
+    with pytest.raises(ValueError, match="unknown optimizer 'lbfgs'"):
+        make_optimizer("lbfgs", p, lr=0.1)
+    OriginalRMSprop(p, rho=0.0)  # rho = 0 is allowed: plain RMS of the last gradient
