@@ -349,8 +349,18 @@ class CorrNet(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
         epochs = config.epochs
         if epochs == "auto":
             epochs = min(max(math.ceil(AUTO_STEPS / steps_per_epoch), AUTO_MIN_EPOCHS), AUTO_MAX_EPOCHS)
-        self.output_activation_, self.epochs_ = out, int(epochs)
-        return dataclasses.replace(config, output_activation=out, epochs=int(epochs)).validate()
+        self.config_ = dataclasses.replace(config, output_activation=out, epochs=int(epochs)).validate()
+        return self.config_
+
+    @property
+    def output_activation_(self) -> str:
+        """The decoders' activation ``output_activation="auto"`` resolved to (from ``config_``)."""
+        return self.config_.output_activation
+
+    @property
+    def epochs_(self) -> int:
+        """The most epochs ``epochs="auto"`` resolved to (from ``config_``)."""
+        return self.config_.epochs
 
     @staticmethod
     def _scale(A: np.ndarray, scaler: Any) -> np.ndarray:
@@ -431,7 +441,7 @@ class CorrNet(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
         Yu = None if Yu is None else self._scale(Yu, self.scaler_y_)
         mixed_ppb = (self.paired_per_batch or max(2, config.batch_size // 2)) if strategy == "mixed" and semi else None
         steps_per_epoch = len(training.batch_starts(len(X), mixed_ppb or config.batch_size))
-        config = self.config_ = self._resolve(config, X, Y, steps_per_epoch)
+        config = self._resolve(config, X, Y, steps_per_epoch)
         device = self._device()
         seed = self._seed()
         torch_gen = torch.Generator().manual_seed(seed)
@@ -491,11 +501,12 @@ class CorrNet(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
                 unpaired_weight=self.unpaired_weight,
                 paired_per_batch=mixed_ppb,
             )
+        Xt, Yt = to_tensor(X, device), to_tensor(Y, device)
         try:
             training.train(
                 state,
-                to_tensor(X, device),
-                to_tensor(Y, device),
+                Xt,
+                Yt,
                 config,
                 validation=val,
                 early_stopping=self.early_stopping,
@@ -522,8 +533,7 @@ class CorrNet(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
                 stacklevel=2,
             )
         if config.epochs > 0:
-            n = 2000  # the checks look at a sample of the training rows
-            self.diagnostics_ = diagnose(model, to_tensor(X[:n], device), to_tensor(Y[:n], device), config.lam)
+            self.diagnostics_ = diagnose(model, Xt, Yt, config.lam)  # on its first max_rows training rows
             for msg in self.diagnostics_.messages:
                 warnings.warn(msg, FitWarning, stacklevel=2)
         return self
@@ -608,11 +618,8 @@ class CorrNet(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
         if xt is None or yt is None or len(xt) < 2:
             raise ValueError("correlations needs both views with at least 2 paired rows: correlations(X, Y).")
         with torch.inference_mode():
-            hx, hy = (
-                self.model_.encode(xt, None).float().cpu().numpy(),
-                self.model_.encode(None, yt).float().cpu().numpy(),
-            )
-        return correlation(torch.from_numpy(hx).double(), torch.from_numpy(hy).double(), 1e-12).numpy()
+            hx, hy = self.model_.encode(xt, None), self.model_.encode(None, yt)
+            return correlation(hx.double().cpu(), hy.double().cpu(), 1e-12).numpy()
 
     def score(self, X: Any, Y: Any = None, *, y: Any = None) -> float:
         """Test sum-correlation (sum over units of ``correlations``; higher is better). ``y`` is

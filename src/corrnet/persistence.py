@@ -124,7 +124,7 @@ def save_estimator(est: Any, path: str | os.PathLike, metrics: dict[str, float] 
         "scaler_x": _scaler_to("scaler_x", est.scaler_x_, tensors),
         "scaler_y": _scaler_to("scaler_y", est.scaler_y_, tensors),
         "config": est.config_.to_dict() if hasattr(est, "config_") else None,
-        "resolved": {k: getattr(est, k, None) for k in ("output_activation_", "epochs_", "engine_", "stop_reason_")},
+        "resolved": {k: getattr(est, k, None) for k in ("engine_", "stop_reason_")},
         "n_epochs_": est.n_epochs_,
         "best_epoch_": est.best_epoch_,
         "history": est.history_,
@@ -181,15 +181,15 @@ def load_estimator(path: str | os.PathLike, device: str | None = None) -> Any:
         # models saved before "auto" settings existed have no resolved config: their params are concrete
         config = est.config()
         if meta.get("config"):
-            saved = Config.from_dict(meta["config"]).validate()
-            auto = {k for k, v in config.to_dict().items() if v == "auto"}
-            differ = [k for k, v in saved.to_dict().items() if k not in auto and config.to_dict()[k] != v]
+            saved, given = Config.from_dict(meta["config"]).validate(), config.to_dict()
+            differ = [k for k, v in saved.to_dict().items() if given[k] != "auto" and given[k] != v]
             if differ or not saved.resolved:
                 raise ValueError(f"params and config disagree on {differ or 'auto settings'}")
             config = saved
         est.config_ = config
-        for k, v in (meta.get("resolved") or {}).items():
-            setattr(est, k, v)
+        for k, v in (meta.get("resolved") or {}).items():  # engine_, stop_reason_ (the rest derives from config_)
+            if k in ("engine_", "stop_reason_"):
+                setattr(est, k, v)
         model = CorrNetModule(int(meta["n_features_in_"]), int(meta["n_features_y_"]), config)
         model.load_state_dict(_unflat("model", tensors), strict=True)
         est.scaler_x_ = _scaler_from("scaler_x", meta["scaler_x"], tensors)

@@ -43,8 +43,8 @@ def resolve_engine(engine: str, model: CorrNetModule, config: Config, precision:
     return "compile" if n_steps >= AUTO_COMPILE_STEPS else "fused"
 
 
-def _compiled_or_fallback(fn: Callable, fallback: Callable) -> Callable:
-    """``torch.compile(fn)``, but the first call falls back to ``fallback`` (same maths, not compiled)
+def _compiled_or_fallback(fn: Callable) -> Callable:
+    """``torch.compile(fn)``, but the first call falls back to ``fn`` itself (same maths, not compiled)
     when compiling fails (e.g. no C++ compiler on the machine): engine="auto" must never fail."""
     compiled = torch.compile(fn, dynamic=False)
     chosen: list[Callable] = []
@@ -59,8 +59,8 @@ def _compiled_or_fallback(fn: Callable, fallback: Callable) -> Callable:
             chosen.append(compiled)
         except Exception as err:  # torch._dynamo raises many kinds; any of them means "not compiled"
             warnings.warn(f"torch.compile failed ({type(err).__name__}); training without it.", stacklevel=2)
-            chosen.append(fallback)
-            out = fallback(*args)
+            chosen.append(fn)
+            out = fn(*args)
         return out
 
     return step
@@ -82,10 +82,7 @@ def make_step(
     correlation and the loss reductions in float32; weights and optimiser state stay float32); it
     uses the autograd path.
     """
-    if engine not in ENGINES:
-        raise ValueError(f"engine={engine!r} is not supported; use one of {ENGINES}.")
-    if engine == "auto":  # without a step count: the fused path where it applies
-        engine = resolve_engine(engine, model, config, precision, 0)
+    engine = resolve_engine(engine, model, config, precision, 0)  # "auto" without a step count: fused where it applies
     if precision not in PRECISIONS:
         raise ValueError(f"precision={precision!r} is not supported; use one of {PRECISIONS}.")
     use_fused = engine in ("fused", "compile") and fastpath.supported(model, config) and precision == "float32"
@@ -95,7 +92,7 @@ def make_step(
             return fastpath.loss_and_grads(model, x, y, config)
 
         if engine == "compile":
-            return _compiled_or_fallback(step, step)
+            return _compiled_or_fallback(step)
         return step
 
     device_type = next(model.parameters()).device.type
@@ -107,7 +104,7 @@ def make_step(
         return corrnet_loss(model, x, y, config)
 
     if engine == "compile":
-        loss_fn = _compiled_or_fallback(loss_fn, loss_fn)
+        loss_fn = _compiled_or_fallback(loss_fn)
 
     def autograd_step(x: Tensor, y: Tensor) -> LossTerms:
         for p in model.parameters():
@@ -365,7 +362,6 @@ def train(
             with torch.no_grad():  # in place: no allocation per epoch (tiny data runs thousands of epochs)
                 for k, v in model.state_dict().items():
                     last_good[k].copy_(v)
-            stop = False
             if tol is not None:
                 best = state.best_loss
                 if best is None or row["loss"] < best - tol * max(1.0, abs(best)):
@@ -373,7 +369,7 @@ def train(
                 else:
                     state.loss_bad_epochs += 1
                     if state.loss_bad_epochs >= n_iter_no_change:
-                        stop, state.stop_reason = True, "converged"
+                        state.stop_reason = "converged"
             if early_stopping:
                 score = sign * row[f"val_{monitor}"]
                 if state.best_score is None or score > state.best_score:
@@ -382,7 +378,7 @@ def train(
                 else:
                     state.bad_epochs += 1
                     if state.bad_epochs >= patience:
-                        stop, state.stop_reason = True, "early_stopping"
+                        state.stop_reason = "early_stopping"
             if pbar is not None:
                 post = {"loss": f"{row['loss']:.3f}", "corr": f"{row['sum_corr']:.2f}"}
                 if validation is not None:
@@ -390,9 +386,7 @@ def train(
                 pbar.set_postfix(post)
                 pbar.update(1)
             if on_epoch_end is not None:
-                on_epoch_end(state)
-            if stop:
-                break
+                on_epoch_end(state)  # a stop_reason set above ends the loop after this
     finally:
         if pbar is not None:
             pbar.close()

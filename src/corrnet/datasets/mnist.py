@@ -144,9 +144,7 @@ def load_mnist(
     return tuple(_read_idx(d / FILES[k]) for k in ("train_images", "train_labels", "test_images", "test_labels"))
 
 
-def mnist_halves(
-    data_dir: str | os.PathLike | None = None, download: bool = False, raw: bool = False
-) -> MultiViewData:
+def mnist_halves(data_dir: str | os.PathLike | None = None, download: bool = False, raw: bool = False) -> MultiViewData:
     """Left 14 columns / right 14 columns of MNIST (392 + 392 pixels in [0, 1]), the original split:
     train = first 50 000 of MNIST train, validation = last 10 000, test = MNIST test.
     ``raw=True`` keeps the files' pixel values 0..255 (a view *not* in [0, 1], for the defaults table)."""
