@@ -286,6 +286,8 @@ def test_interrupted_training_exits_130(tmp_path):
         [sys.executable, "-m", "corrnet", *map(str, args), "--out", str(tmp_path / "m"), "-q", "--checkpoint-dir", ck],
         stderr=subprocess.PIPE,
         text=True,
+        # a parent that ignores SIGINT (nohup, mutmut) would pass that on: Ctrl-C as in a terminal
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     deadline = time.time() + 120
     while not (ck / "checkpoint.json").exists() and time.time() < deadline and proc.poll() is None:
