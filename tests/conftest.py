@@ -52,7 +52,7 @@ def double_model_and_batch(config, d_x: int, d_y: int, n: int, seed: int):
     from corrnet import CorrNetModule
 
     gen = torch.Generator().manual_seed(seed)
-    model = CorrNetModule(d_x, d_y, config, generator=gen).double()
+    model = CorrNetModule([d_x, d_y], config, generator=gen).double()
     x = torch.rand(n, d_x, generator=gen, dtype=torch.float64)
     y = torch.rand(n, d_y, generator=gen, dtype=torch.float64)
     return model, x, y

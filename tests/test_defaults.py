@@ -63,7 +63,7 @@ def test_auto_scaling_is_undone_on_reconstructions_and_survives_save(tmp_path):
     with torch.inference_mode():
         xs = torch.from_numpy(est.scaler_x_.transform(X).astype(np.float32))
         ys = torch.from_numpy(est.scaler_y_.transform(Y).astype(np.float32))
-        xh, _ = est.model_.decode(est.model_.encode(xs, ys))
+        xh, _ = est.model_.decode(est.model_.encode([xs, ys]))
     np.testing.assert_allclose(X_hat, est.scaler_x_.inverse_transform(xh.numpy()), rtol=1e-5, atol=1e-3)
     est.save(tmp_path / "m")
     back = CorrNet.load(tmp_path / "m")
@@ -105,7 +105,7 @@ def test_near_constant_column_does_not_become_nan():
 def test_auto_epochs_give_enough_steps_and_no_more(n, batch):
     est = CorrNet(2, batch_size=batch)
     steps = -(-n // batch) if n % batch != 1 else n // batch
-    cfg = est._resolve(est.config(), np.zeros((n, 1)), np.zeros((n, 1)), steps)
+    cfg = est._resolve(est.config(), [np.zeros((n, 1)), np.zeros((n, 1))], steps)
     want = min(max(-(-AUTO_STEPS // steps), AUTO_MIN_EPOCHS), AUTO_MAX_EPOCHS)
     assert cfg.epochs == want == est.epochs_
     assert cfg.epochs * steps >= min(AUTO_STEPS, AUTO_MAX_EPOCHS * steps)
@@ -145,8 +145,8 @@ def test_converged_checkpoint_resumes_as_converged(two_views, tmp_path):
 
 # -- engine="auto" -------------------------------------------------------------------------------
 def test_auto_engine_choice():
-    single = CorrNetModule(4, 3, Config(n_components=2))
-    deep = CorrNetModule(4, 3, Config(n_components=2, encoder_layers=(5,)))
+    single = CorrNetModule([4, 3], Config(n_components=2))
+    deep = CorrNetModule([4, 3], Config(n_components=2, encoder_layers=(5,)))
     c = Config(n_components=2)
     assert resolve_engine("auto", single, c, "float32", AUTO_COMPILE_STEPS - 1) == "fused"
     assert resolve_engine("auto", single, c, "float32", AUTO_COMPILE_STEPS) == "compile"

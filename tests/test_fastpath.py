@@ -43,7 +43,7 @@ def test_fast_path_equals_autograd(overrides):
 def test_unsupported_models_are_declined():
     for kw in (dict(encoder_layers=(4,)), dict(fusion="sum")):
         c = Config(n_components=3, **kw).validate()
-        assert not fastpath.supported(CorrNetModule(4, 4, c), c)
+        assert not fastpath.supported(CorrNetModule([4, 4], c), c)
 
 
 @pytest.mark.parametrize("engine", ["fused", "compile"])

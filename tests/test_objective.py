@@ -27,21 +27,20 @@ ACT = {"sigmoid": torch.sigmoid, "tanh": torch.tanh, "relu": torch.relu, "linear
 def naive_loss(model: CorrNetModule, x, y, c: Config):
     """Three separate passes written straight from the paper, using the module's parameters."""
     f, g = ACT[c.hidden_activation], ACT[c.output_activation]
-    W, V = model.enc_x.proj.weight, model.enc_y.proj.weight  # (k, dx), (k, dy)
+    enc_x, enc_y = model.encoders
+    W, V = enc_x.proj.weight, enc_y.proj.weight  # (k, dx), (k, dy)
     zx, zy = torch.zeros_like(x), torch.zeros_like(y)
 
     def enc(xi, yi):
         if c.fusion == "sum":
-            return f(xi @ W.T + model.enc_x.proj.bias) + f(yi @ V.T + model.enc_y.proj.bias)
+            return f(xi @ W.T + enc_x.proj.bias) + f(yi @ V.T + enc_y.proj.bias)
         return f(xi @ W.T + yi @ V.T + model.b)
 
     def dec(h):
         if c.tied:
-            return g(h @ W + model.b_x), g(h @ V + model.b_y)
-        return (
-            g(h @ model.dec_x.out.weight.T + model.dec_x.out.bias),
-            g(h @ model.dec_y.out.weight.T + model.dec_y.out.bias),
-        )
+            return g(h @ W + model.out_bias[0]), g(h @ V + model.out_bias[1])
+        dx, dy = (d.out for d in model.decoders)
+        return g(h @ dx.weight.T + dx.bias), g(h @ dy.weight.T + dy.bias)
 
     def err(t, o):
         if c.loss == "bce":
@@ -88,15 +87,15 @@ def test_loss_and_gradients_match_naive_reference(overrides):
 
 def test_deep_encoder_fused_forward_equals_separate_passes():
     c = Config(n_components=3, encoder_layers=(8, 6), tied=False).validate()
-    model = CorrNetModule(5, 4, c, generator=torch.Generator().manual_seed(0)).double()
+    model = CorrNetModule([5, 4], c, generator=torch.Generator().manual_seed(0)).double()
     x, y = torch.rand(7, 5, dtype=D), torch.rand(7, 4, dtype=D)
-    out = model(x, y)
-    assert torch.allclose(out.h_x, model.encode(x=x, y=torch.zeros_like(y)))
-    assert torch.allclose(out.h_y, model.encode(x=torch.zeros_like(x), y=y))
-    assert torch.allclose(out.codes[0], model.encode(x, y))
+    out = model([x, y], [(0, 1), (0,), (1,)])
+    assert torch.allclose(out.singles[0], model.encode([x, torch.zeros_like(y)]))
+    assert torch.allclose(out.singles[1], model.encode([torch.zeros_like(x), y]))
+    assert torch.allclose(out.codes[0], model.encode([x, y]))
     for i, (xi, yi) in enumerate([(x, y), (x, torch.zeros_like(y)), (torch.zeros_like(x), y)]):
-        xh, yh = model.decode(model.encode(xi, yi))
-        assert torch.allclose(out.x_hat[i], xh) and torch.allclose(out.y_hat[i], yh)
+        xh, yh = model.decode(model.encode([xi, yi]))
+        assert torch.allclose(out.outs[0][i], xh) and torch.allclose(out.outs[1][i], yh)
 
 
 @pytest.mark.parametrize(
@@ -104,10 +103,10 @@ def test_deep_encoder_fused_forward_equals_separate_passes():
 )
 def test_missing_view_is_exactly_zeros(layers, fusion, tied):
     c = Config(n_components=3, encoder_layers=layers, fusion=fusion, tied=tied).validate()
-    model = CorrNetModule(5, 4, c, generator=torch.Generator().manual_seed(0))
+    model = CorrNetModule([5, 4], c, generator=torch.Generator().manual_seed(0))
     x, y = torch.rand(6, 5), torch.rand(6, 4)
-    assert torch.equal(model.encode(x=x), model.encode(x=x, y=torch.zeros(6, 4)))
-    assert torch.equal(model.encode(y=y), model.encode(x=torch.zeros(6, 5), y=y))
+    assert torch.equal(model.encode([x, None]), model.encode([x, torch.zeros(6, 4)]))
+    assert torch.equal(model.encode([None, y]), model.encode([torch.zeros(6, 5), y]))
 
 
 def test_correlation_equals_numpy_corrcoef(rng):
@@ -137,7 +136,7 @@ def test_correlation_is_finite_for_tiny_batches_and_constant_units(n):
 @pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
 def test_objective_is_finite_under_autocast(dtype):
     c = Config(n_components=8).validate()
-    model = CorrNetModule(10, 10, c, generator=torch.Generator().manual_seed(0)).float()
+    model = CorrNetModule([10, 10], c, generator=torch.Generator().manual_seed(0)).float()
     x, y = torch.rand(2, 10, dtype=torch.float32), torch.ones(2, 10, dtype=torch.float32)
     with torch.autocast("cpu", dtype=dtype):
         terms = corrnet_loss(model, x, y, c)
@@ -150,7 +149,7 @@ def test_correlation_term_has_the_paper_sign():
     """Gradient descent on -lam * sum corr must *increase* the correlation (the blog's bug is +)."""
     c = Config(n_components=5, lam=1.0, reconstruct_from=()).validate()
     torch.manual_seed(0)
-    model = CorrNetModule(8, 8, c, generator=torch.Generator().manual_seed(0))
+    model = CorrNetModule([8, 8], c, generator=torch.Generator().manual_seed(0))
     x = torch.rand(64, 8)
     y = (x + 0.3 * torch.rand(64, 8)).clamp(0, 1)
     opt = torch.optim.SGD(model.parameters(), lr=0.5)

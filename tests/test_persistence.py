@@ -167,3 +167,30 @@ def test_written_files_have_ordinary_permissions(fitted, tmp_path):
     est.save(tmp_path / "m")
     assert (tmp_path / "m").stat().st_mode & 0o777 == 0o755
     assert write_report(tmp_path / "r.html", "t", []).stat().st_mode & 0o777 == 0o644
+
+
+@pytest.mark.parametrize("tied", [False, True])
+def test_format_1_models_load_with_their_parameters_renamed(two_views, tmp_path, tied):
+    """corrnet 0.1 wrote two-view names (enc_x.proj.weight, dec_y.out.bias, b_x ...) in format 1."""
+    from safetensors.numpy import load_file, save_file
+
+    X, Y = two_views
+    kw = {**FAST, "tied": tied} if tied else {**FAST, "encoder_layers": (6,)}
+    est = CorrNet(**kw).fit(X, Y)
+    est.save(tmp_path / "m")
+    old = {"encoders.0.": "enc_x.", "encoders.1.": "enc_y.", "decoders.0.": "dec_x.", "decoders.1.": "dec_y."}
+    old.update({"out_bias.0": "b_x", "out_bias.1": "b_y"})
+    tensors = load_file(str(tmp_path / "m" / "weights.safetensors"))
+    renamed = {}
+    for k, v in tensors.items():
+        for new, was in old.items():
+            if k.startswith("model." + new):
+                k = "model." + was + k[len("model." + new) :]
+        renamed[k] = v
+    assert any(k.startswith("model.enc_x.") for k in renamed)
+    save_file(renamed, str(tmp_path / "m" / "weights.safetensors"))
+    meta = json.loads((tmp_path / "m" / "model.json").read_text())
+    (tmp_path / "m" / "model.json").write_text(json.dumps({**meta, "format_version": 1}))
+    back = CorrNet.load(tmp_path / "m")
+    np.testing.assert_array_equal(back.transform(X=X), est.transform(X=X))
+    np.testing.assert_array_equal(back.generate(X=X), est.generate(X=X))

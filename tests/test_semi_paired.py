@@ -5,13 +5,25 @@ import pytest
 import torch
 
 from corrnet import Config, CorrNet, CorrNetModule, corrnet_loss
-from corrnet.objective import semi_paired_loss, single_view_loss
+from corrnet.objective import multiview_loss
+from corrnet.training import self_reconstruction
 
 
 @pytest.fixture
 def model_cfg():
     c = Config(n_components=4).validate()
-    return CorrNetModule(6, 5, c, generator=torch.Generator().manual_seed(0)).double(), c
+    return CorrNetModule([6, 5], c, generator=torch.Generator().manual_seed(0)).double(), c
+
+
+def _semi_batch(x, y, xo, yo):
+    """Paired rows, x-only rows and y-only rows as one masked batch (absent views: garbage)."""
+    n, a, b = len(x), len(xo), len(yo)
+    X = torch.cat([x, xo, torch.full((b, x.shape[1]), 7.0, dtype=x.dtype)])
+    Y = torch.cat([y, torch.full((a, y.shape[1]), -3.0, dtype=y.dtype), yo])
+    mask = torch.ones(n + a + b, 2, dtype=torch.bool)
+    mask[n : n + a, 1] = False
+    mask[n + a :, 0] = False
+    return [X, Y], mask
 
 
 def test_unpaired_rows_never_touch_the_correlation(model_cfg):
@@ -19,31 +31,53 @@ def test_unpaired_rows_never_touch_the_correlation(model_cfg):
     g = torch.Generator().manual_seed(1)
     x, y = torch.rand(10, 6, generator=g, dtype=torch.float64), torch.rand(10, 5, generator=g, dtype=torch.float64)
     xo, yo = torch.rand(7, 6, generator=g, dtype=torch.float64), torch.rand(3, 5, generator=g, dtype=torch.float64)
-    a = semi_paired_loss(model, c, x, y, xo, yo)
-    b = semi_paired_loss(model, c, x, y, 100 * xo + 3, -yo)
+    xs, mask = _semi_batch(x, y, xo, yo)
+    xs2, _ = _semi_batch(x, y, 100 * xo + 3, -yo)
+    a = multiview_loss(model, xs, c, mask=mask)
+    b = multiview_loss(model, xs2, c, mask=mask)
     torch.testing.assert_close(a.corr, b.corr, rtol=0, atol=0)  # bit-identical
     paired = corrnet_loss(model, x, y, c)
+    torch.testing.assert_close(a.corr[0], paired.corr, rtol=1e-12, atol=1e-12)
+    n = len(mask)  # the masked batch's row weights are 1/n: the paired terms scale by 10/n
     for k in ("both", "x", "y"):
-        torch.testing.assert_close(a.recon[k], paired.recon[k], rtol=0, atol=0)
+        torch.testing.assert_close(a.recon[k] * n / 10, paired.recon[k], rtol=1e-12, atol=0)
     # the gradient of the correlation term alone does not depend on unpaired rows
     params = list(model.parameters())
     ga = torch.autograd.grad(a.corr.sum(), params, allow_unused=True)
     gb = torch.autograd.grad(b.corr.sum(), params, allow_unused=True)
     for u, v in zip(ga, gb):
         assert (u is None and v is None) or torch.equal(u, v)
-    # the total is the paired objective plus the single-view self-reconstructions
-    extra = single_view_loss(model, c, x=xo) + single_view_loss(model, c, y=yo)
-    torch.testing.assert_close(a.total, paired.total + extra)
+    # the single-view rows add their self-reconstructions, nothing else
+    extra = 7 * self_reconstruction(model, 0, xo, c) + 3 * self_reconstruction(model, 1, yo, c)
+    torch.testing.assert_close(a.recon["unpaired"] * n, extra)
+    torch.testing.assert_close(a.total, sum(a.recon.values()) - c.lam * a.corr.sum())
 
 
-def test_single_view_loss_uses_only_that_view(model_cfg):
+def test_absent_views_never_matter_bit_exact(model_cfg):
+    """Whatever an absent view's rows hold (NaN included), loss and gradients are bit-identical."""
+    model, c = model_cfg
+    g = torch.Generator().manual_seed(2)
+    xs = [torch.rand(12, 6, generator=g, dtype=torch.float64), torch.rand(12, 5, generator=g, dtype=torch.float64)]
+    mask = torch.rand(12, 2, generator=g) > 0.3
+    mask[:4] = True
+    grads = []
+    for fill in (0.0, 5.0, float("nan")):
+        ys = [torch.where(mask[:, i : i + 1], x, torch.full_like(x, fill)) for i, x in enumerate(xs)]
+        model.zero_grad()
+        terms = multiview_loss(model, ys, c, mask=mask)
+        terms.total.backward()
+        grads.append((terms.total.detach().clone(), [p.grad.clone() for p in model.parameters()]))
+    for total, gs in grads[1:]:
+        assert torch.equal(total, grads[0][0])
+        assert all(torch.equal(u, v) for u, v in zip(gs, grads[0][1]))
+
+
+def test_self_reconstruction_uses_only_that_view(model_cfg):
     model, c = model_cfg
     x = torch.rand(4, 6, dtype=torch.float64)
-    h = model.encode(x=x)
+    h = model.encode([x, None])
     xh, _ = model.decode(h)
-    assert single_view_loss(model, c, x=x).item() == pytest.approx((0.5 * ((xh - x) ** 2).sum(1)).mean().item())
-    with pytest.raises(ValueError, match="exactly one view"):
-        single_view_loss(model, c)
+    assert self_reconstruction(model, 0, x, c).item() == pytest.approx((0.5 * ((xh - x) ** 2).sum(1)).mean().item())
 
 
 def _split(two_views):

@@ -13,6 +13,7 @@ import torch
 from corrnet import CorrNet, persistence
 from corrnet.config import Config, preset
 from corrnet.model import CorrNetModule
+from corrnet.plans import Plan, Source
 from corrnet.training import DivergenceError, init_state, train
 
 CPU = dict(random_state=0, device="cpu")
@@ -50,7 +51,7 @@ def test_early_stopping_stops_after_patience_and_restores_the_best_epoch(two_vie
 def test_divergence_rolls_back_to_the_last_finite_epoch_not_the_start(two_views):
     X, Y = (torch.from_numpy(a) for a in two_views)
     cfg = Config(n_components=3, epochs=6, lr=1e-2, hidden_activation="tanh", output_activation="linear").validate()
-    model = CorrNetModule(7, 5, cfg, generator=torch.Generator().manual_seed(0))
+    model = CorrNetModule([7, 5], cfg, generator=torch.Generator().manual_seed(0))
     state = init_state(model, cfg, 1)
     initial = copy.deepcopy(model.state_dict())
     seen = {}
@@ -62,7 +63,7 @@ def test_divergence_rolls_back_to_the_last_finite_epoch_not_the_start(two_views)
                 g["lr"] = 1e30
 
     with pytest.raises(DivergenceError, match="rolled back to the end of epoch 2"):
-        train(state, X, Y, cfg, on_epoch_end=sabotage, engine="autograd")
+        train(state, Plan([Source([X, Y])], cfg.batch_size, cfg.shuffle), cfg, on_epoch_end=sabotage, engine="autograd")
     now = model.state_dict()
     for k in now:
         torch.testing.assert_close(now[k], seen["epoch2"][k], rtol=0, atol=0)
@@ -76,14 +77,16 @@ def test_single_view_batches_only_train_their_own_reconstruction(two_views):
     X, Y = (torch.from_numpy(a) for a in two_views)
     for tied in (False, True):
         cfg = Config(n_components=3, epochs=3, tied=tied).validate()
-        model = CorrNetModule(7, 5, cfg, generator=torch.Generator().manual_seed(0))
+        model = CorrNetModule([7, 5], cfg, generator=torch.Generator().manual_seed(0))
         before = copy.deepcopy(model.state_dict())
-        train(init_state(model, cfg, 1), X[:0], Y[:0], cfg, unpaired=(X, None))
+        plan = Plan([Source([X[:0], Y[:0]]), Source([X, None])], cfg.batch_size, cfg.shuffle)
+        train(init_state(model, cfg, 1), plan, cfg)
         after = model.state_dict()
-        untouched = ["enc_y.proj.weight"] + (["b_y"] if tied else ["dec_y.out.weight", "dec_y.out.bias"])
+        untouched = ["encoders.1.proj.weight"]
+        untouched += ["out_bias.1"] if tied else ["decoders.1.out.weight", "decoders.1.out.bias"]
         for k in untouched:
             assert torch.equal(after[k], before[k]), k
-        assert not torch.equal(after["enc_x.proj.weight"], before["enc_x.proj.weight"])
+        assert not torch.equal(after["encoders.0.proj.weight"], before["encoders.0.proj.weight"])
 
 
 def test_pretraining_uses_the_paired_rows_and_scalers_see_every_row(two_views):
@@ -194,7 +197,7 @@ def test_generated_second_view_is_in_its_own_units(two_views):
     est = CorrNet(3, scale="standard", **CPU).fit(X, Ys)
     with torch.inference_mode():
         xs = torch.from_numpy(est.scaler_x_.transform(X).astype(np.float32))
-        _, y_scaled = est.model_.decode(est.model_.encode(xs, None))
+        _, y_scaled = est.model_.decode(est.model_.encode([xs, None]))
     want = y_scaled.numpy() * est.scaler_y_.scale_ + est.scaler_y_.mean_  # undo standardisation by hand
     np.testing.assert_allclose(est.generate(X=X), want, rtol=1e-4, atol=1e-2)
     assert abs(est.generate(X=X).mean() - Ys.mean()) < 0.1 * Ys.std()
@@ -237,11 +240,11 @@ def test_seed_blog_preset_settings():
 
 def test_original_initialisation_has_the_factor_four():
     """``4 U(+-sqrt(6 / (fan_in + fan_out)))`` for the sigmoid layers (the Theano code)."""
-    m = CorrNetModule(392, 392, _paper_cfg())
-    W = m.enc_x.proj.weight.detach().numpy()
+    m = CorrNetModule([392, 392], _paper_cfg())
+    W = m.encoders[0].proj.weight.detach().numpy()
     bound = 4 * math.sqrt(6 / (392 + 50))
     assert np.abs(W).max() <= bound and np.abs(W).max() > 0.99 * bound  # 19 600 draws reach the edge
-    assert np.all(m.b.detach().numpy() == 0) and np.all(m.b_x.detach().numpy() == 0)
+    assert np.all(m.b.detach().numpy() == 0) and np.all(m.out_bias[0].detach().numpy() == 0)
 
 
 def _paper_cfg() -> Config:

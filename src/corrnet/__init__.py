@@ -3,17 +3,20 @@
 from .config import PRESETS, Config
 from .estimator import CorrNet
 from .model import CorrNetModule
-from .objective import correlation, corrnet_loss
+from .multiview import MultiViewCorrNet
+from .objective import correlation, corrnet_loss, multiview_loss
 from .optim import OriginalRMSprop
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 __all__ = [
     "PRESETS",
     "Config",
     "CorrNet",
     "CorrNetModule",
+    "MultiViewCorrNet",
     "OriginalRMSprop",
     "__version__",
     "correlation",
     "corrnet_loss",
+    "multiview_loss",
 ]

@@ -14,6 +14,8 @@ LOSSES = ("half_squared", "squared", "mse", "bce")
 OPTIMIZERS = ("rmsprop_original", "rmsprop", "adam", "adamw", "sgd")
 FUSIONS = ("joint", "sum")
 PASSES = ("both", "x", "y")  # reconstruct both views from h(x,y), h(x,0), h(0,y)
+# N views: from all views together, from each single view, from each pair of views
+MULTIVIEW_PASSES = ("all", "single", "pairs")
 INITS = ("original", "torch")
 
 
@@ -59,8 +61,10 @@ class Config:
         one_of("fusion", FUSIONS)
         one_of("init", INITS)
         for p in self.reconstruct_from:
-            if p not in PASSES:
-                raise ValueError(f"reconstruct_from contains {p!r}; allowed passes are {PASSES}.")
+            if p not in PASSES + MULTIVIEW_PASSES:
+                raise ValueError(
+                    f"reconstruct_from contains {p!r}; allowed passes are {PASSES} (two views) or {MULTIVIEW_PASSES}."
+                )
         positive = {"n_components": self.n_components, "batch_size": self.batch_size}
         for name, value in positive.items():
             if int(value) != value or value < 1:

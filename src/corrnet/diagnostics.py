@@ -63,8 +63,8 @@ def diagnose(model: CorrNetModule, X: torch.Tensor, Y: torch.Tensor, lam: float,
     was_training = model.training
     model.eval()
     x, y = X[:max_rows], Y[:max_rows]
-    h = model.encode(x, y)
-    hx, hy = model.encode(x, None), model.encode(None, y)
+    h = model.encode([x, y])
+    hx, hy = model.encode([x, None]), model.encode([None, y])
     xb, yb = model.decode(h)
     _, y_from_x = model.decode(hx)
     x_from_y, _ = model.decode(hy)

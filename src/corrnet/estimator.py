@@ -26,12 +26,13 @@ from .data import check_view, check_views, resolve_device, to_tensor
 from .diagnostics import FitWarning, diagnose
 from .model import CorrNetModule
 from .objective import correlation
+from .plans import Plan, Source
 
 
-def _fingerprint(X: np.ndarray, Y: np.ndarray, params: dict[str, Any]) -> str:
+def _fingerprint(views: list[np.ndarray], params: dict[str, Any]) -> str:
     """A short hash of the data and parameters, so a checkpoint resumes only the run it belongs to."""
     h = hashlib.sha256()
-    for A in (X, Y):
+    for A in views:
         h.update(str(A.shape).encode())
         h.update(np.ascontiguousarray(A[:: max(1, len(A) // 1000)]).tobytes())
     # epochs may grow on resume; device, engine and verbose do not change the result
@@ -91,8 +92,168 @@ def _in_unit_interval(A: np.ndarray) -> bool:
 
 
 # auto_wrap_output_keys=None: sklearn's set_output wrapper assumes transform(X, ...) with X
-# required; ours takes X=None, Y=None keywords, so it opts out (numpy output only).
-class CorrNet(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
+# required; ours take views as keywords or a list, so they opt out (numpy output only; every
+# subclass must say so again: the option is per class).
+class _CorrNetBase(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
+    """What the two-view and N-view estimators share: the configuration, per-view scaling, the
+    ``"auto"`` settings, and the training run (checkpoints, logging, convergence)."""
+
+    def config(self) -> Config:
+        """The validated :class:`Config` these parameters describe."""
+        fields = Config.__dataclass_fields__
+        d = {k: getattr(self, k) for k in fields}
+        d["encoder_layers"] = tuple(d["encoder_layers"] or ())
+        d["reconstruct_from"] = tuple(d["reconstruct_from"])
+        return Config(**d).validate()
+
+    # -- fitting -------------------------------------------------------------------------------
+    def _device(self) -> torch.device:
+        return resolve_device(self.device)
+
+    def _seed(self) -> int:
+        return int(check_random_state(self.random_state).randint(0, 2**31 - 1))
+
+    def _fit_scaler(self, A: np.ndarray) -> Any:
+        """One view's scaling (see ``scale``), fitted on every training row that has the view."""
+        if self.scale not in SCALERS:
+            raise ValueError(f"scale={self.scale!r} is not supported; use 'auto', None, 'standard' or 'minmax'.")
+        cls = SCALERS[self.scale]
+        if self.scale == "auto":
+            cls = None if _in_unit_interval(A) else StandardScaler
+        if cls is None:
+            return None
+        scaler = cls().fit(A.astype(np.float64))
+        if isinstance(scaler, StandardScaler):
+            # a column whose spread is below float32's normal range (e.g. 0 and 1e-45) is constant
+            # to the model: dividing by its std would give inf/NaN in float32
+            scaler.scale_[scaler.scale_ < np.finfo(np.float32).tiny] = 1.0
+        else:  # MinMaxScaler: the same for a range below float32's normal range
+            flat = scaler.data_range_ < np.finfo(np.float32).tiny
+            scaler.scale_[flat], scaler.min_[flat] = 1.0, -scaler.data_min_[flat]
+        return scaler
+
+    def _resolve(self, config: Config, views: list[np.ndarray], steps_per_epoch: int) -> Config:
+        """Replace the ``"auto"`` settings by what they mean for these (scaled) training views."""
+        out = config.output_activation
+        if out == "auto":
+            out = "sigmoid" if all(_in_unit_interval(A) for A in views) else "linear"
+            if config.loss == "bce" and out != "sigmoid":
+                raise ValueError(
+                    "loss='bce' needs both views in [0, 1], but after scaling they are not; use scale='minmax' "
+                    "or another loss ('half_squared')."
+                )
+        epochs = config.epochs
+        if epochs == "auto":
+            epochs = min(max(math.ceil(AUTO_STEPS / steps_per_epoch), AUTO_MIN_EPOCHS), AUTO_MAX_EPOCHS)
+        self.config_ = dataclasses.replace(config, output_activation=out, epochs=int(epochs)).validate()
+        return self.config_
+
+    @property
+    def output_activation_(self) -> str:
+        """The decoders' activation ``output_activation="auto"`` resolved to (from ``config_``)."""
+        return self.config_.output_activation
+
+    @property
+    def epochs_(self) -> int:
+        """The most epochs ``epochs="auto"`` resolved to (from ``config_``)."""
+        return self.config_.epochs
+
+    @staticmethod
+    def _scale(A: np.ndarray, scaler: Any) -> np.ndarray:
+        return A if scaler is None else scaler.transform(A).astype(A.dtype, copy=False)
+
+    def _run(
+        self,
+        model: CorrNetModule,
+        config: Config,
+        seed: int,
+        plan: Plan,
+        steps_per_epoch: int,
+        val: list[torch.Tensor] | None,
+        views: list[np.ndarray],
+        checkpoint_dir: str | os.PathLike | None,
+        checkpoint_every: int,
+        resume: bool,
+        log_dir: str | os.PathLike | None,
+        pretrain: Any = None,
+    ) -> None:
+        """Train ``model`` on ``plan``: checkpoints (keyed by a fingerprint of ``views`` and the
+        parameters), logging, the convergence patience (at least ``MIN_PATIENCE_STEPS`` of the
+        ``steps_per_epoch`` paired steps), an optional ``pretrain()`` phase (skipped when resuming a run past it),
+        the fitted attributes, and the ConvergenceWarning."""
+        state = training.init_state(model, config, seed + 1)
+        callbacks = []
+        if log_dir is not None:
+            callbacks.append(_EpochLogger(Path(log_dir)))
+        if checkpoint_dir is not None:
+            fingerprint = _fingerprint(views, self.get_params())
+            ckpt = Path(checkpoint_dir)
+            if resume and (ckpt / persistence.CKPT_META).is_file():
+                extra = persistence.load_checkpoint(state, ckpt)
+                if extra.get("fingerprint") != fingerprint:
+                    raise ValueError(
+                        f"the checkpoint in {ckpt} was made with other data or parameters; resume with the "
+                        "same data and parameters, or use a new checkpoint_dir."
+                    )
+
+            def checkpoint(s: training.TrainState) -> None:
+                if s.epoch % checkpoint_every == 0 or s.epoch == config.epochs:
+                    persistence.save_checkpoint(s, ckpt, extra={"fingerprint": fingerprint})
+
+            callbacks.append(checkpoint)
+
+        def on_epoch_end(s: training.TrainState) -> None:
+            for cb in callbacks:
+                cb(s)
+
+        # set before any training (pretraining included): a diverged fit keeps its rolled-back model
+        self.model_, self.history_ = model, state.history
+        if pretrain is not None and not (resume and state.epoch):
+            pretrain()
+        try:
+            training.train(
+                state,
+                plan,
+                config,
+                validation=val,
+                early_stopping=self.early_stopping,
+                patience=self.patience,
+                monitor=self.monitor,
+                verbose=self.verbose,
+                on_epoch_end=on_epoch_end,
+                engine=self.engine_,
+                precision=self.precision,
+                tol=self.tol,
+                n_iter_no_change=max(int(self.n_iter_no_change), math.ceil(MIN_PATIENCE_STEPS / steps_per_epoch)),
+            )
+        finally:
+            self.n_epochs_ = self.n_iter_ = state.epoch
+            self.best_epoch_ = state.best_epoch
+            self.history_ = state.history
+            self.stop_reason_ = state.stop_reason
+        if self.tol is not None and self.stop_reason_ == "max_epochs" and self._still_improving():
+            warnings.warn(
+                f"{type(self).__name__} stopped after epochs={config.epochs} before the training loss converged "
+                f"(tol={self.tol}); raise epochs (or use epochs='auto'), or raise lr.",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+
+    def _still_improving(self) -> bool:
+        """Did the run end before convergence in a way worth a ConvergenceWarning? Always, for a
+        fixed number of epochs; for ``epochs="auto"``, only when the run's last quarter brought more
+        than ``STILL_IMPROVING`` of the whole run's decrease of the best training loss."""
+        losses = [r["loss"] for r in self.history_]
+        if not losses:
+            return False
+        if self.epochs != "auto":
+            return True
+        q = max(1, (3 * len(losses)) // 4)
+        first, before, end = losses[0], min(losses[:q]), min(losses)
+        return before - end > STILL_IMPROVING * max(first - end, 1e-12)
+
+
+class CorrNet(_CorrNetBase, auto_wrap_output_keys=None):
     """Correlational Neural Network (Chandar et al., Neural Computation 2016).
 
     Learns a common representation ``h(x, y) = f(W x + V y + b)`` of two views by reconstructing
@@ -298,74 +459,6 @@ class CorrNet(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
         lam=2, its RMSprop (lr 0.01), batch 100, 50 epochs, rows in file order."""
         return cls.from_preset("paper", **overrides)
 
-    def config(self) -> Config:
-        """The validated :class:`Config` these parameters describe."""
-        fields = Config.__dataclass_fields__
-        d = {k: getattr(self, k) for k in fields}
-        d["encoder_layers"] = tuple(d["encoder_layers"] or ())
-        d["reconstruct_from"] = tuple(d["reconstruct_from"])
-        return Config(**d).validate()
-
-    # -- fitting -------------------------------------------------------------------------------
-    def _device(self) -> torch.device:
-        return resolve_device(self.device)
-
-    def _seed(self) -> int:
-        return int(check_random_state(self.random_state).randint(0, 2**31 - 1))
-
-    def _scale_fit(self, X: np.ndarray, Y: np.ndarray) -> None:
-        """Fit ``scaler_x_``/``scaler_y_`` on all training rows of each view (see ``scale``)."""
-        if self.scale not in SCALERS:
-            raise ValueError(f"scale={self.scale!r} is not supported; use 'auto', None, 'standard' or 'minmax'.")
-
-        def fit_one(A: np.ndarray) -> Any:
-            cls = SCALERS[self.scale]
-            if self.scale == "auto":
-                cls = None if _in_unit_interval(A) else StandardScaler
-            if cls is None:
-                return None
-            scaler = cls().fit(A.astype(np.float64))
-            if isinstance(scaler, StandardScaler):
-                # a column whose spread is below float32's normal range (e.g. 0 and 1e-45) is constant
-                # to the model: dividing by its std would give inf/NaN in float32
-                scaler.scale_[scaler.scale_ < np.finfo(np.float32).tiny] = 1.0
-            else:  # MinMaxScaler: the same for a range below float32's normal range
-                flat = scaler.data_range_ < np.finfo(np.float32).tiny
-                scaler.scale_[flat], scaler.min_[flat] = 1.0, -scaler.data_min_[flat]
-            return scaler
-
-        self.scaler_x_, self.scaler_y_ = fit_one(X), fit_one(Y)
-
-    def _resolve(self, config: Config, X: np.ndarray, Y: np.ndarray, steps_per_epoch: int) -> Config:
-        """Replace the ``"auto"`` settings by what they mean for these (scaled) training views."""
-        out = config.output_activation
-        if out == "auto":
-            out = "sigmoid" if _in_unit_interval(X) and _in_unit_interval(Y) else "linear"
-            if config.loss == "bce" and out != "sigmoid":
-                raise ValueError(
-                    "loss='bce' needs both views in [0, 1], but after scaling they are not; use scale='minmax' "
-                    "or another loss ('half_squared')."
-                )
-        epochs = config.epochs
-        if epochs == "auto":
-            epochs = min(max(math.ceil(AUTO_STEPS / steps_per_epoch), AUTO_MIN_EPOCHS), AUTO_MAX_EPOCHS)
-        self.config_ = dataclasses.replace(config, output_activation=out, epochs=int(epochs)).validate()
-        return self.config_
-
-    @property
-    def output_activation_(self) -> str:
-        """The decoders' activation ``output_activation="auto"`` resolved to (from ``config_``)."""
-        return self.config_.output_activation
-
-    @property
-    def epochs_(self) -> int:
-        """The most epochs ``epochs="auto"`` resolved to (from ``config_``)."""
-        return self.config_.epochs
-
-    @staticmethod
-    def _scale(A: np.ndarray, scaler: Any) -> np.ndarray:
-        return A if scaler is None else scaler.transform(A).astype(A.dtype, copy=False)
-
     def fit(
         self,
         X: Any,
@@ -435,17 +528,18 @@ class CorrNet(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
             strategy = "mixed" if len(X) < 0.05 * (len(X) + n_single) else "pretrain"
         self.unpaired_strategy_ = strategy if semi else None
         # scalers are fitted on every row that has the view, paired or not
-        self._scale_fit(X if Xu is None else np.vstack([X, Xu]), Y if Yu is None else np.vstack([Y, Yu]))
+        self.scaler_x_ = self._fit_scaler(X if Xu is None else np.vstack([X, Xu]))
+        self.scaler_y_ = self._fit_scaler(Y if Yu is None else np.vstack([Y, Yu]))
         X, Y = self._scale(X, self.scaler_x_), self._scale(Y, self.scaler_y_)
         Xu = None if Xu is None else self._scale(Xu, self.scaler_x_)
         Yu = None if Yu is None else self._scale(Yu, self.scaler_y_)
         mixed_ppb = (self.paired_per_batch or max(2, config.batch_size // 2)) if strategy == "mixed" and semi else None
         steps_per_epoch = len(training.batch_starts(len(X), mixed_ppb or config.batch_size))
-        config = self._resolve(config, X, Y, steps_per_epoch)
+        config = self._resolve(config, [X, Y], steps_per_epoch)
         device = self._device()
         seed = self._seed()
         torch_gen = torch.Generator().manual_seed(seed)
-        model = CorrNetModule(X.shape[1], Y.shape[1], config, generator=torch_gen).to(device)
+        model = CorrNetModule([X.shape[1], Y.shape[1]], config, generator=torch_gen).to(device)
         self.engine_ = training.resolve_engine(
             self.engine, model, config, self.precision, config.epochs * steps_per_epoch
         )
@@ -454,102 +548,50 @@ class CorrNet(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
             Xv, Yv = check_views(*validation_data, min_rows=2)
             Xv = check_view(Xv, "X_val", n_features=self.n_features_in_)
             Yv = check_view(Yv, "Y_val", n_features=self.n_features_y_, allow_1d=True)
-            val = (
+            val = [
                 to_tensor(self._scale(Xv, self.scaler_x_), device),
                 to_tensor(self._scale(Yv, self.scaler_y_), device),
-            )
-        state = training.init_state(model, config, seed + 1)
-        callbacks = []
-        if log_dir is not None:
-            callbacks.append(_EpochLogger(Path(log_dir)))
-        if checkpoint_dir is not None:
-            fingerprint = _fingerprint(X, Y, self.get_params())
-            ckpt = Path(checkpoint_dir)
-            if resume and (ckpt / persistence.CKPT_META).is_file():
-                extra = persistence.load_checkpoint(state, ckpt)
-                if extra.get("fingerprint") != fingerprint:
-                    raise ValueError(
-                        f"the checkpoint in {ckpt} was made with other data or parameters; resume with the "
-                        "same data and parameters, or use a new checkpoint_dir."
-                    )
-
-            def checkpoint(s: training.TrainState) -> None:
-                if s.epoch % checkpoint_every == 0 or s.epoch == config.epochs:
-                    persistence.save_checkpoint(s, ckpt, extra={"fingerprint": fingerprint})
-
-            callbacks.append(checkpoint)
-
-        def on_epoch_end(s: training.TrainState) -> None:
-            for cb in callbacks:
-                cb(s)
-
-        # set before any training (pretraining included): a diverged fit keeps its rolled-back model
-        self.model_, self.history_ = model, state.history
-        semi_kw: dict[str, Any] = {}
-        if semi and strategy == "pretrain" and not (resume and state.epoch):
-            # phase 1: self-reconstruction of every row's views, then a fresh optimiser for phase 2
-            pre_cfg = Config(**{**config.to_dict(), "epochs": int(self.pretrain_epochs)}).validate()
-            Xall = to_tensor(X if Xu is None else np.vstack([X, Xu]), device)
-            Yall = to_tensor(Y if Yu is None else np.vstack([Y, Yu]), device)
-            pre = training.init_state(model, pre_cfg, seed + 2)
-            training.train(pre, Xall[:0], Yall[:0], pre_cfg, unpaired=(Xall, Yall), verbose=self.verbose)
-            self.pretrain_history_ = pre.history
-            model.train()
-        elif semi and strategy in ("alternate", "mixed"):
-            semi_kw = dict(
-                unpaired=(None if Xu is None else to_tensor(Xu, device), None if Yu is None else to_tensor(Yu, device)),
-                unpaired_weight=self.unpaired_weight,
-                paired_per_batch=mixed_ppb,
-            )
+            ]
         Xt, Yt = to_tensor(X, device), to_tensor(Y, device)
-        try:
-            training.train(
-                state,
-                Xt,
-                Yt,
-                config,
-                validation=val,
-                early_stopping=self.early_stopping,
-                patience=self.patience,
-                monitor=self.monitor,
-                verbose=self.verbose,
-                on_epoch_end=on_epoch_end,
-                engine=self.engine_,
-                precision=self.precision,
-                tol=self.tol,
-                n_iter_no_change=max(int(self.n_iter_no_change), math.ceil(MIN_PATIENCE_STEPS / steps_per_epoch)),
-                **semi_kw,
-            )
-        finally:
-            self.n_epochs_ = self.n_iter_ = state.epoch
-            self.best_epoch_ = state.best_epoch
-            self.history_ = state.history
-            self.stop_reason_ = state.stop_reason
-        if self.tol is not None and self.stop_reason_ == "max_epochs" and self._still_improving():
-            warnings.warn(
-                f"CorrNet stopped after epochs={config.epochs} before the training loss converged (tol="
-                f"{self.tol}); raise epochs (or use epochs='auto'), or raise lr.",
-                ConvergenceWarning,
-                stacklevel=2,
-            )
+        sources = [Source([Xt, Yt])]
+        pretrain = None
+        if semi and strategy == "pretrain":
+
+            def pretrain() -> None:
+                """Phase 1: self-reconstruction of every row's views (a fresh optimiser follows)."""
+                pre_cfg = Config(**{**config.to_dict(), "epochs": int(self.pretrain_epochs)}).validate()
+                Xall = to_tensor(X if Xu is None else np.vstack([X, Xu]), device)
+                Yall = to_tensor(Y if Yu is None else np.vstack([Y, Yu]), device)
+                singles = [Source([Xall[:0], Yall[:0]]), Source([Xall, None]), Source([None, Yall])]
+                pre = training.init_state(model, pre_cfg, seed + 2)
+                training.train(pre, Plan(singles, config.batch_size, config.shuffle), pre_cfg, verbose=self.verbose)
+                self.pretrain_history_ = pre.history
+                model.train()
+
+        elif semi and strategy in ("alternate", "mixed"):
+            w = float(self.unpaired_weight)
+            sources += [Source([to_tensor(Xu, device), None], weight=w)] if Xu is not None else []
+            sources += [Source([None, to_tensor(Yu, device)], weight=w)] if Yu is not None else []
+        plan = Plan(sources, config.batch_size, config.shuffle, paired_per_batch=mixed_ppb)
+        self._run(
+            model,
+            config,
+            seed,
+            plan,
+            steps_per_epoch,
+            val,
+            [X, Y],
+            checkpoint_dir,
+            checkpoint_every,
+            resume,
+            log_dir,
+            pretrain,
+        )
         if config.epochs > 0:
             self.diagnostics_ = diagnose(model, Xt, Yt, config.lam)  # on its first max_rows training rows
             for msg in self.diagnostics_.messages:
                 warnings.warn(msg, FitWarning, stacklevel=2)
         return self
-
-    def _still_improving(self) -> bool:
-        """Did the run end before convergence in a way worth a ConvergenceWarning? Always, for a
-        fixed number of epochs; for ``epochs="auto"``, only when the run's last quarter brought more
-        than ``STILL_IMPROVING`` of the whole run's decrease of the best training loss."""
-        losses = [r["loss"] for r in self.history_]
-        if not losses:
-            return False
-        if self.epochs != "auto":
-            return True
-        q = max(1, (3 * len(losses)) // 4)
-        first, before, end = losses[0], min(losses[:q]), min(losses)
-        return before - end > STILL_IMPROVING * max(first - end, 1e-12)
 
     # -- persistence ---------------------------------------------------------------------------
     def save(self, path: str | os.PathLike, metrics: dict[str, float] | None = None) -> Path:
@@ -562,7 +604,7 @@ class CorrNet(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
     def load(cls, path: str | os.PathLike, device: str | None = None) -> CorrNet:
         """Load a model directory written by :meth:`save`. Only JSON and safetensors are parsed:
         loading an untrusted directory never executes code. ``device`` overrides the saved one."""
-        return persistence.load_estimator(path, device)
+        return persistence.load_estimator(path, cls, device)
 
     # -- inference -----------------------------------------------------------------------------
     def _inputs(self, X: Any, Y: Any) -> tuple[torch.Tensor | None, torch.Tensor | None]:
@@ -589,14 +631,14 @@ class CorrNet(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
         """
         xt, yt = self._inputs(X, Y)
         with torch.inference_mode():
-            return self.model_.encode(xt, yt).float().cpu().numpy()
+            return self.model_.encode([xt, yt]).float().cpu().numpy()
 
     def reconstruct(self, X: Any = None, Y: Any = None) -> tuple[np.ndarray, np.ndarray]:
         """Both views decoded from the code of the given views: ``(X_hat, Y_hat)``, shapes
         (n_rows, d_x) and (n_rows, d_y), in the input's units (scaling undone)."""
         xt, yt = self._inputs(X, Y)
         with torch.inference_mode():
-            x_hat, y_hat = self.model_.decode(self.model_.encode(xt, yt))
+            x_hat, y_hat = self.model_.decode(self.model_.encode([xt, yt]))
         x_hat, y_hat = x_hat.float().cpu().numpy(), y_hat.float().cpu().numpy()
         if self.scaler_x_ is not None:
             x_hat = self.scaler_x_.inverse_transform(x_hat)
@@ -618,7 +660,7 @@ class CorrNet(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
         if xt is None or yt is None or len(xt) < 2:
             raise ValueError("correlations needs both views with at least 2 paired rows: correlations(X, Y).")
         with torch.inference_mode():
-            hx, hy = self.model_.encode(xt, None), self.model_.encode(None, yt)
+            hx, hy = self.model_.encode([xt, None]), self.model_.encode([None, yt])
             return correlation(hx.double().cpu(), hy.double().cpu(), 1e-12).numpy()
 
     def score(self, X: Any, Y: Any = None, *, y: Any = None) -> float:

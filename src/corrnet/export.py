@@ -32,23 +32,23 @@ class _EncodeX(nn.Module):
     def __init__(self, m, scalers=(None, None)):
         super().__init__()
         self.m = m
-        ax, cx = _affine(scalers[0], m.d_x)
-        ay, cy = _affine(scalers[1], m.d_y)
+        ax, cx = _affine(scalers[0], m.dims[0])
+        ay, cy = _affine(scalers[1], m.dims[1])
         for name, t in (("ax", ax), ("cx", cx), ("ay", ay), ("cy", cy)):
             self.register_buffer(name, t)
 
     def forward(self, x):
-        return self.m.encode(x=x * self.ax + self.cx)
+        return self.m.encode([x * self.ax + self.cx, None])
 
 
 class _EncodeY(_EncodeX):
     def forward(self, y):
-        return self.m.encode(y=y * self.ay + self.cy)
+        return self.m.encode([None, y * self.ay + self.cy])
 
 
 class _EncodeXY(_EncodeX):
     def forward(self, x, y):
-        return self.m.encode(x * self.ax + self.cx, y * self.ay + self.cy)
+        return self.m.encode([x * self.ax + self.cx, y * self.ay + self.cy])
 
 
 class _Decode(_EncodeX):
@@ -69,7 +69,7 @@ def export_onnx(est, out_dir: str | os.PathLike, opset: int = 18) -> dict[str, P
     model = est.model_.to("cpu").eval()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    dx, dy, k = model.d_x, model.d_y, model.k
+    (dx, dy), k = model.dims, model.k
     x, y, h = torch.rand(2, dx), torch.rand(2, dy), torch.rand(2, k)
     n = {0: "n"}
     sc = (est.scaler_x_, est.scaler_y_)

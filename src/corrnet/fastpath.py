@@ -23,12 +23,13 @@ from torch import Tensor
 
 from .config import Config
 from .model import CorrNetModule
-from .objective import LossTerms
+from .objective import LossTerms, pass_name, pass_subsets
 
 
 def supported(model: CorrNetModule, config: Config) -> bool:
-    """True where the hand-derived gradients apply (otherwise autograd is used)."""
-    return model.fusion == "joint" and not model.enc_x.hidden and not model.enc_y.hidden
+    """True where the hand-derived gradients apply (otherwise autograd is used): two views, one layer,
+    joint fusion (on batches without masks)."""
+    return model.n_views == 2 and model.fusion == "joint" and not any(enc.hidden for enc in model.encoders)
 
 
 def _act_grad(name: str, out: Tensor) -> Tensor | None:
@@ -48,11 +49,11 @@ def loss_and_grads(model: CorrNetModule, x: Tensor, y: Tensor, config: Config) -
     Equal (to float rounding) to ``corrnet_loss(...).total.backward()`` for supported models.
     """
     B, k = x.shape[0], model.k
-    W, V, b = model.enc_x.proj.weight, model.enc_y.proj.weight, model.b  # (k, dx), (k, dy), (k,)
+    W, V, b = model.encoders[0].proj.weight, model.encoders[1].proj.weight, model.b  # (k, dx), (k, dy), (k,)
     f = model.f
     with torch.no_grad():
         ax, ay = x @ W.T, y @ V.T  # (B, k) each, shared by the three passes
-        names = tuple(p for p in ("both", "x", "y") if p in config.reconstruct_from)
+        names = tuple(pass_name(s, 2) for s in pass_subsets(tuple(config.reconstruct_from), 2))
         A = {"x": ax + b, "y": ay + b}
         if "both" in names:
             A["both"] = ax + ay + b
@@ -65,10 +66,12 @@ def loss_and_grads(model: CorrNetModule, x: Tensor, y: Tensor, config: Config) -
             codes = torch.stack([H[p] for p in names]).reshape(-1, k)  # (P*B, k)
             if model.tied:
                 Dx, Dy = W, V  # x_hat = g(h W + b'): "decoder weight" (k, d) used as h @ D
-                px, py = codes @ Dx + model.b_x, codes @ Dy + model.b_y
+                bx, by = model.out_bias
             else:
-                Dx, Dy = model.dec_x.out.weight.T, model.dec_y.out.weight.T  # (k, d)
-                px, py = codes @ Dx + model.dec_x.out.bias, codes @ Dy + model.dec_y.out.bias
+                dec_x, dec_y = (dec.out for dec in model.decoders)
+                Dx, Dy = dec_x.weight.T, dec_y.weight.T  # (k, d)
+                bx, by = dec_x.bias, dec_y.bias
+            px, py = codes @ Dx + bx, codes @ Dy + by
             P = len(names)
             gpx, ex = _recon_grad(px.view(P, B, -1), x, config.loss, model.output_activation, model.g)
             gpy, ey = _recon_grad(py.view(P, B, -1), y, config.loss, model.output_activation, model.g)
@@ -81,15 +84,15 @@ def loss_and_grads(model: CorrNetModule, x: Tensor, y: Tensor, config: Config) -
                 dH[p] += dcodes[i]
             if model.tied:
                 dW_dec, dV_dec = codes.T @ gpx, codes.T @ gpy  # (k, d)
-                model.b_x.grad, model.b_y.grad = gpx.sum(0), gpy.sum(0)
             else:
-                model.dec_x.out.weight.grad, model.dec_y.out.weight.grad = gpx.T @ codes, gpy.T @ codes
-                model.dec_x.out.bias.grad, model.dec_y.out.bias.grad = gpx.sum(0), gpy.sum(0)
+                dec_x.weight.grad, dec_y.weight.grad = gpx.T @ codes, gpy.T @ codes
+            bx.grad, by.grad = gpx.sum(0), gpy.sum(0)
         elif model.tied:
             dW_dec = dV_dec = None
-            model.b_x.grad, model.b_y.grad = torch.zeros_like(model.b_x), torch.zeros_like(model.b_y)
+            for bias in model.out_bias:
+                bias.grad = torch.zeros_like(bias)
         else:
-            for lin in (model.dec_x.out, model.dec_y.out):
+            for lin in (dec.out for dec in model.decoders):
                 lin.weight.grad, lin.bias.grad = torch.zeros_like(lin.weight), torch.zeros_like(lin.bias)
         # correlation term: -lam * sum_j corr_j(h_x, h_y), computed in at least float32
         cx, cy = h_x - h_x.mean(0), h_y - h_y.mean(0)

@@ -1,16 +1,20 @@
-"""The CorrNet network: per-view input layers into one shared hidden layer, and per-view decoders.
+"""The CorrNet network for N views: per-view input layers into one shared hidden layer, and per-view
+decoders.
 
-``h(x, y) = f(W x + V y + b)``; ``x_hat = g(W' h + b')``, ``y_hat = g(V' h + c')``. A missing view is
-fed as zeros, so ``h(x, 0)`` and ``h(0, y)`` are the common representation computed from one view.
+``h(x_1, ..., x_N) = f(sum_i W_i x_i + b)``; ``x_hat_v = g(W'_v h + b'_v)``. A missing view is fed as
+zeros, so ``h(x_i, 0, ..., 0)`` is the common representation computed from view i alone. Two views
+(``h(x, y) = f(W x + V y + b)``, the paper) are the case N = 2.
 
-The three training passes, from ``(x, y)``, ``(x, 0)`` and ``(0, y)``, share the per-view
-pre-activations ``W x`` and ``V y``: :meth:`CorrNetModule.forward` computes each once, adds the
-(constant) contribution of an all-zero view, and decodes the three codes with one matmul per view.
+A view is an index: ``encoders[i]``, ``decoders[i]``. The reconstruction passes (the code computed
+from a subset S of the views) share the per-view pre-activations ``W_i x_i``:
+:meth:`CorrNetModule.forward` computes each once, adds the (constant) contribution of an all-zero
+view for the views outside S, and decodes all passes' codes with one matmul per view.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
@@ -40,19 +44,17 @@ def activation(name: str):
 class Passes:
     """Output of :meth:`CorrNetModule.forward` for a batch of B rows.
 
-    ``codes`` is (P, B, k) for the P requested passes in ``names`` order (subset of
-    ``("both", "x", "y")``); ``h_x``/``h_y`` are (B, k) views into it (or computed separately
-    when the correlation needs them but their reconstruction pass is switched off);
-    ``x_hat``/``y_hat`` are (P, B, d_x) / (P, B, d_y) *pre-activations* when ``logits=True``
-    (for a fused BCE) else activated outputs.
+    ``subsets`` are the P passes' input views (tuples of view indices); ``codes`` is (P, B, k),
+    their codes in that order; ``singles[i]`` is (B, k), ``h`` from view i alone (the correlation
+    needs them whether or not a single-view pass is decoded); ``outs[v]`` is (P, B, d_v), view v
+    decoded from every pass: *pre-activations* when ``logits=True`` (for a fused BCE), else
+    activated outputs (empty list when P = 0).
     """
 
-    names: tuple[str, ...]
+    subsets: tuple[tuple[int, ...], ...]
     codes: Tensor
-    h_x: Tensor
-    h_y: Tensor
-    x_hat: Tensor | None
-    y_hat: Tensor | None
+    singles: list[Tensor]
+    outs: list[Tensor]
 
 
 def _init_linear(layer: nn.Linear, scheme: str, act: str, generator: torch.Generator | None) -> None:
@@ -119,125 +121,123 @@ class ViewDecoder(nn.Module):
 
 
 class CorrNetModule(nn.Module):
-    """CorrNet as a ``torch.nn.Module``.
+    """CorrNet over N views as a ``torch.nn.Module``.
 
     Parameters
     ----------
-    d_x, d_y : int
-        Widths of the two views.
+    dims : sequence of int
+        Widths of the views (two or more).
     config : Config
         Architecture fields used: ``n_components`` (k), ``encoder_layers``, ``hidden_activation``,
         ``output_activation``, ``tied``, ``fusion``, ``init``.
     generator : torch.Generator, optional
         Source of randomness for the initial weights (determinism).
+
+    Attributes
+    ----------
+    encoders : ModuleList of ViewEncoder, one per view
+    decoders : ModuleList of ViewDecoder, one per view (None when ``tied``)
+    out_bias : ParameterList of (d_v,) decoder biases (tied only: the weights are the encoders')
+    b : (k,) joint bias (None with ``fusion='sum'``)
     """
 
-    def __init__(self, d_x: int, d_y: int, config: Config, generator: torch.Generator | None = None):
+    def __init__(self, dims: Sequence[int], config: Config, generator: torch.Generator | None = None):
         super().__init__()
         c = config
         if c.output_activation == "auto":
             raise ValueError("output_activation='auto' is resolved by CorrNet.fit; pass a concrete activation.")
-        self.d_x, self.d_y, self.k = int(d_x), int(d_y), int(c.n_components)
+        self.dims = tuple(int(d) for d in dims)
+        if len(self.dims) < 2:
+            raise ValueError(f"CorrNet needs at least two views, got {len(self.dims)}.")
+        self.k = int(c.n_components)
         self.fusion, self.tied = c.fusion, c.tied
         self.hidden_activation, self.output_activation = c.hidden_activation, c.output_activation
         self.f = activation(c.hidden_activation)
         self.g = activation(c.output_activation)
         layers = tuple(int(s) for s in c.encoder_layers)
         sum_fusion = c.fusion == "sum"
-        self.enc_x = ViewEncoder(self.d_x, layers, self.k, c.hidden_activation, bias_last=sum_fusion)
-        self.enc_y = ViewEncoder(self.d_y, layers, self.k, c.hidden_activation, bias_last=sum_fusion)
+        self.encoders = nn.ModuleList(
+            ViewEncoder(d, layers, self.k, c.hidden_activation, bias_last=sum_fusion) for d in self.dims
+        )
         self.b = None if sum_fusion else nn.Parameter(torch.zeros(self.k))
-        if c.tied:
-            # x_hat = g(W^T h + b'): the encoder's weight is reused, only the biases are new.
-            self.dec_x = self.dec_y = None
-            self.b_x = nn.Parameter(torch.zeros(self.d_x))
-            self.b_y = nn.Parameter(torch.zeros(self.d_y))
+        if c.tied:  # x_hat_v = g(W_v^T h + b'_v): the encoder's weight is reused, only the biases are new
+            self.decoders = None
+            self.out_bias = nn.ParameterList(nn.Parameter(torch.zeros(d)) for d in self.dims)
         else:
-            self.dec_x = ViewDecoder(self.k, layers, self.d_x, c.hidden_activation)
-            self.dec_y = ViewDecoder(self.k, layers, self.d_y, c.hidden_activation)
-            self.b_x = self.b_y = None
-        for m in self.modules():
+            self.decoders = nn.ModuleList(ViewDecoder(self.k, layers, d, c.hidden_activation) for d in self.dims)
+            self.out_bias = None
+        out_layers = () if self.decoders is None else tuple(dec.out for dec in self.decoders)
+        for m in self.modules():  # encoders first, then decoders: the order fixes the seeded weights
             if isinstance(m, nn.Linear):
-                out_act = c.output_activation if m in (self._out_layers()) else c.hidden_activation
-                _init_linear(m, c.init, out_act, generator)
+                _init_linear(m, c.init, c.output_activation if m in out_layers else c.hidden_activation, generator)
 
-    def _out_layers(self) -> tuple[nn.Linear, ...]:
-        if self.dec_x is None:
-            return ()
-        return (self.dec_x.out, self.dec_y.out)
+    @property
+    def n_views(self) -> int:
+        return len(self.dims)
 
     # -- building blocks ---------------------------------------------------------------------
-    def _pre_x(self, x: Tensor | None, n: int) -> Tensor:
-        """View x's contribution to the joint pre-activation, (n, k); an absent view is zeros."""
+    def pre(self, i: int, x: Tensor | None, n: int) -> Tensor:
+        """View i's contribution to the joint pre-activation, (n, k); an absent view is zeros."""
+        enc = self.encoders[i]
         if x is not None:
-            return self.enc_x(x)
-        if not self.enc_x.hidden and self.enc_x.proj.bias is None:
-            return self.b.new_zeros(1, self.k).expand(n, self.k)
-        return self.enc_x(self.enc_x.proj.weight.new_zeros(1, self.d_x)).expand(n, self.k)
+            return enc(x)
+        if not enc.hidden and enc.proj.bias is None:  # W 0 = 0
+            return enc.proj.weight.new_zeros(1, self.k).expand(n, self.k)
+        return enc(enc.proj.weight.new_zeros(1, self.dims[i])).expand(n, self.k)
 
-    def _pre_y(self, y: Tensor | None, n: int) -> Tensor:
-        if y is not None:
-            return self.enc_y(y)
-        if not self.enc_y.hidden and self.enc_y.proj.bias is None:
-            return self.b.new_zeros(1, self.k).expand(n, self.k)
-        return self.enc_y(self.enc_y.proj.weight.new_zeros(1, self.d_y)).expand(n, self.k)
-
-    def _fuse(self, ax: Tensor, ay: Tensor) -> Tensor:
+    def fuse(self, pres: Sequence[Tensor]) -> Tensor:
+        """The code from every view's pre-activation (absent views' constant included), (n, k)."""
         if self.fusion == "sum":
-            return self.f(ax) + self.f(ay)
-        return self.f(ax + ay + self.b)
+            return sum(self.f(a) for a in pres)
+        return self.f(sum(pres) + self.b)
 
-    def _decode_pre(self, h: Tensor) -> tuple[Tensor, Tensor]:
-        """(N, k) codes -> pre-activations (N, d_x), (N, d_y)."""
+    def decode_pre(self, h: Tensor, views: Sequence[int] | None = None) -> list[Tensor]:
+        """(N, k) codes -> the decoder pre-activations [(N, d_v)] of ``views`` (default: all)."""
+        views = range(self.n_views) if views is None else views
         if self.tied:
-            return h @ self.enc_x.proj.weight + self.b_x, h @ self.enc_y.proj.weight + self.b_y
-        return self.dec_x(h), self.dec_y(h)
+            return [h @ self.encoders[v].proj.weight + self.out_bias[v] for v in views]
+        return [self.decoders[v](h) for v in views]
 
     # -- public API --------------------------------------------------------------------------
-    def encode(self, x: Tensor | None = None, y: Tensor | None = None) -> Tensor:
-        """Common representation, (B, k), from whichever views are given (missing = zeros)."""
-        if x is None and y is None:
-            raise ValueError("encode needs at least one view: pass x, y or both.")
-        n = (x if x is not None else y).shape[0]
-        return self._fuse(self._pre_x(x, n), self._pre_y(y, n))
+    def encode(self, xs: Sequence[Tensor | None]) -> Tensor:
+        """Common representation, (B, k), from the given views (``None`` = absent = zeros)."""
+        if len(xs) != self.n_views:
+            raise ValueError(f"encode takes a list of {self.n_views} views (None for absent ones), got {len(xs)}.")
+        given = [x for x in xs if x is not None]
+        if not given:
+            raise ValueError("encode needs at least one view.")
+        n = given[0].shape[0]
+        return self.fuse([self.pre(i, x, n) for i, x in enumerate(xs)])
 
-    def decode(self, h: Tensor) -> tuple[Tensor, Tensor]:
-        """Reconstructions (x_hat (B, d_x), y_hat (B, d_y)) from codes h (B, k)."""
-        px, py = self._decode_pre(h)
-        return self.g(px), self.g(py)
+    def decode(self, h: Tensor) -> list[Tensor]:
+        """Every view reconstructed from codes h (B, k): [(B, d_v)]."""
+        return [self.g(p) for p in self.decode_pre(h)]
 
-    def forward(
-        self,
-        x: Tensor,
-        y: Tensor,
-        passes: tuple[str, ...] = ("both", "x", "y"),
-        logits: bool = False,
-    ) -> Passes:
-        """Fused three-pass forward for a paired batch.
+    def forward(self, xs: Sequence[Tensor], subsets: Sequence[tuple[int, ...]], logits: bool = False) -> Passes:
+        """Fused multi-pass forward for a batch whose every view is given (absent rows as zeros).
 
         Parameters
         ----------
-        x : (B, d_x) tensor
-        y : (B, d_y) tensor
-        passes : which reconstruction passes to decode, a subset of ``("both", "x", "y")``;
-            ``h_x = h(x, 0)`` and ``h_y = h(0, y)`` are always returned (the correlation needs them).
+        xs : list of N tensors (B, d_v)
+        subsets : the passes to decode, each a tuple of the view indices it is computed from
+            (``(0, 1)``: h(x, y); ``(0,)``: h(x, 0)). The single-view codes are always returned.
         logits : return decoder pre-activations instead of ``g(...)`` (for a fused BCE).
         """
-        n = x.shape[0]
-        ax, ay = self.enc_x(x), self.enc_y(y)  # (B, k) each: computed once, shared by all passes
-        ax0, ay0 = self._pre_x(None, n), self._pre_y(None, n)  # an all-zero view: (B, k) broadcast
-        h_x = self._fuse(ax, ay0)
-        h_y = self._fuse(ax0, ay)
-        by_name = {"x": h_x, "y": h_y}
-        if "both" in passes:
-            by_name["both"] = self._fuse(ax, ay)
-        names = tuple(p for p in ("both", "x", "y") if p in passes)
-        codes = torch.stack([by_name[p] for p in names]) if names else h_x.new_zeros(0, n, self.k)
-        x_hat = y_hat = None
-        if names:
-            px, py = self._decode_pre(codes.reshape(-1, self.k))  # one matmul per view for all passes
-            x_hat = px.view(len(names), n, self.d_x)
-            y_hat = py.view(len(names), n, self.d_y)
-            if not logits:
-                x_hat, y_hat = self.g(x_hat), self.g(y_hat)
-        return Passes(names, codes, h_x, h_y, x_hat, y_hat)
+        n = xs[0].shape[0]
+        act = [enc(x) for enc, x in zip(self.encoders, xs)]  # (B, k) each: computed once, shared by all passes
+        zero = [self.pre(i, None, n) for i in range(self.n_views)]  # an all-zero view: (B, k) broadcast
+
+        def code(subset: tuple[int, ...]) -> Tensor:
+            return self.fuse([act[i] if i in subset else zero[i] for i in range(self.n_views)])
+
+        singles = [code((i,)) for i in range(self.n_views)]
+        by_subset = {(i,): h for i, h in enumerate(singles)}
+        subsets = tuple(tuple(s) for s in subsets)
+        if not subsets:
+            return Passes(subsets, singles[0].new_zeros(0, n, self.k), singles, [])
+        codes = torch.stack([by_subset[s] if s in by_subset else code(s) for s in subsets])  # (P, B, k)
+        P = len(subsets)
+        outs = [p.view(P, n, -1) for p in self.decode_pre(codes.reshape(-1, self.k))]  # one matmul per view
+        if not logits:
+            outs = [self.g(o) for o in outs]
+        return Passes(subsets, codes, singles, outs)

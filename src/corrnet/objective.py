@@ -1,13 +1,21 @@
-"""The CorrNet objective as small pure functions of tensors.
+"""The CorrNet objective as small pure functions of tensors, for N views and masked rows.
 
-``loss = mean_rows( sum_passes [ err(x, x_hat_p) + err(y, y_hat_p) ] ) - lam * sum_j corr_j``
+``loss = sum_rows w_r sum_passes sum_views err(x_v, x_hat_v(pass)) - lam * sum_{i<j} sum_k corr_k(h_i, h_j)``
 
-with passes p in {(x, y), (x, 0), (0, y)} (each switchable: the original code's ablations) and
-``corr_j`` the Pearson correlation over the batch between unit j of ``h(x, 0)`` and ``h(0, y)``.
+A pass is the code computed from a subset of the views (``h(x, y)``, ``h(x, 0)``, ``h(0, y)`` for two
+views: the original code's ablations switch each off); ``h_i`` is the code from view i alone and
+``corr_k`` the Pearson correlation over the batch of unit k, for each pair of views. The row weight
+``w_r`` is ``1/B`` unless a batch plan says otherwise (semi-paired batches).
+
+With a mask (which rows have which view), a row's absent views never enter a correlation or a
+reconstruction target: a pass counts for a row that has every view of the pass (the all-views pass:
+every row with two or more views, from the views it has), each pair's correlation uses the rows that
+have both views, and a row with one view only contributes that view's self-reconstruction.
 """
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import torch
@@ -17,13 +25,48 @@ from torch import Tensor
 from .config import Config
 from .model import CorrNetModule
 
+TWO_VIEW_PASSES = {"both": (0, 1), "x": (0,), "y": (1,)}  # the two-view names of the passes
+
+
+def pass_subsets(reconstruct_from: tuple[str, ...], n_views: int) -> tuple[tuple[int, ...], ...]:
+    """The input views of each configured reconstruction pass, in a fixed order.
+
+    Two-view names: ``both`` (h(x, y)), ``x`` (h(x, 0)), ``y`` (h(0, y)). N-view names: ``all`` (the
+    code from every view; ``both`` is its two-view name), ``single`` (one pass per view), ``pairs``
+    (one pass per pair of views: N (N - 1) / 2 more passes).
+    """
+    out: list[tuple[int, ...]] = []
+    for name in reconstruct_from:
+        if name in ("all", "both"):
+            new = [tuple(range(n_views))]
+        elif name in ("x", "y"):
+            if n_views != 2:
+                raise ValueError(f"reconstruct_from={name!r} names a view of a two-view model; use 'single'.")
+            new = [TWO_VIEW_PASSES[name]]
+        elif name == "single":
+            new = [(i,) for i in range(n_views)]
+        elif name == "pairs":
+            new = list(itertools.combinations(range(n_views), 2))
+        else:
+            raise ValueError(f"reconstruct_from contains {name!r}; use 'all', 'single', 'pairs' (or 'both', 'x', 'y').")
+        out += [s for s in new if s not in out]
+    full = tuple(range(n_views))
+    return tuple(sorted(out, key=lambda s: (s != full, len(s), s)))  # all first, then singles, pairs
+
+
+def pass_name(subset: tuple[int, ...], n_views: int) -> str:
+    """History name of a pass: ``both``/``x``/``y`` for two views, else ``all``, ``0``, ``0+2`` ..."""
+    if n_views == 2:
+        return {v: k for k, v in TWO_VIEW_PASSES.items()}[subset]
+    return "all" if len(subset) == n_views else "+".join(map(str, subset))
+
 
 def _wide(t: Tensor) -> Tensor:
     """Half-precision tensors are upcast to float32 for reductions; float32/64 stay as they are."""
     return t if t.dtype in (torch.float32, torch.float64) else t.float()
 
 
-def correlation(hx: Tensor, hy: Tensor, eps: float = 1e-8) -> Tensor:
+def correlation(hx: Tensor, hy: Tensor, eps: float = 1e-8, mask: Tensor | None = None) -> Tensor:
     """Per-unit Pearson correlation over the rows, numerically safe.
 
     Parameters
@@ -33,14 +76,22 @@ def correlation(hx: Tensor, hy: Tensor, eps: float = 1e-8) -> Tensor:
         the value and its gradient finite when a unit is constant over the batch (then corr = 0) and
         for B = 1 or 2; it shrinks the correlation of units whose centred norm is comparable to
         ``sqrt(eps) = 1e-4`` (negligible for any unit that varies).
+    mask : (B,) bool, optional
+        Only these rows count (the rows that have both views); fewer than two give 0.
 
     Returns
     -------
     (k,) tensor in [-1, 1]; float32 (at least) even under fp16/bf16 autocast.
     """
     hx, hy = _wide(hx), _wide(hy)
-    cx = hx - hx.mean(dim=0, keepdim=True)
-    cy = hy - hy.mean(dim=0, keepdim=True)
+    if mask is None:
+        cx = hx - hx.mean(dim=0, keepdim=True)
+        cy = hy - hy.mean(dim=0, keepdim=True)
+    else:  # the same statistics over the masked rows; no host sync (a mask of < 2 rows gives 0)
+        m = mask.to(hx.dtype).unsqueeze(1)  # (B, 1)
+        n = m.sum().clamp(min=1)
+        cx = (hx - (m * hx).sum(0, keepdim=True) / n) * m
+        cy = (hy - (m * hy).sum(0, keepdim=True) / n) * m
     num = (cx * cy).sum(dim=0)
     den = torch.sqrt((cx * cx).sum(dim=0) + eps) * torch.sqrt((cy * cy).sum(dim=0) + eps)
     return num / den
@@ -69,64 +120,94 @@ def reconstruction_error(target: Tensor, out: Tensor, loss: str, logits: bool = 
 
 @dataclass
 class LossTerms:
-    """Scalars of one batch; ``total`` is what is minimised. ``recon`` maps pass name to the mean
-    over rows of the x plus y reconstruction error of that pass; ``corr`` is (k,)."""
+    """Scalars of one batch; ``total`` is what is minimised. ``recon`` maps pass name to the
+    (weighted) sum over rows of every view's reconstruction error from that pass (``unpaired``: the
+    self-reconstruction of rows with one view); ``corr`` is (n_pairs, k), one row per pair of views
+    (``i < j`` in order), or (k,) from :func:`corrnet_loss` (two views)."""
 
     total: Tensor
     recon: dict[str, Tensor]
     corr: Tensor
 
 
-def corrnet_loss(model: CorrNetModule, x: Tensor, y: Tensor, config: Config) -> LossTerms:
-    """The CorrNet objective on a paired batch x (B, d_x), y (B, d_y)."""
-    use_logits = config.loss == "bce"
-    out = model(x, y, passes=tuple(config.reconstruct_from), logits=use_logits)
+def multiview_loss(
+    model: CorrNetModule,
+    xs: list[Tensor],
+    config: Config,
+    mask: Tensor | None = None,
+    weight: Tensor | None = None,
+) -> LossTerms:
+    """The CorrNet objective on a batch of N views.
+
+    Parameters
+    ----------
+    xs : list of N tensors (B, d_v); rows of an absent view may hold anything (they are zeroed).
+    mask : (B, N) bool, optional; True where the row has the view. None: every row has every view.
+    weight : (B,) row weights of the reconstruction terms, optional (default ``1/B`` each: the mean).
+    """
+    N = model.n_views
+    logits = config.loss == "bce"
+    subsets = pass_subsets(tuple(config.reconstruct_from), N)
+    singles = tuple((i,) for i in range(N))
+    if mask is not None:  # a row with one view still reconstructs it from itself
+        xs = [
+            torch.where(mask[:, i : i + 1], x, torch.zeros((), dtype=x.dtype, device=x.device))
+            for i, x in enumerate(xs)
+        ]
+        subsets = subsets + tuple(s for s in singles if s not in subsets)
+    out = model(xs, subsets, logits=logits)
+    total = xs[0].new_zeros(())
     recon: dict[str, Tensor] = {}
-    total = x.new_zeros(())
-    if out.names:
-        ex = reconstruction_error(x, out.x_hat, config.loss, logits=use_logits)  # (P, B)
-        ey = reconstruction_error(y, out.y_hat, config.loss, logits=use_logits)
-        per_pass = _wide(ex + ey).mean(dim=1)  # (P,)
-        recon = {name: per_pass[i] for i, name in enumerate(out.names)}
-        total = per_pass.sum()
-    corr = correlation(out.h_x, out.h_y, config.corr_eps)
+    if out.subsets:
+        err = [reconstruction_error(x, o, config.loss, logits=logits) for x, o in zip(xs, out.outs)]  # (P, B) each
+        if mask is None:
+            per_pass = (_wide(sum(err)) * weight).sum(1) if weight is not None else _wide(sum(err)).mean(1)
+            recon = {pass_name(s, N): per_pass[i] for i, s in enumerate(out.subsets)}
+            total = per_pass.sum()
+        else:
+            recon = _masked_recon(err, out.subsets, mask, weight, tuple(config.reconstruct_from), N)
+            total = sum(recon.values())
+    pairs = list(itertools.combinations(range(N), 2))
+    corr = torch.stack(
+        [
+            correlation(
+                out.singles[i], out.singles[j], config.corr_eps, None if mask is None else mask[:, i] & mask[:, j]
+            )
+            for i, j in pairs
+        ]
+    )  # (n_pairs, k)
     if config.lam:
         total = total - config.lam * corr.sum()
     return LossTerms(total, recon, corr)
 
 
-def single_view_loss(model: CorrNetModule, config: Config, x: Tensor | None = None, y: Tensor | None = None) -> Tensor:
-    """Self-reconstruction of rows that have one view only: ``err(x, x_hat(h(x, 0)))`` for x-only
-    rows (or the same for y-only rows), mean over rows. No correlation and no cross-reconstruction:
-    those need both views of a row."""
-    if (x is None) == (y is None):
-        raise ValueError("single_view_loss takes exactly one view.")
-    h = model.encode(x=x, y=y)
-    px, py = model._decode_pre(h)
-    target, pre = (x, px) if x is not None else (y, py)
-    logits = config.loss == "bce"
-    out = pre if logits else model.g(pre)
-    return _wide(reconstruction_error(target, out, config.loss, logits=logits)).mean()
+def _masked_recon(
+    err: list[Tensor],
+    subsets: tuple[tuple[int, ...], ...],
+    mask: Tensor,
+    weight: Tensor | None,
+    reconstruct_from: tuple[str, ...],
+    N: int,
+) -> dict[str, Tensor]:
+    """Per pass, the weighted reconstruction error of the rows and views it counts for (see module doc)."""
+    B = mask.shape[0]
+    w = _wide(weight) if weight is not None else err[0].new_full((B,), 1.0 / B, dtype=_wide(err[0]).dtype)
+    present = mask.sum(1)  # (B,) views per row
+    configured = set(pass_subsets(reconstruct_from, N))
+    recon: dict[str, Tensor] = {}
+    single_rows = err[0].new_zeros((), dtype=w.dtype)
+    for p, s in enumerate(subsets):
+        rows = present >= 2 if len(s) == N else mask[:, list(s)].all(1)  # rows this pass counts for
+        per_row = sum(_wide(e[p]) * mask[:, v] for v, e in enumerate(err))  # targets the row has, (B,)
+        if s in configured:
+            recon[pass_name(s, N)] = (per_row * w * (rows & (present >= 2))).sum()
+        if len(s) == 1:  # rows with this view only: its self-reconstruction
+            single_rows = single_rows + (per_row * w * (rows & (present == 1))).sum()
+    recon["unpaired"] = single_rows
+    return recon
 
 
-def semi_paired_loss(
-    model: CorrNetModule,
-    config: Config,
-    x: Tensor,
-    y: Tensor,
-    x_only: Tensor | None = None,
-    y_only: Tensor | None = None,
-    weight: float = 1.0,
-) -> LossTerms:
-    """The objective of a batch with paired rows (x, y) and unpaired rows: the full CorrNet
-    objective on the paired rows only, plus ``weight`` times the self-reconstruction of the
-    x-only and y-only rows. The correlation and cross-reconstruction terms never see an unpaired row."""
-    terms = corrnet_loss(model, x, y, config)
-    total = terms.total
-    recon = dict(terms.recon)
-    for name, rows in (("x_only", x_only), ("y_only", y_only)):
-        if rows is not None and len(rows):
-            e = single_view_loss(model, config, **{name[0]: rows})
-            recon[name] = e
-            total = total + weight * e
-    return LossTerms(total, recon, terms.corr)
+def corrnet_loss(model: CorrNetModule, x: Tensor, y: Tensor, config: Config) -> LossTerms:
+    """The CorrNet objective on a paired batch of two views x (B, d_x), y (B, d_y); ``corr`` is (k,)."""
+    terms = multiview_loss(model, [x, y], config)
+    return LossTerms(terms.total, terms.recon, terms.corr[0])

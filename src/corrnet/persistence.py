@@ -21,8 +21,20 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from .config import Config
+from .model import CorrNetModule
 
-FORMAT_VERSION = 1
+# 2: a list of views (encoders.0, decoders.1, out_bias.0 ...); 1: corrnet <= 0.2, two views named x and
+# y (enc_x, dec_y, b_x ...). Format 1 files are read and renamed on load (``_from_format_1``).
+FORMAT_VERSION = 2
+READABLE_FORMATS = (1, 2)
+_FORMAT_1_NAMES = {
+    "enc_x.": "encoders.0.",
+    "enc_y.": "encoders.1.",
+    "dec_x.": "decoders.0.",
+    "dec_y.": "decoders.1.",
+    "b_x": "out_bias.0",
+    "b_y": "out_bias.1",
+}
 WEIGHTS, META = "weights.safetensors", "model.json"
 CKPT_TENSORS, CKPT_META = "checkpoint.safetensors", "checkpoint.json"
 _SCALER_ARRAYS = {
@@ -64,10 +76,24 @@ def _flat(prefix: str, state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor
     return {f"{prefix}.{k}": v.detach().cpu().contiguous() for k, v in state.items()}
 
 
-def _unflat(prefix: str, tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """The entries written by ``_flat(prefix, ...)``, with the prefix removed."""
+def _unflat(prefix: str, tensors: dict[str, torch.Tensor], version: int = FORMAT_VERSION) -> dict[str, torch.Tensor]:
+    """The entries written by ``_flat(prefix, ...)``, with the prefix removed (and a format-1 state
+    dict's names translated)."""
     start = len(prefix) + 1
-    return {k[start:]: v for k, v in tensors.items() if k.startswith(prefix + ".")}
+    out = {k[start:]: v for k, v in tensors.items() if k.startswith(prefix + ".")}
+    return _from_format_1(out) if version == 1 else out
+
+
+def _from_format_1(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Format 1's two-view parameter names (``enc_x.proj.weight``, ``b_y``) -> the view list's."""
+
+    def rename(k: str) -> str:
+        for old, new in _FORMAT_1_NAMES.items():
+            if k.startswith(old) and (old.endswith(".") or k == old):
+                return new + k[len(old) :]
+        return k
+
+    return {rename(k): v for k, v in state.items()}
 
 
 def _versions() -> dict[str, str]:
@@ -151,19 +177,18 @@ def read_meta(path: str | os.PathLike) -> dict[str, Any]:
         raise ModelFormatError(f"{path / META} is corrupt ({err}); re-save or retrain the model.") from err
     if not isinstance(meta, dict) or "format_version" not in meta:
         raise ModelFormatError(f"{path / META} has no format_version: not a corrnet model file.")
-    if meta["format_version"] != FORMAT_VERSION:
+    if meta["format_version"] not in READABLE_FORMATS:
         raise ModelFormatError(
             f"{path} was written in model format {meta['format_version']!r} (by corrnet "
-            f"{meta.get('versions', {}).get('corrnet', '?')}); this corrnet reads format {FORMAT_VERSION}. "
+            f"{meta.get('versions', {}).get('corrnet', '?')}); this corrnet reads formats {READABLE_FORMATS}. "
             "Load it with the corrnet version that wrote it and re-save, or retrain."
         )
     return meta
 
 
-def load_estimator(path: str | os.PathLike, device: str | None = None) -> Any:
-    """Rebuild a fitted :class:`~corrnet.CorrNet` from a model directory (no pickle, no code run)."""
-    from .estimator import CorrNet
-    from .model import CorrNetModule
+def load_estimator(path: str | os.PathLike, cls: type, device: str | None = None) -> Any:
+    """Rebuild a fitted estimator of class ``cls`` (:class:`~corrnet.CorrNet`) from a model directory
+    (no pickle, no code run). The class is passed in: this module never imports the estimator."""
 
     path = Path(path)
     meta = read_meta(path)
@@ -177,7 +202,7 @@ def load_estimator(path: str | os.PathLike, device: str | None = None) -> Any:
         params["reconstruct_from"] = tuple(params["reconstruct_from"])
         if device is not None:
             params["device"] = device
-        est = CorrNet(**params)
+        est = cls(**params)
         # models saved before "auto" settings existed have no resolved config: their params are concrete
         config = est.config()
         if meta.get("config"):
@@ -190,8 +215,8 @@ def load_estimator(path: str | os.PathLike, device: str | None = None) -> Any:
         for k, v in (meta.get("resolved") or {}).items():  # engine_, stop_reason_ (the rest derives from config_)
             if k in ("engine_", "stop_reason_"):
                 setattr(est, k, v)
-        model = CorrNetModule(int(meta["n_features_in_"]), int(meta["n_features_y_"]), config)
-        model.load_state_dict(_unflat("model", tensors), strict=True)
+        model = CorrNetModule([int(meta["n_features_in_"]), int(meta["n_features_y_"])], config)
+        model.load_state_dict(_unflat("model", tensors, meta["format_version"]), strict=True)
         est.scaler_x_ = _scaler_from("scaler_x", meta["scaler_x"], tensors)
         est.scaler_y_ = _scaler_from("scaler_y", meta["scaler_y"], tensors)
     except (KeyError, TypeError, RuntimeError, ValueError) as err:
@@ -254,19 +279,20 @@ def load_checkpoint(state: Any, path: str | os.PathLike) -> dict[str, Any]:
         tensors = load_file(str(path / CKPT_TENSORS))
     except (OSError, json.JSONDecodeError, SafetensorError) as err:
         raise ModelFormatError(f"checkpoint {path} is missing or corrupt ({err}); delete it to start over.") from err
-    if meta.get("format_version") != FORMAT_VERSION:
+    version = meta.get("format_version")
+    if version not in READABLE_FORMATS:
         raise ModelFormatError(
-            f"checkpoint {path} has format {meta.get('format_version')!r}; expected {FORMAT_VERSION}."
+            f"checkpoint {path} has format {version!r}; this corrnet reads formats {READABLE_FORMATS}."
         )
     device = next(state.model.parameters()).device
-    state.model.load_state_dict(_unflat("model", tensors))
+    state.model.load_state_dict(_unflat("model", tensors, version))
     opt_meta = meta["optimizer"]
     opt_state = {}
     for pid, st in opt_meta["state"].items():
         opt_state[int(pid)] = {n: (tensors[f"opt.{pid}.{n}"].to(device) if v == "tensor" else v) for n, v in st.items()}
     state.optimizer.load_state_dict({"state": opt_state, "param_groups": opt_meta["param_groups"]})
     state.generator.set_state(tensors["rng"])
-    best = {k: v.to(device) for k, v in _unflat("best", tensors).items()}
+    best = {k: v.to(device) for k, v in _unflat("best", tensors, version).items()}
     state.best_state = best or None
     state.epoch, state.history = meta["epoch"], meta["history"]
     state.best_score, state.best_epoch, state.bad_epochs = meta["best_score"], meta["best_epoch"], meta["bad_epochs"]

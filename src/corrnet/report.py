@@ -193,3 +193,12 @@ def write_report(path: str | os.PathLike, title: str, sections: Sequence[tuple[s
     out = Path(path)
     atomic_write_text(out, "\n".join(parts))
     return out
+
+
+def md_table_to_html(md: str) -> str:
+    """A markdown table (header, ``|---`` rule, rows) as an HTML table."""
+    lines = [ln for ln in md.splitlines() if not ln.startswith("|---")]
+    rows = [[c.strip() for c in ln.strip("|").split("|")] for ln in lines]
+    head = "".join(f"<th>{c}</th>" for c in rows[0])
+    body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in r) + "</tr>" for r in rows[1:])
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"

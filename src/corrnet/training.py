@@ -7,6 +7,7 @@ the loop bound by the model's arithmetic rather than by Python-to-device round t
 from __future__ import annotations
 
 import copy
+import itertools
 import math
 import time
 import warnings
@@ -20,8 +21,18 @@ from torch import Tensor
 from . import fastpath
 from .config import Config
 from .model import CorrNetModule
-from .objective import LossTerms, correlation, corrnet_loss, reconstruction_error, single_view_loss
+from .objective import (
+    TWO_VIEW_PASSES,
+    LossTerms,
+    _wide,
+    correlation,
+    multiview_loss,
+    pass_name,
+    pass_subsets,
+    reconstruction_error,
+)
 from .optim import make_optimizer
+from .plans import Plan, Source, batch_starts  # noqa: F401  (batch_starts: re-exported)
 
 MONITORS = {"sum_corr": "max", "loss": "min", "generation": "min"}
 ENGINES = ("auto", "autograd", "fused", "compile")
@@ -71,13 +82,14 @@ PRECISIONS = ("float32", "bfloat16")
 
 def make_step(
     model: CorrNetModule, config: Config, engine: str, precision: str = "float32"
-) -> Callable[[Tensor, Tensor], LossTerms]:
-    """A function (x, y) -> LossTerms that also leaves every parameter's gradient in ``.grad``.
+) -> Callable[[list[Tensor]], LossTerms]:
+    """A function (views) -> LossTerms for a fully paired batch (a list of N tensors (B, d_v)) that
+    also leaves every parameter's gradient in ``.grad`` (overwritten).
 
     ``autograd``: the module's forward and ``backward()``. ``fused``: the hand-derived gradients of
-    :mod:`corrnet.fastpath` (single-layer joint models; others fall back to autograd). ``compile``:
-    ``fused`` (or autograd) under ``torch.compile``, which fuses the elementwise work into a few
-    loops: the fastest engine once compiled (a few seconds of compilation up front).
+    :mod:`corrnet.fastpath` (single-layer joint two-view models; others fall back to autograd).
+    ``compile``: ``fused`` (or autograd) under ``torch.compile``, which fuses the elementwise work
+    into a few loops: the fastest engine once compiled (a few seconds of compilation up front).
     ``precision="bfloat16"`` runs the forward under ``torch.autocast`` (matmuls in bfloat16, the
     correlation and the loss reductions in float32; weights and optimiser state stay float32); it
     uses the autograd path.
@@ -88,28 +100,27 @@ def make_step(
     use_fused = engine in ("fused", "compile") and fastpath.supported(model, config) and precision == "float32"
     if use_fused:
 
-        def step(x: Tensor, y: Tensor) -> LossTerms:
+        def fused_step(x: Tensor, y: Tensor) -> LossTerms:
             return fastpath.loss_and_grads(model, x, y, config)
 
-        if engine == "compile":
-            return _compiled_or_fallback(step)
-        return step
+        step = _compiled_or_fallback(fused_step) if engine == "compile" else fused_step
+        return lambda xs: step(*xs)
 
     device_type = next(model.parameters()).device.type
 
-    def loss_fn(x: Tensor, y: Tensor) -> LossTerms:
+    def loss_fn(*xs: Tensor) -> LossTerms:
         if precision == "bfloat16":
             with torch.autocast(device_type, dtype=torch.bfloat16):
-                return corrnet_loss(model, x, y, config)
-        return corrnet_loss(model, x, y, config)
+                return multiview_loss(model, list(xs), config)
+        return multiview_loss(model, list(xs), config)
 
     if engine == "compile":
         loss_fn = _compiled_or_fallback(loss_fn)
 
-    def autograd_step(x: Tensor, y: Tensor) -> LossTerms:
+    def autograd_step(xs: list[Tensor]) -> LossTerms:
         for p in model.parameters():
             p.grad = None
-        terms = loss_fn(x, y)
+        terms = loss_fn(*xs)
         terms.total.backward()
         return terms
 
@@ -138,48 +149,34 @@ class TrainState:
     stop_reason: str | None = None  # "converged", "early_stopping" or "max_epochs"
 
 
-def batch_starts(n: int, batch_size: int) -> list[tuple[int, int]]:
-    """Contiguous [start, stop) slices of an epoch. A trailing batch of a single row is merged into
-    the previous one (a correlation over one row is undefined)."""
-    slices = [(s, min(s + batch_size, n)) for s in range(0, n, batch_size)]
-    if len(slices) > 1 and slices[-1][1] - slices[-1][0] < 2:
-        last = slices.pop()
-        slices[-1] = (slices[-1][0], last[1])
-    return slices
-
-
 @torch.inference_mode()
-def evaluate(model: CorrNetModule, X: Tensor, Y: Tensor, config: Config, chunk: int = 8192) -> dict[str, float]:
-    """Validation metrics on full views: objective (correlation over all rows), sum-correlation of
-    h(x,0) vs h(0,y), and generation error (mean squared error per feature of y from x and x from y)."""
+def evaluate(model: CorrNetModule, views: list[Tensor], config: Config, chunk: int = 8192) -> dict[str, float]:
+    """Validation metrics on fully paired views (a list of N tensors (n, d_v)): the objective (its
+    correlation over all rows), the sum over view pairs of the per-unit correlations of the
+    single-view codes, and the generation error (mean squared error per feature of each view
+    generated from each other view, averaged over the N (N - 1) ordered pairs)."""
     model.eval()
-    hx, hy, rec, gen, n = [], [], 0.0, 0.0, X.shape[0]
+    N, n = model.n_views, views[0].shape[0]
+    configured = pass_subsets(tuple(config.reconstruct_from), N)
+    subsets = configured + tuple((i,) for i in range(N) if (i,) not in configured)
+    singles, rec, gen = [[] for _ in range(N)], 0.0, 0.0
     for s in range(0, n, chunk):
-        xb, yb = X[s : s + chunk], Y[s : s + chunk]
-        out = model(xb, yb, passes=("both", "x", "y"))
-        hx.append(out.h_x)
-        hy.append(out.h_y)
-        x_hat, y_hat = out.x_hat, out.y_hat  # (3, b, d)
-        names = out.names
-        for i, p in enumerate(names):
-            if p in config.reconstruct_from:
-                rec += float(
-                    (
-                        reconstruction_error(xb, x_hat[i], config.loss)
-                        + reconstruction_error(yb, y_hat[i], config.loss)
-                    ).sum()
-                )
-        gen += (
-            float(
-                (y_hat[names.index("x")] - yb).pow(2).mean(-1).sum()
-                + (x_hat[names.index("y")] - xb).pow(2).mean(-1).sum()
-            )
-            / 2
-        )
-    corr = correlation(torch.cat(hx), torch.cat(hy), config.corr_eps)
+        xs = [v[s : s + chunk] for v in views]
+        out = model(xs, subsets)
+        for i in range(N):
+            singles[i].append(out.singles[i])
+        for p, sub in enumerate(subsets):
+            if sub in configured:
+                rec += float(sum(reconstruction_error(x, o[p], config.loss).sum() for x, o in zip(xs, out.outs)))
+            if len(sub) == 1:  # every other view generated from this one
+                i = sub[0]
+                gen += sum(float((out.outs[j][p] - xs[j]).pow(2).mean(-1).sum()) for j in range(N) if j != i)
+    hs = [torch.cat(h) for h in singles]
+    sum_corr = sum(
+        float(correlation(hs[i], hs[j], config.corr_eps).sum()) for i, j in itertools.combinations(range(N), 2)
+    )
     model.train()
-    sum_corr = float(corr.sum())
-    return {"loss": rec / n - config.lam * sum_corr, "sum_corr": sum_corr, "generation": gen / n}
+    return {"loss": rec / n - config.lam * sum_corr, "sum_corr": sum_corr, "generation": gen / (n * N * (N - 1))}
 
 
 def init_state(model: CorrNetModule, config: Config, seed: int) -> TrainState:
@@ -188,13 +185,41 @@ def init_state(model: CorrNetModule, config: Config, seed: int) -> TrainState:
     return TrainState(model=model, optimizer=opt, generator=gen)
 
 
+def self_reconstruction(model: CorrNetModule, view: int, x: Tensor, config: Config) -> Tensor:
+    """Rows that have view ``view`` only: ``err(x, x_hat(h(x alone)))``, mean over rows. No correlation
+    and no cross-reconstruction: those need two views of a row."""
+    xs: list[Tensor | None] = [None] * model.n_views
+    xs[view] = x
+    (pre,) = model.decode_pre(model.encode(xs), views=[view])
+    logits = config.loss == "bce"
+    out = pre if logits else model.g(pre)
+    return _wide(reconstruction_error(x, out, config.loss, logits=logits)).mean()
+
+
+def _part_backward(model: CorrNetModule, source: Source, rows, config: Config) -> tuple[Tensor, LossTerms | None]:
+    """Add the gradients of one non-paired part to ``.grad``: (its weighted single-view
+    reconstruction, detached; the terms of a masked part, whose correlation counts as a paired step's)."""
+    xs, mask = source.take(rows)
+    if mask is None and len(source.present) == 1:
+        (view,) = source.present
+        loss = self_reconstruction(model, view, xs[view], config)
+        (source.weight * loss).backward()
+        return loss.detach(), None
+    full = [x if x is not None else torch.zeros(mask.shape[0], d, device=mask.device) for x, d in zip(xs, model.dims)]
+    if mask is None:
+        mask = torch.zeros(full[0].shape[0], len(full), dtype=torch.bool, device=full[0].device)
+        mask[:, list(source.present)] = True
+    terms = multiview_loss(model, full, config, mask=mask)
+    terms.total.backward()
+    return terms.recon["unpaired"].detach(), terms
+
+
 def train(
     state: TrainState,
-    X: Tensor,
-    Y: Tensor,
+    plan: Plan,
     config: Config,
     *,
-    validation: tuple[Tensor, Tensor] | None = None,
+    validation: list[Tensor] | None = None,
     early_stopping: bool = False,
     patience: int = 10,
     monitor: str = "sum_corr",
@@ -202,18 +227,15 @@ def train(
     on_epoch_end: Callable[[TrainState], Any] | None = None,
     engine: str = "autograd",
     precision: str = "float32",
-    unpaired: tuple[Tensor | None, Tensor | None] | None = None,
-    unpaired_weight: float = 1.0,
-    paired_per_batch: int | None = None,
     tol: float | None = None,
     n_iter_no_change: int = 10,
 ) -> TrainState:
-    """Run epochs ``state.epoch .. config.epochs - 1`` on paired views X (n, d_x), Y (n, d_y).
+    """Run epochs ``state.epoch .. config.epochs - 1`` of ``plan`` (which rows of which sources form
+    each step; :mod:`corrnet.plans`).
 
-    ``unpaired = (X_only, Y_only)`` adds rows that have one view: each epoch also visits them in
-    their own batches, interleaved with the paired ones (``paired_per_batch=None``), or appends
-    them to every paired batch, which then holds ``paired_per_batch`` paired rows (mixed batches);
-    they contribute ``unpaired_weight`` times their self-reconstruction error, never to the
+    Each step zeroes the gradients, adds every part's (the paired part through the engine's
+    ``step``; single-view parts their self-reconstruction times the source's weight; masked parts
+    the masked objective) and steps the optimiser once. Single-view rows never reach the
     correlation or the cross-reconstruction terms.
 
     The loop is resumable: everything it needs between epochs is in ``state`` (model, optimiser,
@@ -230,44 +252,12 @@ def train(
         raise ValueError("early_stopping needs validation data: pass validation_data or validation_fraction.")
     model, opt = state.model, state.optimizer
     step = make_step(model, config, engine, precision)
-    n = X.shape[0]
-    Xu, Yu = unpaired if unpaired is not None else (None, None)
-    Xu = Xu if Xu is not None and len(Xu) else None
-    Yu = Yu if Yu is not None and len(Yu) else None
-    semi = Xu is not None or Yu is not None
-    mixed = semi and paired_per_batch is not None
-    if mixed and not 2 <= paired_per_batch < config.batch_size:
-        raise ValueError(f"paired_per_batch must be in [2, batch_size={config.batch_size}), got {paired_per_batch}.")
-    slices = batch_starts(n, paired_per_batch if mixed else config.batch_size) if n else []
-    if n == 1:
-        raise ValueError("one paired row cannot be trained on: the correlation needs at least 2 paired rows.")
-    schedule = [("p", s, e) for s, e in slices]
-    if semi and not mixed:
-        for kind, A in (("x", Xu), ("y", Yu)):
-            if A is not None:
-                schedule += [(kind, s, e) for s, e in batch_starts(len(A), config.batch_size)]
-        # interleave the kinds evenly through the epoch (stable order: deterministic)
-        counts = {k: sum(1 for b in schedule if b[0] == k) for k in "pxy"}
-        seen = dict.fromkeys("pxy", 0)
-        keyed = []
-        for b in schedule:
-            keyed.append(((seen[b[0]] + 0.5) / counts[b[0]], "pxy".index(b[0]), b))
-            seen[b[0]] += 1
-        schedule = [b for *_, b in sorted(keyed)]
-    n_u = config.batch_size - (paired_per_batch or 0)
-
-    def unpaired_grads(xo: Tensor | None, yo: Tensor | None) -> Tensor:
-        """Add weight * self-reconstruction gradients of single-view rows to .grad."""
-        parts = []
-        if xo is not None and len(xo):
-            parts.append(single_view_loss(model, config, x=xo))
-        if yo is not None and len(yo):
-            parts.append(single_view_loss(model, config, y=yo))
-        if not parts:
-            return X.new_zeros(())
-        loss = sum(parts)
-        (unpaired_weight * loss).backward()
-        return loss.detach()
+    device = next(model.parameters()).device
+    semi = len(plan.sources) > 1 or not plan.sources[0].paired
+    N = model.n_views
+    names = (
+        list(TWO_VIEW_PASSES) if N == 2 else [pass_name(s, N) for s in pass_subsets(tuple(config.reconstruct_from), N)]
+    )
 
     model.train()
     pbar = None
@@ -282,80 +272,50 @@ def train(
     try:
         while state.epoch < config.epochs and state.stop_reason is None:
             t0 = time.perf_counter()
-            perm = torch.randperm(n, generator=state.generator).to(X.device) if config.shuffle and n else None
-            perms = {}
-            for kind, A in (("x", Xu), ("y", Yu)):
-                if A is not None:
-                    perms[kind] = torch.randperm(len(A), generator=state.generator).to(X.device)
-            acc = torch.zeros(6, device=X.device)  # total, recon both/x/y, sum corr, unpaired recon
-            n_paired_steps = 0
-            for bi, (kind, s, e) in enumerate(schedule):
-                if kind != "p":
-                    A = Xu if kind == "x" else Yu
-                    rows = A[perms[kind][s:e]]
-                    for p in model.parameters():
-                        p.grad = None
-                    u = unpaired_grads(rows if kind == "x" else None, rows if kind == "y" else None)
-                    opt.step()
-                    acc[5] += u
-                    continue
-                n_paired_steps += 1
-                if perm is None:
-                    xb, yb = X[s:e], Y[s:e]
-                else:
-                    idx = perm[s:e]
-                    xb, yb = X[idx], Y[idx]
-                terms = step(xb, yb)  # sets .grad of every parameter
-                if mixed:  # this batch's share of single-view rows, cycling through them
-                    xo = yo = None
-                    half = n_u // 2 if (Xu is not None and Yu is not None) else n_u
-                    if Xu is not None:
-                        xo = Xu[perms["x"][(bi * half + torch.arange(half, device=X.device)) % len(Xu)]]
-                    if Yu is not None:
-                        k_y = n_u - half if Xu is not None else n_u
-                        yo = Yu[perms["y"][(bi * k_y + torch.arange(k_y, device=X.device)) % len(Yu)]]
-                    acc[5] += unpaired_grads(xo, yo)
+            acc = torch.zeros(3 + len(names), device=device)  # total, sum corr, single-view recon, recon per pass
+            n_main = n_single = 0  # steps with a correlation term; steps with single-view rows
+            for parts in plan.epoch(state.generator, device):
+                for p in model.parameters():
+                    p.grad = None
+                terms, single = None, None
+                for si, rows in parts:
+                    src = plan.sources[si]
+                    if src.paired:  # first in its step: a fused engine overwrites .grad
+                        terms = step(src.take(rows)[0])
+                    else:
+                        u, masked = _part_backward(model, src, rows, config)
+                        single = u if single is None else single + u
+                        terms = masked if masked is not None else terms
                 opt.step()
                 with torch.no_grad():
-                    r = terms.recon
-                    z = terms.total.new_zeros(())
-                    acc[:5] += torch.stack(
-                        [
-                            terms.total.detach(),
-                            r.get("both", z).detach(),
-                            r.get("x", z).detach(),
-                            r.get("y", z).detach(),
-                            terms.corr.detach().sum(),
-                        ]
-                    )
+                    if terms is not None:
+                        n_main += 1
+                        z = terms.total.new_zeros(())
+                        acc[0] += terms.total.detach()
+                        acc[1] += terms.corr.detach().sum()
+                        acc[3:] += torch.stack([terms.recon.get(k, z).detach() for k in names])
+                    if single is not None:
+                        n_single += 1
+                        acc[2] += single
             sums = acc.tolist()  # the epoch's one host sync
-            vals = [v / max(n_paired_steps, 1) for v in sums]
+            vals = [v / max(n_main, 1) for v in sums]
+            row = {"epoch": state.epoch + 1, "loss": vals[0]}
+            row.update({f"recon_{k}": v for k, v in zip(names, vals[3:])})
+            row.update({"sum_corr": vals[1], "time_s": time.perf_counter() - t0})
             if semi:  # single-view terms are averaged over the steps that had single-view rows
-                n_u_steps = max(len(schedule) - n_paired_steps, 1) if not mixed else max(n_paired_steps, 1)
-                vals[5] = sums[5] / n_u_steps
-            row = {
-                "epoch": state.epoch + 1,
-                "loss": vals[0],
-                "recon_both": vals[1],
-                "recon_x": vals[2],
-                "recon_y": vals[3],
-                "sum_corr": vals[4],
-                "time_s": time.perf_counter() - t0,
-            }
-            if semi:
-                row["recon_unpaired"] = vals[5]
-                if n_paired_steps == 0:  # pretraining on single-view rows only
-                    row["loss"] = vals[0] = vals[5]
-            if not math.isfinite(vals[0]):
+                row["recon_unpaired"] = sums[2] / max(n_single, 1)
+                if n_main == 0:  # pretraining on single-view rows only
+                    row["loss"] = row["recon_unpaired"]
+            if not math.isfinite(row["loss"]):
                 model.load_state_dict(last_good)
                 raise DivergenceError(
-                    f"the training loss became {vals[0]} in epoch {state.epoch + 1}; the model was rolled "
+                    f"the training loss became {row['loss']} in epoch {state.epoch + 1}; the model was rolled "
                     f"back to the end of epoch {state.epoch}. Lower lr (now {config.lr}) or lam (now "
                     f"{config.lam}), or use optimizer='adam'; if the inputs were not scaled (scale=None), use "
                     "scale='auto'."
                 )
             if validation is not None:
-                v = evaluate(model, validation[0], validation[1], config)
+                v = evaluate(model, validation, config)
                 row.update({f"val_{k}": val for k, val in v.items()})
             state.history.append(row)
             state.epoch += 1

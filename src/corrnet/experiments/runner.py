@@ -218,7 +218,7 @@ def run_experiment(
         "summary": agg,
     }
     report.atomic_write_text(outdir / "results.json", json.dumps(meta, indent=1, default=float))
-    sections: list[tuple[str, Any]] = [("Results (test split, mean ± std over seeds)", _md_to_html(md))]
+    sections: list[tuple[str, Any]] = [("Results (test split, mean ± std over seeds)", report.md_table_to_html(md))]
     for m in ("corrnet-paper", "corrnet-best"):
         if m in keep:
             est = keep[m]
@@ -265,11 +265,3 @@ def run_experiment(
     )
     report.write_report(outdir / "index.html", f"corrnet experiment: {name}", sections)
     return {"dir": str(outdir), "markdown": md, "runs": runs, "summary": agg}
-
-
-def _md_to_html(md: str) -> str:
-    lines = [ln for ln in md.splitlines() if not ln.startswith("|---")]
-    rows = [[c.strip() for c in ln.strip("|").split("|")] for ln in lines]
-    head = "".join(f"<th>{c}</th>" for c in rows[0])
-    body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in r) + "</tr>" for r in rows[1:])
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"

@@ -14,7 +14,6 @@ from sklearn.linear_model import LogisticRegression
 from .. import metrics, report
 from ..datasets import MultiViewData, mnist_halves
 from ..estimator import CorrNet
-from .runner import _md_to_html
 
 # corrnet defaults, with early stopping on the validation generation error (compare best checkpoints)
 # corrnet 0.1's defaults (lr 1e-3, no convergence stop, autograd), which the README's tables were
@@ -139,7 +138,7 @@ def run_semi_paired(
     report.write_report(
         outdir / "index.html",
         "corrnet: semi-paired MNIST halves",
-        [("Paired-only vs semi-paired (test split)", _md_to_html(table))],
+        [("Paired-only vs semi-paired (test split)", report.md_table_to_html(table))],
     )
     return {"dir": str(outdir), "markdown": table, "runs": runs, "summary": summary}
 
@@ -245,7 +244,7 @@ def run_av_experiment(
     )
     est = keep["paired (all clips)"]
     sections = [
-        ("Results (held-out speaker)", _md_to_html(table)),
+        ("Results (held-out speaker)", report.md_table_to_html(table)),
         (
             "Images generated from spoken digits (test speaker)",
             report.fig_image_grid(

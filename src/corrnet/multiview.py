@@ -1,0 +1,254 @@
+"""``MultiViewCorrNet``: CorrNet over N views with per-row masks (Bridge CorrNet is a mask pattern)."""
+
+from __future__ import annotations
+
+import itertools
+import os
+from typing import Any
+
+import numpy as np
+import torch
+from sklearn.utils.validation import check_is_fitted
+
+from . import training
+from .data import check_view, resolve_device, to_tensor
+from .estimator import _CorrNetBase
+from .model import CorrNetModule
+from .objective import correlation
+from .plans import Plan, Source
+
+
+class MultiViewCorrNet(_CorrNetBase, auto_wrap_output_keys=None):
+    """Correlational Neural Network over N >= 2 views, some possibly absent from some rows.
+
+    ``h(x_1, ..., x_N) = f(sum_i W_i x_i + b)``; the objective reconstructs every view from each
+    single view and from all present views together (``reconstruct_from``), minus ``lam`` times the
+    sum over view pairs of the per-unit correlations of the single-view codes, each computed on the
+    rows that have both views. A row's absent views never enter a correlation or a reconstruction
+    target; a row with one view contributes that view's self-reconstruction. Two views and no masks
+    train exactly like :class:`CorrNet` (same seed, same weights).
+
+    Bridge CorrNet (Rajendran et al., NAACL 2016) is a mask pattern: views 1 and 2 are each paired
+    only with a pivot view 0, never with each other; ``transform([x1, None, None])`` and
+    ``transform([None, x2, None])`` then live in one space.
+
+    Parameters
+    ----------
+    All of :class:`CorrNet`'s model, objective, optimiser and training parameters, with the same
+    defaults, except:
+
+    reconstruct_from : tuple of {"all", "single", "pairs"}, default=("all", "single")
+        The passes whose reconstructions are trained: ``all`` (the code from every present view),
+        ``single`` (one pass per view: the cross-reconstructions), ``pairs`` (one per pair of
+        views: N (N - 1) / 2 more passes, quadratic in N, not the default).
+
+    Attributes
+    ----------
+    model_ : CorrNetModule
+    n_views_ : int
+    n_features_in_ : int                      total width of all views
+    n_features_views_ : list of int           width of each view
+    scalers_ : list of StandardScaler or None each view's scaling, fitted on the rows that have it
+    history_, n_iter_, stop_reason_, best_epoch_, config_, engine_, output_activation_, epochs_ :
+        as in :class:`CorrNet`.
+    """
+
+    def __init__(
+        self,
+        n_components: int = 50,
+        *,
+        encoder_layers: tuple[int, ...] = (),
+        hidden_activation: str = "sigmoid",
+        output_activation: str = "auto",
+        tied: bool = False,
+        fusion: str = "joint",
+        loss: str = "half_squared",
+        lam: float = 2.0,
+        reconstruct_from: tuple[str, ...] = ("all", "single"),
+        corr_eps: float = 1e-8,
+        init: str = "original",
+        optimizer: str = "adam",
+        lr: float = 1e-2,
+        weight_decay: float = 0.0,
+        batch_size: int = 100,
+        epochs: int | str = "auto",
+        tol: float | None = 1e-4,
+        n_iter_no_change: int = 10,
+        shuffle: bool = True,
+        scale: str | None = "auto",
+        early_stopping: bool = False,
+        patience: int = 10,
+        monitor: str = "sum_corr",
+        random_state: Any = None,
+        device: str = "auto",
+        engine: str = "auto",
+        precision: str = "float32",
+        verbose: int = 0,
+    ) -> None:
+        self.n_components = n_components
+        self.encoder_layers = encoder_layers
+        self.hidden_activation = hidden_activation
+        self.output_activation = output_activation
+        self.tied = tied
+        self.fusion = fusion
+        self.loss = loss
+        self.lam = lam
+        self.reconstruct_from = reconstruct_from
+        self.corr_eps = corr_eps
+        self.init = init
+        self.optimizer = optimizer
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.batch_size = batch_size
+        self.epochs = epochs
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
+        self.shuffle = shuffle
+        self.scale = scale
+        self.early_stopping = early_stopping
+        self.patience = patience
+        self.monitor = monitor
+        self.random_state = random_state
+        self.device = device
+        self.engine = engine
+        self.precision = precision
+        self.verbose = verbose
+
+    # -- input checks --------------------------------------------------------------------------
+    def _check_views(
+        self, Xs: Any, masks: Any = None, *, fitting: bool = False, allow_none: bool = False
+    ) -> tuple[list[np.ndarray | None], np.ndarray | None]:
+        """Validate a list of views (rows aligned) and optional masks -> (views, (n, N) mask or None)."""
+        if not isinstance(Xs, (list, tuple)) or len(Xs) < 2:
+            raise ValueError("Xs must be a list of at least two views (arrays of shape (n_rows, d_i)), one per view.")
+        if not fitting and len(Xs) != self.n_views_:
+            raise ValueError(f"this model has {self.n_views_} views; pass a list of {self.n_views_} (None for absent).")
+        views: list[np.ndarray | None] = []
+        for i, A in enumerate(Xs):
+            if A is None:
+                if not allow_none:
+                    raise ValueError(f"view {i} is None; fit needs every view (mark absent rows with masks).")
+                views.append(None)
+                continue
+            d = None if fitting else self.n_features_views_[i]
+            views.append(check_view(A, f"Xs[{i}]", n_features=d, min_rows=2 if fitting else 1, allow_1d=True))
+        given = [v for v in views if v is not None]
+        if not given:
+            raise ValueError("pass at least one view (the others may be None).")
+        n = given[0].shape[0]
+        if any(v.shape[0] != n for v in given):
+            raise ValueError(f"the views have different numbers of rows {[len(v) for v in given]}; rows must align.")
+        mask = None
+        if masks is not None:
+            if len(masks) != len(views):
+                raise ValueError(f"masks has {len(masks)} entries for {len(views)} views; pass one (n_rows,) per view.")
+            mask = np.stack([np.ones(n, bool) if m is None else np.asarray(m) for m in masks], axis=1)
+            if mask.dtype != bool or mask.shape[0] != n:
+                raise ValueError(f"each mask must be a boolean array of shape ({n},), True where the row has the view.")
+            if not mask.any(axis=1).all():
+                raise ValueError(f"{int((~mask.any(axis=1)).sum())} rows have no view at all; drop them.")
+        return views, mask
+
+    # -- fitting -------------------------------------------------------------------------------
+    def fit(
+        self,
+        Xs: list[Any],
+        y: None = None,
+        *,
+        masks: list[Any] | None = None,
+        validation_data: list[Any] | None = None,
+        checkpoint_dir: str | os.PathLike | None = None,
+        checkpoint_every: int = 1,
+        resume: bool = False,
+        log_dir: str | os.PathLike | None = None,
+    ) -> MultiViewCorrNet:
+        """Fit on N views.
+
+        Parameters
+        ----------
+        Xs : list of N array-likes of shape (n_rows, d_i); row r of every view is the same item.
+        y : ignored (scikit-learn convention).
+        masks : list of N boolean arrays (n_rows,) or None entries, optional
+            True where the row has that view (None: every row has it). Values of absent rows are
+            ignored (they may be anything finite, e.g. zeros).
+        validation_data : list of N fully paired arrays, optional (validation metrics, early stopping).
+        checkpoint_dir, checkpoint_every, resume, log_dir : as in :meth:`CorrNet.fit`.
+        """
+        config = self.config()
+        views, mask = self._check_views(Xs, masks, fitting=True)
+        self.n_views_ = len(views)
+        self.n_features_views_ = [v.shape[1] for v in views]
+        self.n_features_in_ = int(sum(self.n_features_views_))
+        has = [np.ones(len(views[0]), bool) if mask is None else mask[:, i] for i in range(self.n_views_)]
+        if mask is not None:  # a pair without shared rows adds no correlation (Bridge: views 1 and 2)
+            if not any(
+                (mask[:, i] & mask[:, j]).sum() >= 2 for i, j in itertools.combinations(range(self.n_views_), 2)
+            ):
+                raise ValueError("no pair of views shares 2 rows: the correlation term needs rows with two views.")
+        self.scalers_ = [self._fit_scaler(v[h]) for v, h in zip(views, has)]
+        views = [
+            np.where(h[:, None], self._scale(v, sc), 0).astype(v.dtype) for v, sc, h in zip(views, self.scalers_, has)
+        ]
+        steps_per_epoch = len(training.batch_starts(len(views[0]), config.batch_size))
+        config = self._resolve(config, [v[h] for v, h in zip(views, has)], steps_per_epoch)
+        device = resolve_device(self.device)
+        seed = self._seed()
+        model = CorrNetModule(self.n_features_views_, config, generator=torch.Generator().manual_seed(seed)).to(device)
+        self.engine_ = training.resolve_engine(
+            self.engine, model, config, self.precision, config.epochs * steps_per_epoch
+        )
+        val = None
+        if validation_data is not None:
+            vviews, _ = self._check_views(validation_data)
+            val = [to_tensor(self._scale(v, sc), device) for v, sc in zip(vviews, self.scalers_)]
+        source = Source(
+            [to_tensor(v, device) for v in views], None if mask is None else torch.from_numpy(mask).to(device)
+        )
+        plan = Plan([source], config.batch_size, config.shuffle)
+        self._run(
+            model, config, seed, plan, steps_per_epoch, val, views, checkpoint_dir, checkpoint_every, resume, log_dir
+        )
+        return self
+
+    # -- inference -----------------------------------------------------------------------------
+    def _tensors(self, Xs: Any) -> list[torch.Tensor | None]:
+        check_is_fitted(self, "model_")
+        views, _ = self._check_views(Xs, allow_none=True)
+        dev = next(self.model_.parameters()).device
+        return [None if v is None else to_tensor(self._scale(v, sc), dev) for v, sc in zip(views, self.scalers_)]
+
+    def transform(self, Xs: list[Any]) -> np.ndarray:
+        """Common representation (n_rows, n_components), float32, from the given views (``None``:
+        absent, fed as zeros): ``transform([x1, None, None])`` is the code from view 1 alone."""
+        xs = self._tensors(Xs)
+        with torch.inference_mode():
+            return self.model_.encode(xs).float().cpu().numpy()
+
+    def generate(self, Xs: list[Any], view: int) -> np.ndarray:
+        """View ``view`` (n_rows, d_view) reconstructed from the given views, in its input units."""
+        if not 0 <= view < self.n_views_:
+            raise ValueError(f"view={view} is out of range for {self.n_views_} views.")
+        xs = self._tensors(Xs)
+        with torch.inference_mode():
+            (out,) = self.model_.decode_pre(self.model_.encode(xs), views=[view])
+            out = self.model_.g(out).float().cpu().numpy()
+        sc = self.scalers_[view]
+        return out if sc is None else sc.inverse_transform(out)
+
+    def correlations(self, Xs: list[Any]) -> np.ndarray:
+        """Per-unit correlation of the single-view codes for every pair of views, (n_pairs, k),
+        pairs ``(0, 1), (0, 2), ..., (N - 2, N - 1)`` in order (fully paired rows)."""
+        xs = self._tensors(Xs)
+        if any(x is None for x in xs) or len(xs[0]) < 2:
+            raise ValueError("correlations needs every view with at least 2 rows.")
+        with torch.inference_mode():
+            hs = [
+                self.model_.encode([x if j == i else None for j, x in enumerate(xs)]).double().cpu()
+                for i in range(len(xs))
+            ]
+        pairs = itertools.combinations(range(len(xs)), 2)
+        return np.stack([correlation(hs[i], hs[j], 1e-12).numpy() for i, j in pairs])
+
+    def score(self, Xs: list[Any], y: None = None) -> float:
+        """Sum over view pairs and units of :meth:`correlations` (higher is better)."""
+        return float(np.nansum(self.correlations(Xs)))

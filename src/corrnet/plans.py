@@ -1,0 +1,126 @@
+"""Batch sources (where rows come from) and batch plans (which rows form each optimiser step).
+
+The training loop only runs a plan: for each step, the plan names one or more *parts*, each a set of
+rows of one source; the loop computes each part's loss, accumulates the gradients and steps the
+optimiser once. The semi-paired strategies are plans, not branches of the loop:
+
+- ``paired``: every step is one batch of fully paired rows (the paper);
+- ``alternate``: single-view batches interleaved evenly with the paired batches;
+- ``mixed``: every step holds ``paired_per_batch`` paired rows plus single-view rows, cycling;
+- pretraining is an ``alternate`` plan without paired rows (the estimator runs it first).
+
+Randomness: each epoch draws one permutation per source from the loop's generator, in source order
+(the paired rows' only when shuffling), so a run is reproducible from its seed and resumable.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+
+@dataclass
+class Source:
+    """Rows of N views held as dense tensors on the training device.
+
+    ``views[i]`` is (n, d_i), or None when no row of this source has view i (a single-view source);
+    ``mask`` (n, N) bool, optional, says which rows have which view when that varies by row;
+    ``weight`` multiplies the source's reconstruction terms (``unpaired_weight``).
+    """
+
+    views: list[Tensor | None]
+    mask: Tensor | None = None
+    weight: float = 1.0
+
+    def __len__(self) -> int:
+        return next(v for v in self.views if v is not None).shape[0]
+
+    @property
+    def present(self) -> tuple[int, ...]:
+        """The views this source holds."""
+        return tuple(i for i, v in enumerate(self.views) if v is not None)
+
+    @property
+    def paired(self) -> bool:
+        """Every row has every view: the full objective, fast path included."""
+        return self.mask is None and len(self.present) == len(self.views)
+
+    def take(self, rows: Tensor | slice) -> tuple[list[Tensor | None], Tensor | None]:
+        """The views (and mask) of these rows."""
+        xs = [None if v is None else v[rows] for v in self.views]
+        return xs, None if self.mask is None else self.mask[rows]
+
+
+Part = tuple[int, "Tensor | slice"]  # (source index, rows of that source)
+
+
+def batch_starts(n: int, batch_size: int) -> list[tuple[int, int]]:
+    """Contiguous [start, stop) slices of an epoch. A trailing batch of a single row is merged into
+    the previous one (a correlation over one row is undefined)."""
+    slices = [(s, min(s + batch_size, n)) for s in range(0, n, batch_size)]
+    if len(slices) > 1 and slices[-1][1] - slices[-1][0] < 2:
+        last = slices.pop()
+        slices[-1] = (slices[-1][0], last[1])
+    return slices
+
+
+class Plan:
+    """Which rows of which sources form each step of an epoch.
+
+    Parameters
+    ----------
+    sources : the first is the paired source (it may be empty: pretraining); the others hold rows
+        with a subset of the views.
+    batch_size : rows per step (per single-view batch in ``alternate``).
+    shuffle : visit the paired rows in a new random order each epoch (single-view rows always are).
+    paired_per_batch : None: ``alternate`` (or ``paired`` with one source); an int: ``mixed``, each
+        step holds that many paired rows and ``batch_size - paired_per_batch`` single-view rows,
+        shared evenly by the single-view sources.
+    """
+
+    def __init__(
+        self, sources: list[Source], batch_size: int, shuffle: bool, paired_per_batch: int | None = None
+    ) -> None:
+        self.sources, self.batch_size, self.shuffle = sources, batch_size, shuffle
+        self.mixed = paired_per_batch is not None and len(sources) > 1
+        n = len(sources[0])  # 0 when pretraining: single-view rows only
+        if n == 1:
+            raise ValueError("one paired row cannot be trained on: the correlation needs at least 2 paired rows.")
+        if self.mixed and not 2 <= paired_per_batch < batch_size:
+            raise ValueError(f"paired_per_batch must be in [2, batch_size={batch_size}), got {paired_per_batch}.")
+        self.paired_per_batch = paired_per_batch if self.mixed else None
+        if self.mixed:  # single-view rows per step, shared evenly by the sources (the last gets the rest)
+            n_single, m = batch_size - paired_per_batch, len(sources) - 1
+            self.takes = [n_single // m] * (m - 1) + [n_single - (n_single // m) * (m - 1)]
+        paired = [(0, s, e) for s, e in batch_starts(n, paired_per_batch if self.mixed else batch_size)] if n else []
+        if self.mixed or len(sources) == 1:
+            self.schedule = paired
+            return
+        parts = {0: paired}
+        for si in range(1, len(sources)):
+            parts[si] = [(si, s, e) for s, e in batch_starts(len(sources[si]), batch_size)]
+        # interleave the sources evenly through the epoch (stable order: deterministic)
+        keyed = [((j + 0.5) / len(p), si, b) for si, p in parts.items() for j, b in enumerate(p)]
+        self.schedule = [b for *_, b in sorted(keyed)]
+
+    @property
+    def steps_per_epoch(self) -> int:
+        return len(self.schedule)
+
+    def epoch(self, generator: torch.Generator, device: torch.device) -> list[list[Part]]:
+        """The steps of one epoch: each a list of parts, the paired part (if any) first."""
+        n = len(self.sources[0])
+        perms: list[Tensor | None] = [torch.randperm(n, generator=generator).to(device) if self.shuffle and n else None]
+        perms += [torch.randperm(len(s), generator=generator).to(device) for s in self.sources[1:]]
+        steps = []
+        for bi, (si, s, e) in enumerate(self.schedule):
+            rows = slice(s, e) if perms[si] is None else perms[si][s:e]
+            step: list[Part] = [(si, rows)]
+            if self.mixed:  # this step's share of single-view rows, cycling through each source
+                for j, take in enumerate(self.takes, start=1):
+                    idx = (bi * take + torch.arange(take, device=device)) % len(self.sources[j])
+                    step.append((j, perms[j][idx]))
+            steps.append(step)
+        return steps
