@@ -52,3 +52,22 @@ def test_deep_cca_learns_correlated_codes(latent_views):
     m = DeepCCA(2, layers=(16,), epochs=40, batch_size=200, lr=1e-2).fit(X[:500], Y[:500])
     r = metrics.per_unit_correlation(m.transform(X=X[500:]), m.transform(Y=Y[500:]))
     assert r.sum() > 1.2
+
+
+def test_maxvar_gcca_with_two_views_finds_the_canonical_directions():
+    """For N = 2, MAXVAR's eigenvalues are 1 + the canonical correlations, and its per-view codes
+    correlate like linear CCA's (an independent closed form)."""
+    from corrnet.baselines import LinearCCA, MaxVarGCCA
+
+    rng = np.random.default_rng(0)
+    z = rng.normal(size=(500, 3))
+    X = z @ rng.normal(size=(3, 6)) + 0.5 * rng.normal(size=(500, 6))
+    Y = z @ rng.normal(size=(3, 5)) + 0.5 * rng.normal(size=(500, 5))
+    g = MaxVarGCCA(3, reg=1e-6).fit([X, Y])
+    cca = LinearCCA(3, reg=1e-6).fit(X, Y)
+    np.testing.assert_allclose(g.eigenvalues_, 1 + cca.correlations_, rtol=1e-4)
+    hx, hy = g.transform([X, Y])
+    r = [abs(np.corrcoef(hx[:, j], hy[:, j])[0, 1]) for j in range(3)]
+    np.testing.assert_allclose(r, cca.correlations_, rtol=1e-3)
+    with pytest.raises(ValueError, match="two or more views"):
+        MaxVarGCCA(2).fit([X])

@@ -2,6 +2,7 @@
 
 import json
 
+import numpy as np
 from click.testing import CliRunner
 
 from corrnet.cli import main
@@ -83,3 +84,38 @@ def test_defaults_experiment_smoke(tmp_path):
         assert new["gen_2from1"] < 1.0 < old["gen_2from1"]  # beats the mean; the old fit did not
         assert new["out"] == "linear" and old["warnings"] == ["FitWarning"]
     assert (tmp_path / "d" / "results.md").read_text().count("| breast-cancer |") == 3
+
+
+def test_multi30k_experiment_smoke(tmp_path):
+    """Sparse TF-IDF views end to end (a subset of each split); the random row is exact."""
+    from corrnet.experiments.multi30k import run_multi30k
+
+    res = run_multi30k(tmp_path / "m", seeds=(0,), subset=300, epochs=2, verbose=False)
+    for f in ("results.md", "results.json", "index.html"):
+        assert (tmp_path / "m" / f).is_file()
+    rows = {r["method"]: r for r in res["rows"]}
+    assert rows["random"]["en->de recall@1"] == 1 / 300 and rows["random"]["de->en recall@10"] == 10 / 300
+    for r in rows.values():
+        for d in ("en->de", "de->en"):
+            assert 0 <= r[f"{d} recall@1"] <= r[f"{d} recall@5"] <= r[f"{d} recall@10"] <= 1
+            assert r[f"{d} recall@1"] <= r[f"{d} mrr"] <= 1
+    assert rows["svd-cca"]["en->de recall@10"] > 0.2  # far above random (0.033) even on 300 pairs
+    assert res["info"]["rows"] == {"train": 300, "val": 300, "test": 300}
+    assert "| corrnet |" in res["markdown"]
+
+
+def test_n_view_experiments_smoke(tmp_path):
+    """MNIST quadrants (4 views, MultiViewCorrNet vs MAXVAR) and the Bridge setting, on subsets."""
+    from corrnet.experiments.nview import bridge_views, quadrants, run_bridge, run_quadrants
+
+    img = np.arange(2 * 28 * 28, dtype=np.float32).reshape(2, 28, 28)
+    q = quadrants(img)
+    assert [v.shape for v in q] == [(2, 196)] * 4 and q[3][0, 0] == img[0, 14, 14]
+    pivot, _, right = bridge_views(img)
+    assert pivot[0, 0] == img[0, :2, :2].mean() and right[0, 0] == img[0, 0, 14]
+    res = run_quadrants(tmp_path / "q", subset=400, epochs=2, verbose=False)
+    assert {r["method"] for r in res["rows"]} == {"multiview-corrnet", "maxvar-gcca"}
+    assert all(0 <= r["transfer"] <= 1 and 0 <= r["recall@1"] <= 1 for r in res["rows"])
+    res = run_bridge(tmp_path / "b", subset=400, epochs=2, verbose=False)
+    assert [r["method"] for r in res["rows"]] == ["bridge (never paired)", "direct pairs"]
+    assert (tmp_path / "b" / "index.html").is_file()

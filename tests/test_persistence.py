@@ -194,3 +194,25 @@ def test_format_1_models_load_with_their_parameters_renamed(two_views, tmp_path,
     back = CorrNet.load(tmp_path / "m")
     np.testing.assert_array_equal(back.transform(X=X), est.transform(X=X))
     np.testing.assert_array_equal(back.generate(X=X), est.generate(X=X))
+
+
+def test_format_1_checkpoints_resume(two_views, tmp_path):
+    """A checkpoint written by corrnet 0.1 (format 1, two-view parameter names) resumes."""
+    from safetensors.numpy import load_file, save_file
+
+    X, Y = two_views
+    kw = dict(n_components=3, epochs=2, tol=None, random_state=0, device="cpu")
+    CorrNet(**kw).fit(X, Y, checkpoint_dir=tmp_path)
+    f = tmp_path / "checkpoint.safetensors"
+    old = {"encoders.0.": "enc_x.", "encoders.1.": "enc_y.", "decoders.0.": "dec_x.", "decoders.1.": "dec_y."}
+    renamed = {}
+    for k, v in load_file(str(f)).items():
+        for new, was in old.items():
+            k = k.replace("model." + new, "model." + was)
+        renamed[k] = v
+    save_file(renamed, str(f))
+    meta = json.loads((tmp_path / "checkpoint.json").read_text())
+    (tmp_path / "checkpoint.json").write_text(json.dumps({**meta, "format_version": 1}))
+    resumed = CorrNet(**{**kw, "epochs": 4}).fit(X, Y, checkpoint_dir=tmp_path, resume=True)
+    straight = CorrNet(**{**kw, "epochs": 4}).fit(X, Y)
+    np.testing.assert_allclose(resumed.transform(X=X), straight.transform(X=X), atol=1e-6)

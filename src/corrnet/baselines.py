@@ -20,6 +20,50 @@ def _inv_sqrt(C: np.ndarray) -> np.ndarray:
     return (V / np.sqrt(np.maximum(w, 1e-12))) @ V.T
 
 
+class MaxVarGCCA(BaseEstimator):
+    """Generalised CCA for N views, MAXVAR form (Carroll 1968; Kettenring 1971), regularised.
+
+    Finds a shared representation ``G`` (n, k), ``G^T G = I``, maximising ``sum_i ||P_i G||^2`` with
+    ``P_i = X_i (X_i^T X_i + r_i I)^-1 X_i^T`` (``r_i = reg * trace / d_i``, rows centred): the top-k
+    left singular vectors of ``[X_1 C_1^-1/2, ..., X_N C_N^-1/2]``, computed through its (sum d_i)^2
+    Gram matrix. View i maps to the shared space by ``U_i = C_i^-1 X_i^T G / n`` (least squares).
+    Attributes: ``weights_`` (list of (d_i, k)), ``means_``, ``eigenvalues_`` (k,), descending; an
+    eigenvalue near N means all views agree on that direction.
+    """
+
+    def __init__(self, n_components: int = 50, reg: float = 1e-3) -> None:
+        self.n_components = n_components
+        self.reg = reg
+
+    def fit(self, Xs: list[Any], y: Any = None) -> MaxVarGCCA:
+        Xs = [check_view(X, f"Xs[{i}]").astype(np.float64) for i, X in enumerate(Xs)]
+        if len(Xs) < 2 or len({len(X) for X in Xs}) != 1:
+            raise ValueError("MaxVarGCCA needs a list of two or more views with the same number of rows.")
+        n, k = len(Xs[0]), self.n_components
+        if k > sum(X.shape[1] for X in Xs):
+            raise ValueError(f"n_components={k} exceeds the views' total width.")
+        self.means_ = [X.mean(0) for X in Xs]
+        cs = [X - m for X, m in zip(Xs, self.means_)]
+        covs = []
+        for c in cs:
+            C = c.T @ c / n
+            covs.append(C + self.reg * np.trace(C) / len(C) * np.eye(len(C)))
+        A = np.hstack([c @ _inv_sqrt(C) for c, C in zip(cs, covs)]) / np.sqrt(n)  # (n, sum d)
+        w, V = np.linalg.eigh(A.T @ A)
+        top = np.argsort(w)[::-1][:k]
+        self.eigenvalues_ = w[top]
+        G = A @ V[:, top] / np.sqrt(np.maximum(w[top], 1e-12))  # (n, k), orthonormal columns
+        self.weights_ = [np.linalg.solve(C, c.T @ G) / np.sqrt(n) for c, C in zip(cs, covs)]
+        return self
+
+    def transform(self, Xs: list[Any]) -> list[np.ndarray | None]:
+        """Each given view's codes (n, k) in the shared space (``None`` entries stay ``None``)."""
+        return [
+            None if X is None else (check_view(X, f"Xs[{i}]") - self.means_[i]) @ self.weights_[i]
+            for i, X in enumerate(Xs)
+        ]
+
+
 class _OneViewTransform:
     """``transform(X=...)`` or ``transform(Y=...)``: validates the call, then maps the view."""
 

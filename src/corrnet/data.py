@@ -1,10 +1,13 @@
-"""Input validation and conversion: numpy / pandas / lists -> validated float arrays -> tensors."""
+"""Input validation and conversion: numpy / pandas / lists / scipy.sparse -> validated float arrays ->
+tensors (dense views) or :class:`SparseRows` (CSR views, sliced into sparse batches, never densified whole)."""
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 from sklearn.utils.validation import check_array, check_consistent_length
 
@@ -40,6 +43,7 @@ def check_view(
             ensure_min_samples=min_rows,
             input_name=name,
             order="C",
+            accept_sparse="csr",  # COO/CSC are converted; sorted indices below
         )
     except ValueError as err:
         msg = str(err)
@@ -65,6 +69,8 @@ def check_view(
             f"(it was fitted with {n_features} features for {name}). Pass the same columns, in the same order, "
             "as in fit."
         )
+    if sp.issparse(arr):
+        arr.sum_duplicates()  # canonical CSR: sorted indices, no duplicates
     return arr
 
 
@@ -91,7 +97,7 @@ def check_views(X: Any, Y: Any, *, min_rows: int = 2) -> tuple[np.ndarray, np.nd
             "row i of Y, so both views need the same number of rows."
         ) from err
     for name, A in (("X", Xa), ("Y", Ya)):
-        if np.all(A == A[:1]):
+        if is_constant(A):
             raise ValueError(
                 f"every column of {name} is constant over the rows: there is nothing to correlate or "
                 "learn. Check that the right file or columns were passed (a few constant columns are fine)."
@@ -99,8 +105,56 @@ def check_views(X: Any, Y: Any, *, min_rows: int = 2) -> tuple[np.ndarray, np.nd
     return Xa, Ya
 
 
-def to_tensor(A: np.ndarray, device: torch.device, dtype: torch.dtype = torch.float32) -> torch.Tensor:
-    """A validated array -> a contiguous tensor on ``device`` (copied once, up front)."""
+def is_constant(A: Any) -> bool:
+    """Every column constant over the rows (dense or CSR)."""
+    if sp.issparse(A):
+        return bool(abs(A - A[np.zeros(A.shape[0], dtype=int)]).sum() == 0)
+    return bool(np.all(A == A[:1]))
+
+
+class SparseRows:
+    """A CSR view kept on the host as scipy; indexing rows (a slice or an index tensor) gives a torch
+    sparse CSR tensor of those rows on ``device``: batches are sparse, the view is never densified.
+    The first layer multiplies it with ``torch.sparse`` (``nn.Linear`` accepts CSR input)."""
+
+    def __init__(self, A: sp.csr_matrix, device: torch.device) -> None:
+        self.A = sp.csr_matrix(A, dtype=np.float32)
+        self.device = torch.device(device)
+        self.shape = self.A.shape
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __getitem__(self, rows: Any) -> torch.Tensor:
+        if isinstance(rows, torch.Tensor):
+            rows = rows.cpu().numpy()
+        return csr_tensor(self.A[rows], self.device)
+
+
+def csr_tensor(A: sp.csr_matrix, device: torch.device) -> torch.Tensor:
+    """A scipy CSR matrix as a torch sparse CSR tensor on ``device``."""
+    with warnings.catch_warnings():  # "sparse CSR support is in beta": the ops used here are tested
+        warnings.simplefilter("ignore", UserWarning)
+        t = torch.sparse_csr_tensor(
+            torch.from_numpy(A.indptr.astype(np.int64)),
+            torch.from_numpy(A.indices.astype(np.int64)),
+            torch.from_numpy(A.data.astype(np.float32, copy=False)),
+            size=A.shape,
+            check_invariants=False,
+        )
+    return t.to(device)
+
+
+def dense(x: torch.Tensor) -> torch.Tensor:
+    """A batch as a dense tensor (a sparse batch is densified: B rows only)."""
+    return x if x.layout == torch.strided else x.to_dense()
+
+
+def to_tensor(A: Any, device: torch.device, dtype: torch.dtype = torch.float32) -> torch.Tensor | SparseRows:
+    """A validated array -> a contiguous tensor on ``device`` (copied once, up front); a CSR matrix ->
+    :class:`SparseRows` (stays on the host, batches move)."""
+    if sp.issparse(A):
+        return SparseRows(A, device)
     return torch.as_tensor(np.ascontiguousarray(A), dtype=dtype).to(device)
 
 

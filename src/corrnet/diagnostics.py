@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from .data import dense
 from .model import CorrNetModule
 from .objective import correlation
 
@@ -62,7 +63,7 @@ def diagnose(model: CorrNetModule, X: torch.Tensor, Y: torch.Tensor, lam: float,
     Y (n, d_y); the returned ``messages`` are empty for a healthy fit."""
     was_training = model.training
     model.eval()
-    x, y = X[:max_rows], Y[:max_rows]
+    x, y = dense(X[:max_rows]), dense(Y[:max_rows])  # a sparse view: its first rows only
     h = model.encode([x, y])
     hx, hy = model.encode([x, None]), model.encode([None, y])
     xb, yb = model.decode(h)

@@ -13,10 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.preprocessing import MinMaxScaler, StandardScaler
+from sklearn.preprocessing import MaxAbsScaler, MinMaxScaler, StandardScaler
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
@@ -34,7 +35,9 @@ def _fingerprint(views: list[np.ndarray], params: dict[str, Any]) -> str:
     h = hashlib.sha256()
     for A in views:
         h.update(str(A.shape).encode())
-        h.update(np.ascontiguousarray(A[:: max(1, len(A) // 1000)]).tobytes())
+        rows = A[:: max(1, A.shape[0] // 1000)]
+        for part in (rows.data, rows.indices, rows.indptr) if sp.issparse(rows) else (rows,):
+            h.update(np.ascontiguousarray(part).tobytes())
     # epochs may grow on resume; device, engine and verbose do not change the result
     keep = {k: v for k, v in params.items() if k not in ("verbose", "device", "epochs", "engine", "precision")}
     h.update(json.dumps(keep, sort_keys=True, default=str).encode())
@@ -86,6 +89,11 @@ MIN_PATIENCE_STEPS = 500
 STILL_IMPROVING = 0.05
 
 
+def _stack(A: Any, B: Any) -> Any:
+    """Rows of A then rows of B (dense or CSR)."""
+    return sp.vstack([A, B], format="csr") if sp.issparse(A) or sp.issparse(B) else np.vstack([A, B])
+
+
 def _in_unit_interval(A: np.ndarray) -> bool:
     """All values in [0, 1], up to float rounding (min-max scaled data may reach 1 + 1e-7)."""
     return bool(A.min() >= -1e-6 and A.max() <= 1.0 + 1e-6)
@@ -122,6 +130,12 @@ class _CorrNetBase(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
             cls = None if _in_unit_interval(A) else StandardScaler
         if cls is None:
             return None
+        if sp.issparse(A):  # centring would densify: sparse views are divided by their max |value|
+            if cls is MinMaxScaler:
+                raise ValueError(
+                    "scale='minmax' would densify a sparse view; use scale='auto' (max-abs scaling) or None."
+                )
+            return MaxAbsScaler().fit(A.astype(np.float64))
         scaler = cls().fit(A.astype(np.float64))
         if isinstance(scaler, StandardScaler):
             # a column whose spread is below float32's normal range (e.g. 0 and 1e-45) is constant
@@ -159,8 +173,16 @@ class _CorrNetBase(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
         return self.config_.epochs
 
     @staticmethod
-    def _scale(A: np.ndarray, scaler: Any) -> np.ndarray:
+    def _scale(A: Any, scaler: Any) -> Any:
         return A if scaler is None else scaler.transform(A).astype(A.dtype, copy=False)
+
+    def _engine(self, model: CorrNetModule, config: Config, views: list[Any], n_steps: int) -> str:
+        """``engine_``: sparse views train with autograd (the fused gradients are for dense views)."""
+        if any(sp.issparse(v) for v in views):
+            if self.engine not in ("auto", "autograd"):
+                raise ValueError(f"engine={self.engine!r} needs dense views; sparse views use engine='auto'.")
+            return "autograd"
+        return training.resolve_engine(self.engine, model, config, self.precision, n_steps)
 
     def _run(
         self,
@@ -503,11 +525,11 @@ class CorrNet(_CorrNetBase, auto_wrap_output_keys=None):
         if validation_data is None and self.validation_fraction:
             if not 0 < self.validation_fraction < 1:
                 raise ValueError(f"validation_fraction must be in (0, 1), got {self.validation_fraction}.")
-            n_val = round(len(X) * self.validation_fraction)
-            if n_val < 2 or len(X) - n_val < 2:
+            n_val = round(X.shape[0] * self.validation_fraction)
+            if n_val < 2 or X.shape[0] - n_val < 2:
                 raise ValueError(
                     f"validation_fraction={self.validation_fraction} leaves {n_val} validation and "
-                    f"{len(X) - n_val} training rows; both need at least 2."
+                    f"{X.shape[0] - n_val} training rows; both need at least 2."
                 )
             validation_data = (X[-n_val:], Y[-n_val:])
             X, Y = X[:-n_val], Y[:-n_val]
@@ -524,25 +546,23 @@ class CorrNet(_CorrNetBase, auto_wrap_output_keys=None):
                 f"unpaired_strategy={strategy!r} is not supported; use 'auto', 'pretrain', 'alternate' or 'mixed'."
             )
         if semi and strategy == "auto":
-            n_single = (0 if Xu is None else len(Xu)) + (0 if Yu is None else len(Yu))
-            strategy = "mixed" if len(X) < 0.05 * (len(X) + n_single) else "pretrain"
+            n_single = (0 if Xu is None else Xu.shape[0]) + (0 if Yu is None else Yu.shape[0])
+            strategy = "mixed" if X.shape[0] < 0.05 * (X.shape[0] + n_single) else "pretrain"
         self.unpaired_strategy_ = strategy if semi else None
         # scalers are fitted on every row that has the view, paired or not
-        self.scaler_x_ = self._fit_scaler(X if Xu is None else np.vstack([X, Xu]))
-        self.scaler_y_ = self._fit_scaler(Y if Yu is None else np.vstack([Y, Yu]))
+        self.scaler_x_ = self._fit_scaler(X if Xu is None else _stack(X, Xu))
+        self.scaler_y_ = self._fit_scaler(Y if Yu is None else _stack(Y, Yu))
         X, Y = self._scale(X, self.scaler_x_), self._scale(Y, self.scaler_y_)
         Xu = None if Xu is None else self._scale(Xu, self.scaler_x_)
         Yu = None if Yu is None else self._scale(Yu, self.scaler_y_)
         mixed_ppb = (self.paired_per_batch or max(2, config.batch_size // 2)) if strategy == "mixed" and semi else None
-        steps_per_epoch = len(training.batch_starts(len(X), mixed_ppb or config.batch_size))
+        steps_per_epoch = len(training.batch_starts(X.shape[0], mixed_ppb or config.batch_size))
         config = self._resolve(config, [X, Y], steps_per_epoch)
         device = self._device()
         seed = self._seed()
         torch_gen = torch.Generator().manual_seed(seed)
         model = CorrNetModule([X.shape[1], Y.shape[1]], config, generator=torch_gen).to(device)
-        self.engine_ = training.resolve_engine(
-            self.engine, model, config, self.precision, config.epochs * steps_per_epoch
-        )
+        self.engine_ = self._engine(model, config, [X, Y], config.epochs * steps_per_epoch)
         val = None
         if validation_data is not None:
             Xv, Yv = check_views(*validation_data, min_rows=2)
@@ -560,8 +580,8 @@ class CorrNet(_CorrNetBase, auto_wrap_output_keys=None):
             def pretrain() -> None:
                 """Phase 1: self-reconstruction of every row's views (a fresh optimiser follows)."""
                 pre_cfg = Config(**{**config.to_dict(), "epochs": int(self.pretrain_epochs)}).validate()
-                Xall = to_tensor(X if Xu is None else np.vstack([X, Xu]), device)
-                Yall = to_tensor(Y if Yu is None else np.vstack([Y, Yu]), device)
+                Xall = to_tensor(X if Xu is None else _stack(X, Xu), device)
+                Yall = to_tensor(Y if Yu is None else _stack(Y, Yu), device)
                 singles = [Source([Xall[:0], Yall[:0]]), Source([Xall, None]), Source([None, Yall])]
                 pre = training.init_state(model, pre_cfg, seed + 2)
                 training.train(pre, Plan(singles, config.batch_size, config.shuffle), pre_cfg, verbose=self.verbose)
@@ -615,10 +635,10 @@ class CorrNet(_CorrNetBase, auto_wrap_output_keys=None):
         xt = yt = None
         if X is not None:
             Xa = check_view(X, "X", n_features=self.n_features_in_)
-            xt = to_tensor(self._scale(Xa, self.scaler_x_), dev)
+            xt = to_tensor(self._scale(Xa, self.scaler_x_), dev)[:]  # a CSR view: one sparse tensor
         if Y is not None:
             Ya = check_view(Y, "Y", n_features=self.n_features_y_, allow_1d=True)
-            yt = to_tensor(self._scale(Ya, self.scaler_y_), dev)
+            yt = to_tensor(self._scale(Ya, self.scaler_y_), dev)[:]
         if xt is not None and yt is not None and xt.shape[0] != yt.shape[0]:
             raise ValueError(f"X has {xt.shape[0]} rows but Y has {yt.shape[0]}; paired views need equal rows.")
         return xt, yt
@@ -657,7 +677,7 @@ class CorrNet(_CorrNetBase, auto_wrap_output_keys=None):
     def correlations(self, X: Any, Y: Any) -> np.ndarray:
         """Per-unit Pearson correlation between h(x, 0) and h(0, y) over the rows, shape (k,)."""
         xt, yt = self._inputs(X, Y)
-        if xt is None or yt is None or len(xt) < 2:
+        if xt is None or yt is None or xt.shape[0] < 2:
             raise ValueError("correlations needs both views with at least 2 paired rows: correlations(X, Y).")
         with torch.inference_mode():
             hx, hy = self.model_.encode([xt, None]), self.model_.encode([None, yt])

@@ -25,6 +25,8 @@ def _affine(scaler, d: int) -> tuple[torch.Tensor, torch.Tensor]:
     if hasattr(scaler, "mean_"):  # StandardScaler: (x - mean) / scale
         a = 1.0 / torch.as_tensor(scaler.scale_, dtype=torch.float64)
         return a.float(), (-torch.as_tensor(scaler.mean_, dtype=torch.float64) * a).float()
+    if hasattr(scaler, "max_abs_"):  # MaxAbsScaler (sparse views): x / scale
+        return (1.0 / torch.as_tensor(scaler.scale_, dtype=torch.float64)).float(), torch.zeros(d)
     return torch.as_tensor(scaler.scale_).float(), torch.as_tensor(scaler.min_).float()  # MinMaxScaler
 
 

@@ -7,6 +7,7 @@ import os
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 from sklearn.utils.validation import check_is_fitted
 
@@ -16,6 +17,13 @@ from .estimator import _CorrNetBase
 from .model import CorrNetModule
 from .objective import correlation
 from .plans import Plan, Source
+
+
+def _zero_absent(A: Any, has: np.ndarray) -> Any:
+    """The view with its absent rows set to zero (dense or CSR; the values there are never used)."""
+    if sp.issparse(A):
+        return sp.csr_matrix(sp.diags(has.astype(A.dtype)) @ A)
+    return np.where(has[:, None], A, 0).astype(A.dtype)
 
 
 class MultiViewCorrNet(_CorrNetBase, auto_wrap_output_keys=None):
@@ -186,17 +194,13 @@ class MultiViewCorrNet(_CorrNetBase, auto_wrap_output_keys=None):
             ):
                 raise ValueError("no pair of views shares 2 rows: the correlation term needs rows with two views.")
         self.scalers_ = [self._fit_scaler(v[h]) for v, h in zip(views, has)]
-        views = [
-            np.where(h[:, None], self._scale(v, sc), 0).astype(v.dtype) for v, sc, h in zip(views, self.scalers_, has)
-        ]
-        steps_per_epoch = len(training.batch_starts(len(views[0]), config.batch_size))
+        views = [_zero_absent(self._scale(v, sc), h) for v, sc, h in zip(views, self.scalers_, has)]
+        steps_per_epoch = len(training.batch_starts(views[0].shape[0], config.batch_size))
         config = self._resolve(config, [v[h] for v, h in zip(views, has)], steps_per_epoch)
         device = resolve_device(self.device)
         seed = self._seed()
         model = CorrNetModule(self.n_features_views_, config, generator=torch.Generator().manual_seed(seed)).to(device)
-        self.engine_ = training.resolve_engine(
-            self.engine, model, config, self.precision, config.epochs * steps_per_epoch
-        )
+        self.engine_ = self._engine(model, config, views, config.epochs * steps_per_epoch)
         val = None
         if validation_data is not None:
             vviews, _ = self._check_views(validation_data)
@@ -215,7 +219,7 @@ class MultiViewCorrNet(_CorrNetBase, auto_wrap_output_keys=None):
         check_is_fitted(self, "model_")
         views, _ = self._check_views(Xs, allow_none=True)
         dev = next(self.model_.parameters()).device
-        return [None if v is None else to_tensor(self._scale(v, sc), dev) for v, sc in zip(views, self.scalers_)]
+        return [None if v is None else to_tensor(self._scale(v, sc), dev)[:] for v, sc in zip(views, self.scalers_)]
 
     def transform(self, Xs: list[Any]) -> np.ndarray:
         """Common representation (n_rows, n_components), float32, from the given views (``None``:

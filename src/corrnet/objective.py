@@ -23,6 +23,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from .config import Config
+from .data import dense
 from .model import CorrNetModule
 
 TWO_VIEW_PASSES = {"both": (0, 1), "x": (0,), "y": (1,)}  # the two-view names of the passes
@@ -150,16 +151,19 @@ def multiview_loss(
     subsets = pass_subsets(tuple(config.reconstruct_from), N)
     singles = tuple((i,) for i in range(N))
     if mask is not None:  # a row with one view still reconstructs it from itself
+        xs = [dense(x) for x in xs]  # (a sparse batch is densified: torch.where needs strided tensors)
         xs = [
             torch.where(mask[:, i : i + 1], x, torch.zeros((), dtype=x.dtype, device=x.device))
             for i, x in enumerate(xs)
         ]
         subsets = subsets + tuple(s for s in singles if s not in subsets)
     out = model(xs, subsets, logits=logits)
-    total = xs[0].new_zeros(())
+    total = out.singles[0].new_zeros(())
     recon: dict[str, Tensor] = {}
     if out.subsets:
-        err = [reconstruction_error(x, o, config.loss, logits=logits) for x, o in zip(xs, out.outs)]  # (P, B) each
+        err = [
+            reconstruction_error(dense(x), o, config.loss, logits=logits) for x, o in zip(xs, out.outs)
+        ]  # (P, B) each
         if mask is None:
             per_pass = (_wide(sum(err)) * weight).sum(1) if weight is not None else _wide(sum(err)).mean(1)
             recon = {pass_name(s, N): per_pass[i] for i, s in enumerate(out.subsets)}

@@ -40,6 +40,7 @@ CKPT_TENSORS, CKPT_META = "checkpoint.safetensors", "checkpoint.json"
 _SCALER_ARRAYS = {
     "StandardScaler": ("mean_", "scale_", "var_"),
     "MinMaxScaler": ("min_", "scale_", "data_min_", "data_max_", "data_range_"),
+    "MaxAbsScaler": ("scale_", "max_abs_"),  # sparse views
 }
 
 
@@ -114,9 +115,9 @@ def _scaler_to(prefix: str, scaler: Any, tensors: dict[str, torch.Tensor]) -> di
 def _scaler_from(prefix: str, meta: dict[str, Any] | None, tensors: dict[str, torch.Tensor]) -> Any:
     if meta is None:
         return None
-    from sklearn.preprocessing import MinMaxScaler, StandardScaler
+    from sklearn.preprocessing import MaxAbsScaler, MinMaxScaler, StandardScaler
 
-    kinds = {"StandardScaler": StandardScaler, "MinMaxScaler": MinMaxScaler}
+    kinds = {"StandardScaler": StandardScaler, "MinMaxScaler": MinMaxScaler, "MaxAbsScaler": MaxAbsScaler}
     if meta.get("kind") not in kinds:
         raise ModelFormatError(f"unknown scaler kind {meta.get('kind')!r} in the model file.")
     params = dict(meta["params"])

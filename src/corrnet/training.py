@@ -20,6 +20,7 @@ from torch import Tensor
 
 from . import fastpath
 from .config import Config
+from .data import dense
 from .model import CorrNetModule
 from .objective import (
     TWO_VIEW_PASSES,
@@ -163,6 +164,7 @@ def evaluate(model: CorrNetModule, views: list[Tensor], config: Config, chunk: i
     for s in range(0, n, chunk):
         xs = [v[s : s + chunk] for v in views]
         out = model(xs, subsets)
+        xs = [dense(x) for x in xs]
         for i in range(N):
             singles[i].append(out.singles[i])
         for p, sub in enumerate(subsets):
@@ -193,7 +195,7 @@ def self_reconstruction(model: CorrNetModule, view: int, x: Tensor, config: Conf
     (pre,) = model.decode_pre(model.encode(xs), views=[view])
     logits = config.loss == "bce"
     out = pre if logits else model.g(pre)
-    return _wide(reconstruction_error(x, out, config.loss, logits=logits)).mean()
+    return _wide(reconstruction_error(dense(x), out, config.loss, logits=logits)).mean()
 
 
 def _part_backward(model: CorrNetModule, source: Source, rows, config: Config) -> tuple[Tensor, LossTerms | None]:
@@ -205,9 +207,11 @@ def _part_backward(model: CorrNetModule, source: Source, rows, config: Config) -
         loss = self_reconstruction(model, view, xs[view], config)
         (source.weight * loss).backward()
         return loss.detach(), None
-    full = [x if x is not None else torch.zeros(mask.shape[0], d, device=mask.device) for x, d in zip(xs, model.dims)]
+    n = next(x for x in xs if x is not None).shape[0]
+    device = next(model.parameters()).device
+    full = [x if x is not None else torch.zeros(n, d, device=device) for x, d in zip(xs, model.dims)]
     if mask is None:
-        mask = torch.zeros(full[0].shape[0], len(full), dtype=torch.bool, device=full[0].device)
+        mask = torch.zeros(n, len(full), dtype=torch.bool, device=device)
         mask[:, list(source.present)] = True
     terms = multiview_loss(model, full, config, mask=mask)
     terms.total.backward()

@@ -1,0 +1,124 @@
+"""Promises that mutation testing (``make mutants``) found unpinned; each test names the wrong
+implementation it rejects."""
+
+import json
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from sklearn.exceptions import ConvergenceWarning
+
+from corrnet import Config, CorrNet, CorrNetModule, MultiViewCorrNet, training
+from corrnet.training import self_reconstruction
+
+CPU = dict(device="cpu", random_state=0)
+
+
+def _three(n=150):
+    rng = np.random.default_rng(0)
+    z = rng.normal(size=(n, 2))
+    return [(1 / (1 + np.exp(-(z @ rng.normal(size=(2, d)))))).astype(np.float32) for d in (5, 4, 3)]
+
+
+def test_multiview_generate_and_correlations_by_hand():
+    """generate(view=0) is allowed; correlations pair each view's own code (not the others')."""
+    views = _three()
+    est = MultiViewCorrNet(2, epochs=3, tol=None, **CPU).fit(views)
+    assert est.generate([None, views[1], None], view=0).shape == views[0].shape
+    h = [est.transform([v if j == i else None for j in range(3)]) for i, v in enumerate(views)]
+    want = [[np.corrcoef(h[i][:, u], h[j][:, u])[0, 1] for u in range(2)] for i, j in ((0, 1), (0, 2), (1, 2))]
+    np.testing.assert_allclose(est.correlations(views), want, rtol=1e-4, atol=1e-5)
+
+
+def test_saved_model_keeps_best_epoch_metadata_and_numpy_metrics(two_views, tmp_path):
+    X, Y = two_views
+    est = CorrNet(3, epochs=6, tol=None, early_stopping=True, patience=2, validation_fraction=0.25, **CPU).fit(X, Y)
+    est.save(tmp_path / "m", metrics={"score": np.float32(0.5), "n": np.int64(3)})  # numpy scalars are JSON'd
+    back = CorrNet.load(tmp_path / "m")
+    assert back.best_epoch_ == est.best_epoch_ is not None
+    assert back.metrics_ == {"score": 0.5, "n": 3.0}
+    from safetensors import safe_open
+
+    with safe_open(str(tmp_path / "m" / "weights.safetensors"), "np") as f:
+        assert f.metadata() == {"format": "corrnet", "format_version": "2"}
+
+
+def test_a_random_state_object_is_saved_as_none(two_views, tmp_path):
+    X, Y = two_views
+    est = CorrNet(3, epochs=1, tol=None, device="cpu", random_state=np.random.RandomState(0)).fit(X, Y)
+    est.save(tmp_path / "m")
+    assert json.loads((tmp_path / "m" / "model.json").read_text())["params"]["random_state"] is None
+    assert CorrNet.load(tmp_path / "m").random_state is None
+
+
+def test_a_converged_run_resumed_from_its_last_checkpoint_stays_converged(two_views, tmp_path):
+    X, Y = two_views
+    kw = dict(n_components=3, batch_size=10, tol=1e-2, epochs=1000, **CPU)
+    first = CorrNet(**kw).fit(X[:40], Y[:40], checkpoint_dir=tmp_path)
+    assert first.stop_reason_ == "converged"
+    again = CorrNet(**kw, verbose=0).fit(X[:40], Y[:40], checkpoint_dir=tmp_path, resume=True)
+    assert (again.n_iter_, again.stop_reason_) == (first.n_iter_, "converged")  # no extra epoch ran
+    np.testing.assert_array_equal(again.transform(X=X), first.transform(X=X))
+
+
+def test_resume_ignores_verbose(two_views, tmp_path):
+    """verbose does not change the result, so it is not part of the checkpoint's fingerprint."""
+    X, Y = two_views
+    CorrNet(3, epochs=2, tol=None, **CPU).fit(X, Y, checkpoint_dir=tmp_path)
+    CorrNet(3, epochs=3, tol=None, verbose=1, **CPU).fit(X, Y, checkpoint_dir=tmp_path, resume=True)
+
+
+def test_auto_epochs_do_not_warn_when_the_loss_was_flat_at_the_end(two_views):
+    """With epochs='auto' running out of epochs is the plan; only a still-falling loss warns."""
+    X, Y = two_views
+    est = CorrNet(2, tol=1e-12, **CPU)
+    est.history_ = [{"loss": v} for v in [10.0, 5.0, 4.0] + [3.0] * 97]  # flat for the last quarter
+    assert not est._still_improving()
+    est.history_ = [{"loss": 10.0 - 0.09 * i} for i in range(100)]  # still falling
+    assert est._still_improving()
+    est.set_params(epochs=100)
+    est.history_ = [{"loss": v} for v in [10.0, 5.0, 4.0] + [3.0] * 97]
+    assert est._still_improving()  # a fixed budget that ran out always warns (tol is set)
+
+
+def test_bce_self_reconstruction_of_single_view_rows_by_hand():
+    c = Config(n_components=3, loss="bce").validate()
+    model = CorrNetModule([6, 5], c, generator=torch.Generator().manual_seed(0)).double()
+    x = torch.rand(7, 6, dtype=torch.float64)
+    p = model.decode(model.encode([x, None]))[0]
+    want = -(x * torch.log(p) + (1 - x) * torch.log(1 - p)).sum(1).mean()
+    torch.testing.assert_close(self_reconstruction(model, 0, x, c), want, rtol=1e-6, atol=1e-8)
+
+
+def test_a_failing_torch_compile_falls_back_with_one_warning(two_views, monkeypatch):
+    """engine='compile' on a machine where compiling fails: the same maths without it, one warning."""
+
+    def broken(fn, **kw):
+        def call(*a):
+            raise RuntimeError("no C++ compiler")
+
+        return call
+
+    monkeypatch.setattr(torch, "compile", broken)
+    X, Y = two_views
+    kw = dict(n_components=3, epochs=2, tol=None, **CPU)
+    with pytest.warns(UserWarning, match="torch.compile failed \\(RuntimeError\\); training without it"):
+        a = CorrNet(**kw, engine="compile").fit(X, Y)
+    b = CorrNet(**kw, engine="fused").fit(X, Y)
+    np.testing.assert_allclose(a.transform(X=X), b.transform(X=X), atol=1e-6)
+
+
+def test_a_working_torch_compile_does_not_warn(two_views):
+    fn = training._compiled_or_fallback(lambda t: t * 2 + 1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = fn(torch.ones(3))
+        out = fn(torch.ones(3))
+    torch.testing.assert_close(out, torch.full((3,), 3.0))
+
+
+def test_fixed_epochs_warn_when_not_converged(two_views):
+    X, Y = two_views
+    with pytest.warns(ConvergenceWarning, match="stopped after epochs=2"):
+        CorrNet(3, epochs=2, **CPU).fit(X, Y)

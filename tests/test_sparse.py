@@ -1,0 +1,84 @@
+"""scipy.sparse CSR views: batches are sliced from CSR (never densified whole) and give what dense gives."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+import torch
+
+from corrnet import Config, CorrNet, CorrNetModule, MultiViewCorrNet, multiview_loss
+from corrnet.data import SparseRows
+
+CPU = dict(device="cpu", random_state=0)
+
+
+def _sparse_views(n=200, seed=0):
+    """Two correlated bag-of-words-like views (non-negative, ~5 % non-zeros, rows in [0, 1])."""
+    rng = np.random.default_rng(seed)
+    topic = rng.integers(0, 4, n)
+    views = []
+    for d in (60, 45):
+        words = rng.random((4, d)) < 0.12  # each topic's vocabulary
+        A = (rng.random((n, d)) < 0.5) * words[topic] * rng.random((n, d))
+        views.append(sp.csr_matrix(A.astype(np.float32)))
+    return views
+
+
+def test_sparse_batch_gives_the_dense_loss_and_gradients():
+    c = Config(n_components=4).validate()
+    X, Y = _sparse_views(30)
+    for masked in (False, True):
+        losses, grads = [], []
+        for make in (lambda A: torch.from_numpy(A.toarray()), lambda A: SparseRows(A, "cpu")[:]):
+            model = CorrNetModule([60, 45], c, generator=torch.Generator().manual_seed(0))
+            mask = torch.rand(30, 2, generator=torch.Generator().manual_seed(1)) > 0.2 if masked else None
+            if mask is not None:
+                mask[:5] = True
+            terms = multiview_loss(model, [make(X), make(Y)], c, mask=mask)
+            terms.total.backward()
+            losses.append(terms.total.detach())
+            grads.append([p.grad for p in model.parameters()])
+        torch.testing.assert_close(losses[0], losses[1], rtol=1e-5, atol=1e-6)
+        for a, b in zip(*grads):
+            torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-6)
+
+
+def test_sparse_rows_slice_without_densifying():
+    X, _ = _sparse_views(50)
+    rows = SparseRows(X, "cpu")
+    batch = rows[torch.tensor([3, 1, 4])]
+    assert batch.layout == torch.sparse_csr and batch.shape == (3, 60)
+    np.testing.assert_array_equal(batch.to_dense().numpy(), X[[3, 1, 4]].toarray())
+
+
+@pytest.mark.parametrize("estimator", ["corrnet", "multiview"])
+def test_fitting_sparse_views_equals_fitting_their_dense_copies(estimator):
+    X, Y = _sparse_views()
+    kw = dict(n_components=3, epochs=3, tol=None, engine="autograd", **CPU)
+    if estimator == "corrnet":
+        s = CorrNet(**kw).fit(X, Y, X_unpaired=X[:20])
+        d = CorrNet(**kw).fit(X.toarray(), Y.toarray(), X_unpaired=X[:20].toarray())
+        hs, hd = s.transform(X=X), d.transform(X=X.toarray())
+        gs, gd = s.generate(X=X), d.generate(X=X.toarray())
+    else:
+        masks = [np.arange(200) % 5 != 0, None]
+        s = MultiViewCorrNet(**kw).fit([X, Y], masks=masks)
+        d = MultiViewCorrNet(**kw).fit([X.toarray(), Y.toarray()], masks=masks)
+        hs, hd = s.transform([X, None]), d.transform([X.toarray(), None])
+        gs, gd = s.generate([X, None], view=1), d.generate([X.toarray(), None], view=1)
+    assert s.engine_ == "autograd" and s.output_activation_ == "sigmoid"
+    np.testing.assert_allclose(hs, hd, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(gs, gd, rtol=1e-4, atol=1e-5)
+
+
+def test_sparse_views_outside_the_unit_interval_are_max_abs_scaled(tmp_path):
+    X, Y = _sparse_views()
+    X = X * 7.0
+    est = CorrNet(3, epochs=2, tol=None, **CPU).fit(X, Y)
+    assert type(est.scaler_x_).__name__ == "MaxAbsScaler" and est.scaler_y_ is None
+    est.save(tmp_path / "m")
+    back = CorrNet.load(tmp_path / "m")
+    np.testing.assert_array_equal(back.transform(X=X), est.transform(X=X))
+    with pytest.raises(ValueError, match="densify"):
+        CorrNet(3, epochs=1, scale="minmax", **CPU).fit(X, Y)
+    with pytest.raises(ValueError, match="dense views"):
+        CorrNet(3, epochs=1, engine="fused", **CPU).fit(X, Y)
