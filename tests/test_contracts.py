@@ -69,9 +69,8 @@ def test_resume_ignores_verbose(two_views, tmp_path):
     CorrNet(3, epochs=3, tol=None, verbose=1, **CPU).fit(X, Y, checkpoint_dir=tmp_path, resume=True)
 
 
-def test_auto_epochs_do_not_warn_when_the_loss_was_flat_at_the_end(two_views):
+def test_auto_epochs_do_not_warn_when_the_loss_was_flat_at_the_end():
     """With epochs='auto' running out of epochs is the plan; only a still-falling loss warns."""
-    X, Y = two_views
     est = CorrNet(2, tol=1e-12, **CPU)
     est.history_ = [{"loss": v} for v in [10.0, 5.0, 4.0] + [3.0] * 97]  # flat for the last quarter
     assert not est._still_improving()
@@ -109,7 +108,7 @@ def test_a_failing_torch_compile_falls_back_with_one_warning(two_views, monkeypa
     np.testing.assert_allclose(a.transform(X=X), b.transform(X=X), atol=1e-6)
 
 
-def test_a_working_torch_compile_does_not_warn(two_views):
+def test_a_working_torch_compile_does_not_warn():
     fn = training._compiled_or_fallback(lambda t: t * 2 + 1)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
