@@ -693,4 +693,5 @@ class CorrNet(_CorrNetBase, auto_wrap_output_keys=None):
         tags.target_tags.required = True  # Y, the second view, is required
         tags.non_deterministic = self.device != "cpu"
         tags.transformer_tags.preserves_dtype = ["float32"]  # codes are computed in float32
+        tags.input_tags.sparse = True  # scipy.sparse views: batches are sliced from CSR
         return tags
