@@ -9,7 +9,7 @@ import pytest
 import torch
 from sklearn.exceptions import ConvergenceWarning
 
-from corrnet import Config, CorrNet, CorrNetModule, MultiViewCorrNet, training
+from corrnet import Config, CorrNet, CorrNetModule, MultiViewCorrNet, multiview_loss, training
 from corrnet.training import self_reconstruction
 
 CPU = dict(device="cpu", random_state=0)
@@ -121,3 +121,90 @@ def test_fixed_epochs_warn_when_not_converged(two_views):
     X, Y = two_views
     with pytest.warns(ConvergenceWarning, match="stopped after epochs=2"):
         CorrNet(3, epochs=2, **CPU).fit(X, Y)
+
+
+def test_multiview_parameters_match_corrnets_and_are_stored():
+    shared = {k: v for k, v in CorrNet().get_params().items() if k in MultiViewCorrNet().get_params()}
+    mv = MultiViewCorrNet().get_params()
+    assert {k: mv[k] for k in shared if k != "reconstruct_from"} == {
+        k: v for k, v in shared.items() if k != "reconstruct_from"
+    }
+    assert mv["reconstruct_from"] == ("all", "single")
+    assert MultiViewCorrNet(patience=3, verbose=2).get_params()["patience"] == 3
+
+
+def test_multiview_inputs_are_checked_against_the_fit():
+    views = _three(60)
+    est = MultiViewCorrNet(2, epochs=1, tol=None, **CPU).fit([views[0], views[1], views[2][:, 0]])  # 1-D: one feature
+    assert est.n_features_views_ == [5, 4, 1]
+    with pytest.raises(ValueError, match="4 features"):
+        est.transform([None, views[0], None])  # view 1 has 4 columns, not 5
+    with pytest.raises(ValueError, match="at least one view"):
+        est.transform([None, None, None])
+    MultiViewCorrNet(2, epochs=1, tol=None, **CPU).fit([v[:2] for v in views])  # 2 rows are enough to fit
+
+
+def test_a_source_missing_some_views_equals_its_masked_batch():
+    """A source holding views 0 and 1 of a three-view model (no mask) trains like the masked batch."""
+    from corrnet.plans import Source
+    from corrnet.training import _part_backward
+
+    c = Config(n_components=3, reconstruct_from=("all", "single")).validate()
+    gen = torch.Generator().manual_seed(0)
+    a, b = torch.rand(8, 5, generator=gen, dtype=torch.float64), torch.rand(8, 4, generator=gen, dtype=torch.float64)
+    grads = []
+    for how in ("source", "mask"):
+        model = CorrNetModule([5, 4, 3], c, generator=torch.Generator().manual_seed(1)).double()
+        if how == "source":
+            _part_backward(model, Source([a, b, None]), slice(None), c)
+        else:
+            mask = torch.tensor([[True, True, False]] * 8)
+            multiview_loss(model, [a, b, torch.zeros(8, 3, dtype=torch.float64)], c, mask=mask).total.backward()
+        grads.append([torch.zeros_like(p) if p.grad is None else p.grad for p in model.parameters()])
+    for u, v in zip(*grads):
+        torch.testing.assert_close(u, v, rtol=1e-12, atol=1e-14)
+
+
+def test_masked_objective_row_weights():
+    c = Config(n_components=3, lam=0.0, reconstruct_from=("all", "single")).validate()
+    model = CorrNetModule([5, 4], c, generator=torch.Generator().manual_seed(0)).double()
+    gen = torch.Generator().manual_seed(2)
+    xs = [torch.rand(6, 5, generator=gen, dtype=torch.float64), torch.rand(6, 4, generator=gen, dtype=torch.float64)]
+    mask = torch.ones(6, 2, dtype=torch.bool)
+    mask[4, 1] = mask[5, 0] = False
+    base = multiview_loss(model, xs, c, mask=mask).total
+    same = multiview_loss(model, xs, c, mask=mask, weight=torch.full((6,), 1 / 6, dtype=torch.float64)).total
+    double = multiview_loss(model, xs, c, mask=mask, weight=torch.full((6,), 2 / 6, dtype=torch.float64)).total
+    torch.testing.assert_close(same, base)
+    torch.testing.assert_close(double, 2 * base)
+
+
+def test_config_from_dict_names_unknown_keys():
+    with pytest.raises(ValueError, match=r"unknown config keys \['hidden'\]"):
+        Config.from_dict({"hidden": 3})
+
+
+def test_loading_checks_every_tensor_and_keeps_versions(two_views, tmp_path):
+    from safetensors.numpy import load_file, save_file
+
+    from corrnet.persistence import ModelFormatError
+
+    X, Y = two_views
+    est = CorrNet(3, epochs=1, tol=None, **CPU).fit(X, Y)
+    est.save(tmp_path / "m")
+    meta = json.loads((tmp_path / "m" / "model.json").read_text())
+    assert meta["versions"] == {
+        "corrnet": __import__("corrnet").__version__,
+        "torch": torch.__version__,
+        "numpy": np.__version__,
+    }
+    assert CorrNet.load(tmp_path / "m").metrics_ == {}
+    (tmp_path / "m" / "model.json").write_text(json.dumps({**meta, "format_version": 99}))
+    with pytest.raises(ModelFormatError, match=r"by corrnet 0\.2\.0\)"):
+        CorrNet.load(tmp_path / "m")
+    (tmp_path / "m" / "model.json").write_text(json.dumps(meta))
+    tensors = load_file(str(tmp_path / "m" / "weights.safetensors"))
+    del tensors["model.decoders.1.out.bias"]
+    save_file(tensors, str(tmp_path / "m" / "weights.safetensors"))
+    with pytest.raises(ModelFormatError, match=r"decoders\.1\.out\.bias"):
+        CorrNet.load(tmp_path / "m")

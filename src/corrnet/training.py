@@ -208,8 +208,9 @@ def _part_backward(model: CorrNetModule, source: Source, rows, config: Config) -
         (source.weight * loss).backward()
         return loss.detach(), None
     n = next(x for x in xs if x is not None).shape[0]
-    device = next(model.parameters()).device
-    full = [x if x is not None else torch.zeros(n, d, device=device) for x, d in zip(xs, model.dims)]
+    p = next(model.parameters())
+    full = [x if x is not None else p.new_zeros(n, d) for x, d in zip(xs, model.dims)]  # the model's dtype
+    device = p.device
     if mask is None:
         mask = torch.zeros(n, len(full), dtype=torch.bool, device=device)
         mask[:, list(source.present)] = True
