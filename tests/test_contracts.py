@@ -208,3 +208,21 @@ def test_loading_checks_every_tensor_and_keeps_versions(two_views, tmp_path):
     save_file(tensors, str(tmp_path / "m" / "weights.safetensors"))
     with pytest.raises(ModelFormatError, match=r"decoders\.1\.out\.bias"):
         CorrNet.load(tmp_path / "m")
+
+
+def test_multiview_masks_are_checked_and_none_means_present(tmp_path):
+    views = _three(60)
+    m = np.arange(60) % 3 != 0
+    a = MultiViewCorrNet(2, epochs=1, tol=None, **CPU).fit(views, masks=[None, m, None])
+    b = MultiViewCorrNet(2, epochs=1, tol=None, **CPU).fit(views, masks=[np.ones(60, bool), m, np.ones(60, bool)])
+    np.testing.assert_array_equal(a.transform(views), b.transform(views))
+    with pytest.raises(ValueError, match="masks has 2 entries for 3 views"):
+        MultiViewCorrNet().fit(views, masks=[None, m])
+    none = np.zeros(60, bool)
+    with pytest.raises(ValueError, match=r"^7 rows have no view at all"):
+        MultiViewCorrNet().fit(views, masks=[np.arange(60) >= 7, none, none])
+    # a checkpoint is only resumed when asked: a second fit without resume starts over
+    kw = dict(n_components=2, epochs=2, tol=None, **CPU)
+    MultiViewCorrNet(**kw).fit(views, checkpoint_dir=tmp_path)
+    again = MultiViewCorrNet(**{**kw, "epochs": 3}).fit(views, checkpoint_dir=tmp_path)
+    assert [r["epoch"] for r in again.history_] == [1, 2, 3]
