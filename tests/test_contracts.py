@@ -226,3 +226,29 @@ def test_multiview_masks_are_checked_and_none_means_present(tmp_path):
     MultiViewCorrNet(**kw).fit(views, checkpoint_dir=tmp_path)
     again = MultiViewCorrNet(**{**kw, "epochs": 3}).fit(views, checkpoint_dir=tmp_path)
     assert [r["epoch"] for r in again.history_] == [1, 2, 3]
+
+
+def test_one_row_can_be_transformed():
+    views = _three(60)
+    est = MultiViewCorrNet(2, epochs=1, tol=None, **CPU).fit(views)
+    assert est.transform([views[0][:1], None, None]).shape == (1, 2)
+
+
+def test_old_model_files_load_resave_and_explain_themselves(two_views, tmp_path):
+    """A model file without the resolved settings or versions (corrnet 0.1) loads and re-saves;
+    errors about it say which corrnet wrote it, or '?' when the file does not say."""
+    from corrnet.persistence import ModelFormatError
+
+    X, Y = two_views
+    CorrNet(3, epochs=1, tol=None, **CPU).fit(X, Y).save(tmp_path / "m")
+    meta = json.loads((tmp_path / "m" / "model.json").read_text())
+    old = {k: v for k, v in meta.items() if k not in ("resolved", "versions")}
+    (tmp_path / "m" / "model.json").write_text(json.dumps(old))
+    CorrNet.load(tmp_path / "m").save(tmp_path / "again")
+    (tmp_path / "m" / "model.json").write_text(json.dumps({**old, "format_version": 99}))
+    with pytest.raises(ModelFormatError, match=r"by corrnet \?\)"):
+        CorrNet.load(tmp_path / "m")
+    bad = {**meta, "config": {**meta["config"], "n_components": 4}}
+    (tmp_path / "m" / "model.json").write_text(json.dumps(bad))
+    with pytest.raises(ModelFormatError, match=r"params and config disagree on \['n_components'\]"):
+        CorrNet.load(tmp_path / "m")
