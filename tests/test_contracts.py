@@ -76,6 +76,9 @@ def test_auto_epochs_do_not_warn_when_the_loss_was_flat_at_the_end():
     assert not est._still_improving()
     est.history_ = [{"loss": 10.0 - 0.09 * i} for i in range(100)]  # still falling
     assert est._still_improving()
+    # the run's whole decrease is measured from its first epoch (100 -> 9: the last quarter's 0.25 is < 5 %)
+    est.history_ = [{"loss": v} for v in [100.0, 10.0, *np.linspace(10, 9, 98)]]
+    assert not est._still_improving()
     est.set_params(epochs=100)
     est.history_ = [{"loss": v} for v in [10.0, 5.0, 4.0] + [3.0] * 97]
     assert est._still_improving()  # a fixed budget that ran out always warns (tol is set)
@@ -88,6 +91,11 @@ def test_bce_self_reconstruction_of_single_view_rows_by_hand():
     p = model.decode(model.encode([x, None]))[0]
     want = -(x * torch.log(p) + (1 - x) * torch.log(1 - p)).sum(1).mean()
     torch.testing.assert_close(self_reconstruction(model, 0, x, c), want, rtol=1e-6, atol=1e-8)
+    with torch.no_grad():  # saturated outputs: the fused logit form stays exact where sigmoid rounds to 1
+        model.decoders[0].out.bias.fill_(50.0)
+    pre = model.decode_pre(model.encode([x, None]))[0]
+    exact = torch.nn.functional.binary_cross_entropy_with_logits(pre, x, reduction="none").sum(1).mean()
+    torch.testing.assert_close(self_reconstruction(model, 0, x, c), exact, rtol=1e-9, atol=1e-9)
 
 
 def test_a_failing_torch_compile_falls_back_with_one_warning(two_views, monkeypatch):
@@ -222,10 +230,16 @@ def test_multiview_masks_are_checked_and_none_means_present(tmp_path):
     with pytest.raises(ValueError, match=r"^7 rows have no view at all"):
         MultiViewCorrNet().fit(views, masks=[np.arange(60) >= 7, none, none])
     # a checkpoint is only resumed when asked: a second fit without resume starts over
-    kw = dict(n_components=2, epochs=2, tol=None, **CPU)
-    MultiViewCorrNet(**kw).fit(views, checkpoint_dir=tmp_path)
-    again = MultiViewCorrNet(**{**kw, "epochs": 3}).fit(views, checkpoint_dir=tmp_path)
-    assert [r["epoch"] for r in again.history_] == [1, 2, 3]
+    kw = dict(n_components=2, tol=None, **CPU)
+    MultiViewCorrNet(**kw, epochs=3).fit(views, checkpoint_dir=tmp_path)
+    again = MultiViewCorrNet(**kw, epochs=2).fit(views, checkpoint_dir=tmp_path)
+    assert [r["epoch"] for r in again.history_] == [1, 2]  # resumed, it would hold the 3 epochs run before
+    # pairs of views that share exactly 2 rows are enough for the correlation term
+    two = np.zeros(60, bool)
+    two[:2] = True
+    MultiViewCorrNet(2, epochs=1, tol=None, **CPU).fit(views, masks=[None, two, ~two])
+    with pytest.raises(ValueError, match="too few rows"):
+        MultiViewCorrNet(2, epochs=1, **CPU).fit([v[:1] for v in views])
 
 
 def test_one_row_can_be_transformed():
@@ -252,3 +266,23 @@ def test_old_model_files_load_resave_and_explain_themselves(two_views, tmp_path)
     (tmp_path / "m" / "model.json").write_text(json.dumps(bad))
     with pytest.raises(ModelFormatError, match=r"params and config disagree on \['n_components'\]"):
         CorrNet.load(tmp_path / "m")
+
+
+def test_sparse_checkpoints_resume(tmp_path):
+    """The checkpoint fingerprint reads a CSR view's arrays (dense code would hash junk or fail)."""
+    import scipy.sparse as sp
+
+    rng = np.random.default_rng(0)
+    X = sp.random(80, 30, density=0.2, format="csr", dtype=np.float32, random_state=rng)
+    Y = sp.csr_matrix(
+        X[:, :20] * 0.5 + sp.random(80, 20, density=0.1, format="csr", dtype=np.float32, random_state=rng)
+    )
+    kw = dict(n_components=2, tol=None, **CPU)
+    CorrNet(**kw, epochs=2).fit(X, Y, checkpoint_dir=tmp_path)
+    resumed = CorrNet(**kw, epochs=3).fit(X, Y, checkpoint_dir=tmp_path, resume=True)
+    straight = CorrNet(**kw, epochs=3).fit(X, Y)
+    np.testing.assert_allclose(resumed.transform(X=X), straight.transform(X=X), atol=1e-6)
+    X2 = X.copy()
+    X2.data[0] += 1.0  # other data: the fingerprint must change
+    with pytest.raises(ValueError, match="other data or parameters"):
+        CorrNet(**kw, epochs=3).fit(X2, Y, checkpoint_dir=tmp_path, resume=True)
