@@ -192,3 +192,26 @@ def test_bad_inputs_name_the_problem():
         est.transform([X, Y])
     with pytest.raises(ValueError, match="out of range"):
         est.generate([X, None, None], view=3)
+
+
+def test_save_load_round_trip_and_the_right_class(tmp_path):
+    from corrnet.persistence import ModelFormatError
+
+    views = _data(120)
+    views[2] = views[2] * 40 - 7  # standardised on fit
+    masks = [None, np.arange(120) % 4 != 0, None]
+    est = MultiViewCorrNet(3, epochs=2, tol=None, **CPU).fit(views, masks=masks)
+    est.save(tmp_path / "m")
+    back = MultiViewCorrNet.load(tmp_path / "m")
+    np.testing.assert_array_equal(back.transform([None, views[1], views[2]]), est.transform([None, views[1], views[2]]))
+    np.testing.assert_array_equal(
+        back.generate([views[0], None, None], view=2), est.generate([views[0], None, None], view=2)
+    )
+    assert back.get_params() == est.get_params() and back.n_features_views_ == [8, 6, 5]
+    assert back.scalers_[0] is None and back.scalers_[2] is not None
+    with pytest.raises(ModelFormatError, match=r"MultiViewCorrNet model; load it with MultiViewCorrNet\.load"):
+        CorrNet.load(tmp_path / "m")
+    X, Y, _ = _data(60)
+    CorrNet(2, epochs=1, tol=None, **CPU).fit(X, Y).save(tmp_path / "c")
+    with pytest.raises(ModelFormatError, match=r"holds a CorrNet model; load it with CorrNet\.load"):
+        MultiViewCorrNet.load(tmp_path / "c")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import os
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -11,7 +12,7 @@ import scipy.sparse as sp
 import torch
 from sklearn.utils.validation import check_is_fitted
 
-from . import training
+from . import persistence, training
 from .data import check_view, resolve_device, to_tensor
 from .estimator import _CorrNetBase
 from .model import CorrNetModule
@@ -213,6 +214,17 @@ class MultiViewCorrNet(_CorrNetBase, auto_wrap_output_keys=None):
             model, config, seed, plan, steps_per_epoch, val, views, checkpoint_dir, checkpoint_every, resume, log_dir
         )
         return self
+
+    # -- persistence ---------------------------------------------------------------------------
+    def save(self, path: str | os.PathLike, metrics: dict[str, float] | None = None) -> Path:
+        """Write the fitted model to directory ``path`` (``weights.safetensors`` + ``model.json``,
+        atomically; the same format as :meth:`CorrNet.save`, one scaler per view)."""
+        return persistence.save_estimator(self, path, metrics)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike, device: str | None = None) -> MultiViewCorrNet:
+        """Load a directory written by :meth:`save` (JSON and safetensors only: never runs code)."""
+        return persistence.load_estimator(path, cls, device)
 
     # -- inference -----------------------------------------------------------------------------
     def _tensors(self, Xs: Any) -> list[torch.Tensor | None]:

@@ -132,7 +132,8 @@ def _scaler_from(prefix: str, meta: dict[str, Any] | None, tensors: dict[str, to
 
 
 def save_estimator(est: Any, path: str | os.PathLike, metrics: dict[str, float] | None = None) -> Path:
-    """Write a fitted :class:`~corrnet.CorrNet` to the directory ``path`` (atomically)."""
+    """Write a fitted :class:`~corrnet.CorrNet` or :class:`~corrnet.MultiViewCorrNet` to the directory
+    ``path`` (atomically)."""
     from sklearn.utils.validation import check_is_fitted
 
     check_is_fitted(est, "model_")
@@ -146,10 +147,8 @@ def save_estimator(est: Any, path: str | os.PathLike, metrics: dict[str, float] 
         "format_version": FORMAT_VERSION,
         "versions": _versions(),
         "params": params,
+        "estimator": type(est).__name__,
         "n_features_in_": est.n_features_in_,
-        "n_features_y_": est.n_features_y_,
-        "scaler_x": _scaler_to("scaler_x", est.scaler_x_, tensors),
-        "scaler_y": _scaler_to("scaler_y", est.scaler_y_, tensors),
         "config": est.config_.to_dict() if hasattr(est, "config_") else None,
         "resolved": {k: getattr(est, k, None) for k in ("engine_", "stop_reason_")},
         "n_epochs_": est.n_epochs_,
@@ -157,6 +156,13 @@ def save_estimator(est: Any, path: str | os.PathLike, metrics: dict[str, float] 
         "history": est.history_,
         "metrics": metrics or {},
     }
+    if hasattr(est, "n_features_views_"):  # N views: widths and one scaler per view
+        meta["n_features_views_"] = list(est.n_features_views_)
+        meta["scalers"] = [_scaler_to(f"scaler_{i}", sc, tensors) for i, sc in enumerate(est.scalers_)]
+    else:
+        meta["n_features_y_"] = est.n_features_y_
+        meta["scaler_x"] = _scaler_to("scaler_x", est.scaler_x_, tensors)
+        meta["scaler_y"] = _scaler_to("scaler_y", est.scaler_y_, tensors)
 
     def write(d: Path) -> None:
         save_file(tensors, str(d / WEIGHTS), metadata={"format": "corrnet", "format_version": str(FORMAT_VERSION)})
@@ -193,6 +199,9 @@ def load_estimator(path: str | os.PathLike, cls: type, device: str | None = None
 
     path = Path(path)
     meta = read_meta(path)
+    kind = meta.get("estimator", "CorrNet")  # format 1 files: CorrNet
+    if kind != cls.__name__:
+        raise ModelFormatError(f"{path} holds a {kind} model; load it with {kind}.load.")
     try:
         tensors = load_file(str(path / WEIGHTS))
     except (SafetensorError, OSError, ValueError) as err:
@@ -216,16 +225,27 @@ def load_estimator(path: str | os.PathLike, cls: type, device: str | None = None
         for k, v in (meta.get("resolved") or {}).items():  # engine_, stop_reason_ (the rest derives from config_)
             if k in ("engine_", "stop_reason_"):
                 setattr(est, k, v)
-        model = CorrNetModule([int(meta["n_features_in_"]), int(meta["n_features_y_"])], config)
+        multi = "n_features_views_" in meta
+        dims = (
+            [int(d) for d in meta["n_features_views_"]]
+            if multi
+            else [int(meta["n_features_in_"]), int(meta["n_features_y_"])]
+        )
+        model = CorrNetModule(dims, config)
         model.load_state_dict(_unflat("model", tensors, meta["format_version"]), strict=True)
-        est.scaler_x_ = _scaler_from("scaler_x", meta["scaler_x"], tensors)
-        est.scaler_y_ = _scaler_from("scaler_y", meta["scaler_y"], tensors)
+        if multi:
+            est.scalers_ = [_scaler_from(f"scaler_{i}", m, tensors) for i, m in enumerate(meta["scalers"])]
+            est.n_views_, est.n_features_views_ = len(dims), dims
+        else:
+            est.scaler_x_ = _scaler_from("scaler_x", meta["scaler_x"], tensors)
+            est.scaler_y_ = _scaler_from("scaler_y", meta["scaler_y"], tensors)
+            est.n_features_y_ = dims[1]
     except (KeyError, TypeError, RuntimeError, ValueError) as err:
         if isinstance(err, ModelFormatError):
             raise
         raise ModelFormatError(f"{path} does not describe a consistent corrnet model ({err}).") from err
     est.model_ = model.to(est._device()).eval()
-    est.n_features_in_, est.n_features_y_ = int(meta["n_features_in_"]), int(meta["n_features_y_"])
+    est.n_features_in_ = int(meta["n_features_in_"])
     est.history_ = meta.get("history", [])
     est.n_epochs_, est.best_epoch_ = meta.get("n_epochs_"), meta.get("best_epoch_")
     est.n_iter_ = est.n_epochs_
