@@ -286,3 +286,14 @@ def test_sparse_checkpoints_resume(tmp_path):
     X2.data[0] += 1.0  # other data: the fingerprint must change
     with pytest.raises(ValueError, match="other data or parameters"):
         CorrNet(**kw, epochs=3).fit(X2, Y, checkpoint_dir=tmp_path, resume=True)
+
+
+@pytest.mark.parametrize("engine", ["fused", "autograd"])
+def test_correlation_only_objective_trains_with_every_engine(two_views, engine):
+    """reconstruct_from=() (the correlation term alone): every pass's reconstruction is 0 in the history."""
+    X, Y = two_views
+    est = CorrNet(3, reconstruct_from=(), epochs=2, tol=None, engine=engine, **CPU).fit(X, Y)
+    assert est.engine_ == engine
+    row = est.history_[-1]
+    assert (row["recon_both"], row["recon_x"], row["recon_y"]) == (0.0, 0.0, 0.0)
+    assert row["loss"] == pytest.approx(-2.0 * row["sum_corr"], rel=1e-6)
