@@ -297,3 +297,24 @@ def test_correlation_only_objective_trains_with_every_engine(two_views, engine):
     row = est.history_[-1]
     assert (row["recon_both"], row["recon_x"], row["recon_y"]) == (0.0, 0.0, 0.0)
     assert row["loss"] == pytest.approx(-2.0 * row["sum_corr"], rel=1e-6)
+
+
+def test_plans_shuffle_slice_and_mix_as_documented():
+    from corrnet.plans import Plan, Source
+
+    X, Y = torch.zeros(250, 2), torch.zeros(250, 3)
+    fixed = Plan([Source([X, Y])], 100, shuffle=False).epoch(torch.Generator().manual_seed(0), torch.device("cpu"))
+    assert [p for (p,) in fixed] == [(0, slice(0, 100)), (0, slice(100, 200)), (0, slice(200, 250))]
+    steps = Plan([Source([X, Y])], 100, shuffle=True).epoch(torch.Generator().manual_seed(0), torch.device("cpu"))
+    rows = torch.cat([r for ((_, r),) in steps])
+    assert sorted(rows.tolist()) == list(range(250)) and rows.tolist() != list(range(250))  # a permutation
+    # mixed: every step holds paired_per_batch paired rows and the rest from the single-view sources
+    plan = Plan([Source([X, Y]), Source([torch.zeros(30, 2), None]), Source([None, torch.zeros(7, 3)])], 100, True, 60)
+    seen = {1: [], 2: []}
+    for step in plan.epoch(torch.Generator().manual_seed(0), torch.device("cpu")):
+        (_, paired), *singles = step
+        assert len(paired) == 60 or paired.numel() < 60  # the last paired batch may be shorter
+        assert [(j, len(r)) for j, r in singles] == [(1, 20), (2, 20)]
+        for j, r in singles:
+            seen[j] += r.tolist()
+    assert set(seen[1]) == set(range(30)) and set(seen[2]) == set(range(7))  # cycling through every row
