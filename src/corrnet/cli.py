@@ -393,7 +393,17 @@ def demo(out: str, epochs: int | None, components: int, seed: int, as_json: bool
 @click.argument(
     "name",
     type=click.Choice(
-        ("mnist-halves", "noisy-mnist", "av-digits", "semi-paired", "defaults", "multi30k", "mnist-quadrants", "bridge")
+        (
+            "mnist-halves",
+            "noisy-mnist",
+            "av-digits",
+            "semi-paired",
+            "defaults",
+            "multi30k",
+            "mnist-quadrants",
+            "bridge",
+            "transliteration",
+        )
     ),
 )
 @click.option("--out", default=None, type=click.Path(file_okay=False), help="Results directory [results/NAME].")
@@ -402,13 +412,16 @@ def demo(out: str, epochs: int | None, components: int, seed: int, as_json: bool
 @click.option("--subset", type=click.IntRange(100), help="Use only the first N rows of each split (smoke runs).")
 @click.option("--methods", default=None, help="Comma-separated subset of methods to run.")
 @click.option("--data-dir", type=click.Path(file_okay=False))
+@click.option("--locales", default=None, help="transliteration: comma-separated CLDR locales [ru,el,hi,ar,ko].")
 @click.option("--quiet", "-q", is_flag=True)
-def experiment(name, out, seeds, epochs, subset, methods, data_dir, quiet) -> None:
+def experiment(name, out, seeds, epochs, subset, methods, data_dir, locales, quiet) -> None:
     """Reproduce a results table: CorrNet (paper recipe and best) next to the baselines.
 
     ``multi30k``: English-German caption retrieval from sparse TF-IDF views (CorrNet, SVD + CCA,
     random). ``mnist-quadrants``: four views, MultiViewCorrNet vs MAXVAR generalised CCA. ``bridge``:
-    left and right halves never paired, each paired with a pivot view. ``defaults``: CorrNet() with
+    left and right halves never paired, each paired with a pivot view. ``transliteration``: are two
+    names in two scripts the same name (CLDR names via babel; CorrNet, CCA, romanisation, random)?
+    ``defaults``: CorrNet() with
     no settings vs tuned, corrnet 0.1's defaults, CCA and kernel CCA on six datasets at their
     published scale (--methods picks methods)."""
     from .experiments.runner import run_experiment
@@ -425,6 +438,20 @@ def experiment(name, out, seeds, epochs, subset, methods, data_dir, quiet) -> No
             data_dir=data_dir,
             subset=subset,
             epochs=epochs,
+            verbose=not quiet,
+        )
+        click.echo(res["markdown"])
+        return
+    if name == "transliteration":
+        from .experiments.transliteration import LOCALES, METHODS, run_transliteration
+
+        res = run_transliteration(
+            out or "results/transliteration",
+            locales=tuple(locales.split(",")) if locales else LOCALES,
+            methods=tuple(methods.split(",")) if methods else METHODS,
+            seeds=tuple(seed_list),
+            epochs=epochs,
+            subset=subset,
             verbose=not quiet,
         )
         click.echo(res["markdown"])

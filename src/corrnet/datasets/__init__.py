@@ -1,10 +1,12 @@
-"""Two-view datasets: embedded digits halves, MNIST halves, Noisy MNIST, scikit-learn's tables."""
+"""Datasets: embedded digits halves, MNIST halves, Noisy MNIST, scikit-learn's tables (two views), CLDR
+names across scripts (``cldr_names``, aligned names in N scripts; needs babel). Multi30k: ``datasets.multi30k``."""
 
 from __future__ import annotations
 
 import os
 
 from .base import MultiViewData
+from .cldr import NameTable, cldr_names
 from .digits import digits_halves
 from .mnist import load_mnist, mnist_halves, noisy_mnist
 from .tabular import breast_cancer_views, digits_halves_raw, iris_views, wine_views
@@ -44,7 +46,9 @@ def load_dataset(name: str, data_dir: str | os.PathLike | None = None) -> MultiV
 __all__ = [
     "NAMES",
     "MultiViewData",
+    "NameTable",
     "breast_cancer_views",
+    "cldr_names",
     "digits_halves",
     "digits_halves_raw",
     "iris_views",
