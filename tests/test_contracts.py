@@ -318,3 +318,103 @@ def test_plans_shuffle_slice_and_mix_as_documented():
         for j, r in singles:
             seen[j] += r.tolist()
     assert set(seen[1]) == set(range(30)) and set(seen[2]) == set(range(7))  # cycling through every row
+
+
+def test_saturated_units_by_activation():
+    """diagnostics._saturated: per unit (k,), a unit counts when >= 99 % of its rows sit at a bound."""
+    from corrnet.diagnostics import _saturated
+
+    n = 100
+    tanh = np.zeros((n, 3))
+    tanh[:99, 0] = 0.995  # 99 of 100 rows beyond 0.99: saturated (the bound is inclusive)
+    tanh[:98, 1] = -0.995  # 98 of 100: not
+    tanh[:, 2] = 0.98  # close to the bound, never beyond it
+    np.testing.assert_array_equal(_saturated(tanh, "tanh"), [True, False, False])
+    relu = np.zeros((n, 3))
+    relu[:, 1] = -1.0
+    relu[5, 2] = 0.1  # one active row is enough to be alive
+    np.testing.assert_array_equal(_saturated(relu, "relu"), [True, True, False])
+    sig = np.full((n, 2), 0.5)
+    sig[:99, 0] = 0.001
+    np.testing.assert_array_equal(_saturated(sig, "sigmoid"), [True, False])
+    np.testing.assert_array_equal(_saturated(sig, "linear"), [False, False])
+
+
+def test_cpu_estimators_are_deterministic_by_sklearn_tag():
+    assert CorrNet(device="cpu").__sklearn_tags__().non_deterministic is False
+    assert CorrNet(device="cuda").__sklearn_tags__().non_deterministic is True
+
+
+def test_view_errors_name_the_view(two_views):
+    X, Y = two_views
+    est = CorrNet(2, epochs=1, tol=None, **CPU).fit(X, Y)
+    with pytest.raises(ValueError, match=r"^X has 6 features, but CorrNet is expecting 7"):
+        est.transform(X=X[:, :6])
+    with pytest.raises(ValueError, match=r"^Y has 7 features, but CorrNet is expecting 5"):
+        est.transform(Y=X)
+    with pytest.raises(ValueError, match=r"^pass at least one view: X=\.\.\., Y=\.\.\. or both\.$"):
+        est.transform()
+    with pytest.raises(ValueError, match=r"at least 2 paired rows: correlations\(X, Y\)\.$"):
+        est.correlations(X[:1], Y[:1])
+
+
+def test_multiview_writes_checkpoints_and_resumes(tmp_path):
+    views = _three()
+    kw = dict(n_components=2, epochs=3, tol=None, **CPU)
+    full = MultiViewCorrNet(**kw).fit(views, checkpoint_dir=tmp_path / "ck")
+    assert any((tmp_path / "ck").iterdir())  # checkpoint_dir is not ignored
+    again = MultiViewCorrNet(**kw).fit(views, checkpoint_dir=tmp_path / "ck", resume=True)
+    np.testing.assert_array_equal(again.transform(views), full.transform(views))
+
+
+def test_multiview_fit_scales_the_views():
+    """scale='standard' is applied in fit: an affine change of every column leaves the codes unchanged."""
+    views = _three()
+    moved = [v * 1000.0 + 5.0 for v in views]
+    kw = dict(n_components=2, epochs=3, tol=None, scale="standard", **CPU)
+    a = MultiViewCorrNet(**kw).fit(views).transform(views)
+    b = MultiViewCorrNet(**kw).fit(moved).transform(moved)
+    np.testing.assert_allclose(a, b, atol=1e-4)
+
+
+def test_unmasked_objective_row_weights_by_hand():
+    torch.manual_seed(0)
+    cfg = Config(n_components=2, lam=0.0)
+    model = CorrNetModule((4, 3), cfg).double()
+    xs = [torch.rand(6, 4, dtype=torch.float64), torch.rand(6, 3, dtype=torch.float64)]
+    w = torch.rand(6, dtype=torch.float64)
+    terms = multiview_loss(model, xs, cfg, weight=w)
+    with torch.no_grad():
+        for name, subset in (("both", [0, 1]), ("x", [0]), ("y", [1])):
+            h = model.encode([x if i in subset else None for i, x in enumerate(xs)])
+            err = sum(((o - x) ** 2).sum(1) / 2 for o, x in zip(model.decode(h), xs))  # half squared, per row
+            torch.testing.assert_close(terms.recon[name], (w * err).sum())
+
+
+def test_bce_objective_is_exact_at_saturated_outputs():
+    """loss='bce' uses the logits form: an output saturated the wrong way costs its full pre-activation
+    (|a| = 40 per element), not the 16.1 of a probability clamped at 1e-7."""
+    cfg = Config(n_components=1, lam=0.0, loss="bce", reconstruct_from=("both",))
+    model = CorrNetModule((1, 1), cfg)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.zero_()
+        for dec in model.decoders:
+            dec.out.bias.fill_(40.0)  # sigmoid(40) == 1 in float32
+    xs = [torch.zeros(3, 1), torch.zeros(3, 1)]
+    terms = multiview_loss(model, xs, cfg)
+    torch.testing.assert_close(terms.recon["both"], torch.tensor(80.0))  # two views x 40
+
+
+def test_resume_may_change_engine_and_precision_but_not_the_model(two_views, tmp_path):
+    """The checkpoint fingerprint ignores how a run computes (engine, precision, device, verbose,
+    epochs) and keeps what it computes."""
+    X, Y = two_views
+    kw = dict(n_components=3, tol=None, **CPU)
+    CorrNet(epochs=2, **kw).fit(X, Y, checkpoint_dir=tmp_path)
+    more = CorrNet(epochs=3, engine="autograd", precision="bfloat16", **kw).fit(
+        X, Y, checkpoint_dir=tmp_path, resume=True
+    )
+    assert [h["epoch"] for h in more.history_][:2] == [1, 2] and len(more.history_) == 3
+    with pytest.raises(ValueError, match="made with other data or parameters"):
+        CorrNet(epochs=3, lam=1.0, **kw).fit(X, Y, checkpoint_dir=tmp_path, resume=True)
