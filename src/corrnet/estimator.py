@@ -25,6 +25,7 @@ from . import persistence, training
 from .config import PASSES, Config, preset
 from .data import check_view, check_views, resolve_device, to_tensor
 from .diagnostics import FitWarning, diagnose
+from .distributed import Dist
 from .model import CorrNetModule
 from .objective import correlation
 from .plans import Plan, Source
@@ -198,6 +199,7 @@ class _CorrNetBase(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
         resume: bool,
         log_dir: str | os.PathLike | None,
         pretrain: Any = None,
+        dist: Dist | None = None,
     ) -> None:
         """Train ``model`` on ``plan``: checkpoints (keyed by a fingerprint of ``views`` and the
         parameters), logging, the convergence patience (at least ``MIN_PATIENCE_STEPS`` of the
@@ -205,7 +207,8 @@ class _CorrNetBase(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
         the fitted attributes, and the ConvergenceWarning."""
         state = training.init_state(model, config, seed + 1)
         callbacks = []
-        if log_dir is not None:
+        main = dist is None or dist.is_main  # only rank 0 writes files
+        if log_dir is not None and main:
             callbacks.append(_EpochLogger(Path(log_dir)))
         if checkpoint_dir is not None:
             fingerprint = _fingerprint(views, self.get_params())
@@ -222,7 +225,8 @@ class _CorrNetBase(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
                 if s.epoch % checkpoint_every == 0 or s.epoch == config.epochs:
                     persistence.save_checkpoint(s, ckpt, extra={"fingerprint": fingerprint})
 
-            callbacks.append(checkpoint)
+            if main:
+                callbacks.append(checkpoint)
 
         def on_epoch_end(s: training.TrainState) -> None:
             for cb in callbacks:
@@ -241,12 +245,13 @@ class _CorrNetBase(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
                 early_stopping=self.early_stopping,
                 patience=self.patience,
                 monitor=self.monitor,
-                verbose=self.verbose,
+                verbose=self.verbose if main else 0,
                 on_epoch_end=on_epoch_end,
                 engine=self.engine_,
                 precision=self.precision,
                 tol=self.tol,
                 n_iter_no_change=max(int(self.n_iter_no_change), math.ceil(MIN_PATIENCE_STEPS / steps_per_epoch)),
+                dist=dist,
             )
         finally:
             self.n_epochs_ = self.n_iter_ = state.epoch
@@ -493,6 +498,7 @@ class CorrNet(_CorrNetBase, auto_wrap_output_keys=None):
         log_dir: str | os.PathLike | None = None,
         X_unpaired: Any = None,
         Y_unpaired: Any = None,
+        distributed: bool = False,
     ) -> CorrNet:
         """Fit on paired views.
 
@@ -515,6 +521,11 @@ class CorrNet(_CorrNetBase, auto_wrap_output_keys=None):
         log_dir : path, optional
             Append each epoch's history row to ``log_dir/history.csv``; with the ``tensorboard``
             package installed, also write TensorBoard scalars there.
+        distributed : bool, default=False
+            Data-parallel training in the current ``torch.distributed`` process group (``torchrun``):
+            every process passes the same data; ``batch_size`` is per process; the correlation is the
+            global batch's (:mod:`corrnet.distributed`). Rank 0 alone writes checkpoints and logs.
+            Fully paired data, autograd engine.
 
         Returns
         -------
@@ -522,6 +533,16 @@ class CorrNet(_CorrNetBase, auto_wrap_output_keys=None):
         """
         config = self.config()
         X, Y = check_views(X, Y, min_rows=2)
+        dist = Dist.current() if distributed else None
+        if dist is not None:
+            if X_unpaired is not None or Y_unpaired is not None:
+                raise ValueError("distributed=True supports paired rows only; drop X_unpaired/Y_unpaired.")
+            if self.engine not in ("auto", "autograd"):
+                raise ValueError(
+                    f"distributed=True trains with the autograd engine; use engine='auto', not {self.engine!r}."
+                )
+            dist.check_same("the shapes of X and Y", (X.shape[0], X.shape[1], Y.shape[1]))
+        world = 1 if dist is None else dist.world_size
         if validation_data is None and self.validation_fraction:
             if not 0 < self.validation_fraction < 1:
                 raise ValueError(f"validation_fraction must be in (0, 1), got {self.validation_fraction}.")
@@ -556,13 +577,15 @@ class CorrNet(_CorrNetBase, auto_wrap_output_keys=None):
         Xu = None if Xu is None else self._scale(Xu, self.scaler_x_)
         Yu = None if Yu is None else self._scale(Yu, self.scaler_y_)
         mixed_ppb = (self.paired_per_batch or max(2, config.batch_size // 2)) if strategy == "mixed" and semi else None
-        steps_per_epoch = len(training.batch_starts(X.shape[0], mixed_ppb or config.batch_size))
+        steps_per_epoch = len(training.batch_starts(X.shape[0], mixed_ppb or config.batch_size * world))
         config = self._resolve(config, [X, Y], steps_per_epoch)
         device = self._device()
         seed = self._seed()
         torch_gen = torch.Generator().manual_seed(seed)
         model = CorrNetModule([X.shape[1], Y.shape[1]], config, generator=torch_gen).to(device)
-        self.engine_ = self._engine(model, config, [X, Y], config.epochs * steps_per_epoch)
+        self.engine_ = (
+            self._engine(model, config, [X, Y], config.epochs * steps_per_epoch) if dist is None else "autograd"
+        )
         val = None
         if validation_data is not None:
             Xv, Yv = check_views(*validation_data, min_rows=2)
@@ -592,7 +615,7 @@ class CorrNet(_CorrNetBase, auto_wrap_output_keys=None):
             w = float(self.unpaired_weight)
             sources += [Source([to_tensor(Xu, device), None], weight=w)] if Xu is not None else []
             sources += [Source([None, to_tensor(Yu, device)], weight=w)] if Yu is not None else []
-        plan = Plan(sources, config.batch_size, config.shuffle, paired_per_batch=mixed_ppb)
+        plan = Plan(sources, config.batch_size * world, config.shuffle, paired_per_batch=mixed_ppb)
         self._run(
             model,
             config,
@@ -606,6 +629,7 @@ class CorrNet(_CorrNetBase, auto_wrap_output_keys=None):
             resume,
             log_dir,
             pretrain,
+            dist,
         )
         if config.epochs > 0:
             self.diagnostics_ = diagnose(model, Xt, Yt, config.lam)  # on its first max_rows training rows

@@ -16,6 +16,7 @@ have both views, and a row with one view only contributes that view's self-recon
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -67,7 +68,13 @@ def _wide(t: Tensor) -> Tensor:
     return t if t.dtype in (torch.float32, torch.float64) else t.float()
 
 
-def correlation(hx: Tensor, hy: Tensor, eps: float = 1e-8, mask: Tensor | None = None) -> Tensor:
+def correlation(
+    hx: Tensor,
+    hy: Tensor,
+    eps: float = 1e-8,
+    mask: Tensor | None = None,
+    reduce: Callable[[Tensor], Tensor] | None = None,
+) -> Tensor:
     """Per-unit Pearson correlation over the rows, numerically safe.
 
     Parameters
@@ -80,11 +87,17 @@ def correlation(hx: Tensor, hy: Tensor, eps: float = 1e-8, mask: Tensor | None =
     mask : (B,) bool, optional
         Only these rows count (the rows that have both views); fewer than two give 0.
 
+    reduce : optional; sums the statistics over every process (data parallelism, :mod:`corrnet.distributed`).
+        Given, the correlation is computed from the sufficient statistics (n, Σhx, Σhy, Σhx², Σhy²,
+        Σhx·hy per unit, in float64) of all the processes' rows: the correlation of the global batch.
+
     Returns
     -------
     (k,) tensor in [-1, 1]; float32 (at least) even under fp16/bf16 autocast.
     """
     hx, hy = _wide(hx), _wide(hy)
+    if reduce is not None:
+        return correlation_from_stats(reduce(correlation_stats(hx, hy, mask)), eps).to(hx.dtype)
     if mask is None:
         cx = hx - hx.mean(dim=0, keepdim=True)
         cy = hy - hy.mean(dim=0, keepdim=True)
@@ -96,6 +109,30 @@ def correlation(hx: Tensor, hy: Tensor, eps: float = 1e-8, mask: Tensor | None =
     num = (cx * cy).sum(dim=0)
     den = torch.sqrt((cx * cx).sum(dim=0) + eps) * torch.sqrt((cy * cy).sum(dim=0) + eps)
     return num / den
+
+
+def correlation_stats(hx: Tensor, hy: Tensor, mask: Tensor | None = None) -> Tensor:
+    """(6, k) float64 sums over the (masked) rows: n, Σhx, Σhy, Σhx², Σhy², Σhx·hy. Sums of two
+    batches' statistics are the statistics of their union (what data-parallel processes all-reduce)."""
+    hx, hy = hx.double(), hy.double()
+    if mask is not None:
+        m = mask.to(hx.dtype).unsqueeze(1)
+        hx, hy = hx * m, hy * m
+        n = m.sum().expand(hx.shape[1])
+    else:
+        n = hx.new_full((hx.shape[1],), float(hx.shape[0]))
+    return torch.stack([n, hx.sum(0), hy.sum(0), (hx * hx).sum(0), (hy * hy).sum(0), (hx * hy).sum(0)])
+
+
+def correlation_from_stats(S: Tensor, eps: float = 1e-8) -> Tensor:
+    """Per-unit Pearson correlation (k,) from :func:`correlation_stats` (same ``eps`` rule as
+    :func:`correlation`; fewer than two rows give 0)."""
+    n, sx, sy, sxx, syy, sxy = S
+    n = n.clamp(min=1)
+    cov = sxy - sx * sy / n
+    vx = (sxx - sx * sx / n).clamp(min=0)  # clamp: float64 rounding of a constant unit
+    vy = (syy - sy * sy / n).clamp(min=0)
+    return cov / (torch.sqrt(vx + eps) * torch.sqrt(vy + eps))
 
 
 def reconstruction_error(target: Tensor, out: Tensor, loss: str, logits: bool = False) -> Tensor:
@@ -137,6 +174,7 @@ def multiview_loss(
     config: Config,
     mask: Tensor | None = None,
     weight: Tensor | None = None,
+    reduce: Callable[[Tensor], Tensor] | None = None,
 ) -> LossTerms:
     """The CorrNet objective on a batch of N views.
 
@@ -145,6 +183,7 @@ def multiview_loss(
     xs : list of N tensors (B, d_v); rows of an absent view may hold anything (they are zeroed).
     mask : (B, N) bool, optional; True where the row has the view. None: every row has every view.
     weight : (B,) row weights of the reconstruction terms, optional (default ``1/B`` each: the mean).
+    reduce : sums correlation statistics over processes (see :func:`correlation`); None: this batch only.
     """
     N = model.n_views
     logits = config.loss == "bce"
@@ -175,7 +214,11 @@ def multiview_loss(
     corr = torch.stack(
         [
             correlation(
-                out.singles[i], out.singles[j], config.corr_eps, None if mask is None else mask[:, i] & mask[:, j]
+                out.singles[i],
+                out.singles[j],
+                config.corr_eps,
+                None if mask is None else mask[:, i] & mask[:, j],
+                reduce,
             )
             for i, j in pairs
         ]

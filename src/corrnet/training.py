@@ -16,11 +16,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import torch
+import torch.distributed
 from torch import Tensor
 
 from . import fastpath
 from .config import Config
 from .data import dense
+from .distributed import Dist
 from .model import CorrNetModule
 from .objective import (
     TWO_VIEW_PASSES,
@@ -126,6 +128,34 @@ def make_step(
         return terms
 
     return autograd_step
+
+
+def make_distributed_step(
+    model: CorrNetModule, config: Config, dist: Dist, precision: str = "float32"
+) -> Callable[[list[Tensor], int], LossTerms]:
+    """The data-parallel step (:mod:`corrnet.distributed`): ``(this process's views, rows in the global
+    batch) -> LossTerms``; leaves the global batch's gradient in every process's ``.grad``. The returned
+    terms are this process's share (recon: its rows; total and corr divided by the world size), so
+    their sums over the processes are the global batch's terms."""
+    device_type = next(model.parameters()).device.type
+
+    def step(xs: list[Tensor], n_global: int) -> LossTerms:
+        for p in model.parameters():
+            p.grad = None
+        w = torch.full((xs[0].shape[0],), 1.0 / n_global, device=xs[0].device)
+        with torch.autocast(device_type, dtype=torch.bfloat16, enabled=precision == "bfloat16"):
+            terms = multiview_loss(model, xs, config, weight=w, reduce=dist.sum)
+        terms.total.backward()
+        dist.sum_grads(model)
+        recon = sum(t.detach() for t in terms.recon.values())
+        share = recon + (terms.total.detach() - recon) / dist.world_size
+        return LossTerms(share, terms.recon, terms.corr.detach() / dist.world_size)
+
+    return step
+
+
+def _n_rows(rows: Tensor | slice) -> int:
+    return rows.stop - rows.start if isinstance(rows, slice) else len(rows)
 
 
 class DivergenceError(RuntimeError):
@@ -234,6 +264,7 @@ def train(
     precision: str = "float32",
     tol: float | None = None,
     n_iter_no_change: int = 10,
+    dist: Dist | None = None,
 ) -> TrainState:
     """Run epochs ``state.epoch .. config.epochs - 1`` of ``plan`` (which rows of which sources form
     each step; :mod:`corrnet.plans`).
@@ -250,13 +281,23 @@ def train(
     the epoch's training loss has not improved on the best so far by ``tol * max(1, |best|)`` for
     ``n_iter_no_change`` epochs in a row (scikit-learn's ``MLPRegressor`` rule, made scale-free).
     ``state.stop_reason`` says why the loop ended.
+
+    ``dist`` (a :class:`corrnet.distributed.Dist`): data-parallel training; every process runs this
+    loop on the same plan (batches of world size x batch size rows), keeps its share of each batch's
+    rows, and uses the exact global-batch objective. Fully paired plans only; the engine is autograd.
     """
     if monitor not in MONITORS:
         raise ValueError(f"monitor={monitor!r} is not supported; use one of {sorted(MONITORS)}.")
     if early_stopping and validation is None:
         raise ValueError("early_stopping needs validation data: pass validation_data or validation_fraction.")
     model, opt = state.model, state.optimizer
-    step = make_step(model, config, engine, precision)
+    if dist is not None:
+        if len(plan.sources) > 1 or not plan.sources[0].paired or plan.sources[0].mask is not None:
+            raise ValueError("distributed training supports fully paired views for now (no masks, no unpaired rows).")
+        dist.broadcast_params(model)
+        step = make_distributed_step(model, config, dist, precision)
+    else:
+        step = make_step(model, config, engine, precision)
     device = next(model.parameters()).device
     semi = len(plan.sources) > 1 or not plan.sources[0].paired
     N = model.n_views
@@ -285,7 +326,9 @@ def train(
                 terms, single = None, None
                 for si, rows in parts:
                     src = plan.sources[si]
-                    if src.paired:  # first in its step: a fused engine overwrites .grad
+                    if src.paired and dist is not None:
+                        terms = step(src.take(dist.shard(rows))[0], _n_rows(rows))
+                    elif src.paired:  # first in its step: a fused engine overwrites .grad
                         terms = step(src.take(rows)[0])
                     else:
                         u, masked = _part_backward(model, src, rows, config)
@@ -302,6 +345,8 @@ def train(
                     if single is not None:
                         n_single += 1
                         acc[2] += single
+            if dist is not None:  # the processes' shares add up to the global batches' terms
+                torch.distributed.all_reduce(acc)
             sums = acc.tolist()  # the epoch's one host sync
             vals = [v / max(n_main, 1) for v in sums]
             row = {"epoch": state.epoch + 1, "loss": vals[0]}

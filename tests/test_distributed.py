@@ -1,0 +1,119 @@
+"""Data-parallel training (corrnet.distributed): real gloo processes against one process on the
+doubled batch, and the sufficient-statistics correlation against the two-pass one."""
+
+import os
+import socket
+
+import numpy as np
+import pytest
+import torch
+import torch.distributed as dist
+import torch.multiprocessing as mp
+
+from corrnet import Config, CorrNet, CorrNetModule, multiview_loss
+from corrnet.objective import correlation, correlation_stats
+
+B = 16  # rows per process per step
+
+
+def _data(n=96, seed=0):
+    rng = np.random.default_rng(seed)
+    z = rng.normal(size=(n, 2))
+    X = 1 / (1 + np.exp(-(z @ rng.normal(size=(2, 6)) + 0.3 * rng.normal(size=(n, 6)))))
+    Y = 1 / (1 + np.exp(-(z @ rng.normal(size=(2, 5)) + 0.3 * rng.normal(size=(n, 5)))))
+    return X.astype(np.float32), Y.astype(np.float32)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.parametrize("masked", [False, True])
+def test_correlation_from_summed_statistics_equals_the_two_pass_correlation(masked):
+    g = torch.Generator().manual_seed(1)
+    hx, hy = torch.rand(40, 5, generator=g, dtype=torch.float64), torch.rand(40, 5, generator=g, dtype=torch.float64)
+    mask = (torch.rand(40, generator=g) > 0.3) if masked else None
+    # statistics of two halves, summed: the statistics of the whole batch
+    halves = [slice(0, 17), slice(17, 40)]
+    S = sum(correlation_stats(hx[h], hy[h], None if mask is None else mask[h]) for h in halves)
+    torch.testing.assert_close(S, correlation_stats(hx, hy, mask), rtol=1e-12, atol=1e-12)
+    want = correlation(hx, hy, 1e-8, mask)
+    got = correlation(hx, hy, 1e-8, mask, reduce=lambda s: s)
+    torch.testing.assert_close(got, want, rtol=1e-10, atol=1e-12)
+    # a constant unit stays finite and 0, as in the two-pass form
+    hx[:, 0] = 0.25
+    assert correlation(hx, hy, 1e-8, mask, reduce=lambda s: s)[0].item() == pytest.approx(0.0, abs=1e-6)
+
+
+def _worker(rank, world, port, out, X, Y):
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
+    torch.set_num_threads(1)
+    dist.init_process_group("gloo", rank=rank, world_size=world)
+    try:
+        from corrnet.distributed import Dist
+        from corrnet.training import make_distributed_step
+
+        d = Dist.current()
+        # one step in float64: this process's share of a global batch of world * B rows
+        cfg = Config(n_components=3, lam=2.0)
+        model = CorrNetModule((X.shape[1], Y.shape[1]), cfg, generator=torch.Generator().manual_seed(0)).double()
+        rows = d.shard(slice(0, world * B))
+        xs = [torch.from_numpy(X[rows]).double(), torch.from_numpy(Y[rows]).double()]
+        terms = make_distributed_step(model, cfg, d)(xs, world * B)
+        share = torch.stack([terms.total, terms.corr.sum()])
+        dist.all_reduce(share)
+        grads = {k: p.grad.clone() for k, p in model.named_parameters()}
+        # a whole fit, shuffling off (batches: rank r's share of each global batch)
+        est = CorrNet(3, batch_size=B, epochs=3, tol=None, shuffle=False, device="cpu", random_state=0)
+        est.fit(X, Y, distributed=True, checkpoint_dir=os.path.join(out, "ck"))
+        torch.save(
+            {"share": share, "grads": grads, "state": est.model_.state_dict(), "history": est.history_},
+            os.path.join(out, f"rank{rank}.pt"),
+        )
+    finally:
+        dist.destroy_process_group()
+
+
+@pytest.fixture(scope="module")
+def two_processes(tmp_path_factory):
+    out = tmp_path_factory.mktemp("ddp")
+    X, Y = _data()
+    mp.start_processes(_worker, args=(2, _free_port(), str(out), X, Y), nprocs=2, start_method="spawn")
+    return out, X, Y, [torch.load(out / f"rank{r}.pt", weights_only=False) for r in range(2)]
+
+
+def test_two_processes_compute_the_global_batch_loss_and_gradient(two_processes):
+    _, X, Y, ranks = two_processes
+    cfg = Config(n_components=3, lam=2.0)
+    model = CorrNetModule((X.shape[1], Y.shape[1]), cfg, generator=torch.Generator().manual_seed(0)).double()
+    xs = [torch.from_numpy(X[: 2 * B]).double(), torch.from_numpy(Y[: 2 * B]).double()]
+    terms = multiview_loss(model, xs, cfg)  # one process, the doubled batch, the two-pass correlation
+    terms.total.backward()
+    for r in ranks:
+        torch.testing.assert_close(r["share"][0], terms.total.detach(), rtol=1e-10, atol=1e-12)
+        torch.testing.assert_close(r["share"][1], terms.corr.sum().detach(), rtol=1e-10, atol=1e-12)
+        for k, p in model.named_parameters():  # every process holds the global gradient
+            torch.testing.assert_close(r["grads"][k], p.grad, rtol=1e-9, atol=1e-12)
+
+
+def test_two_processes_train_like_one_process_with_the_doubled_batch(two_processes):
+    out, X, Y, ranks = two_processes
+    one = CorrNet(
+        3, batch_size=2 * B, epochs=3, tol=None, shuffle=False, engine="autograd", device="cpu", random_state=0
+    )
+    one.fit(X, Y)
+    for r in ranks:  # both ranks end with the same weights as the single process
+        for k, v in one.model_.state_dict().items():
+            torch.testing.assert_close(r["state"][k], v, rtol=1e-4, atol=1e-5)
+        for a, b in zip(r["history"], one.history_):
+            assert a["loss"] == pytest.approx(b["loss"], rel=1e-4)
+            assert a["sum_corr"] == pytest.approx(b["sum_corr"], rel=1e-4)
+    assert any((out / "ck").iterdir()), "rank 0 wrote no checkpoint"
+
+
+def test_distributed_without_a_process_group_says_how_to_start_one():
+    X, Y = _data(20)
+    with pytest.raises(RuntimeError, match="torchrun"):
+        CorrNet(2, epochs=1, device="cpu").fit(X, Y, distributed=True)
