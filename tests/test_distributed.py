@@ -117,3 +117,24 @@ def test_distributed_without_a_process_group_says_how_to_start_one():
     X, Y = _data(20)
     with pytest.raises(RuntimeError, match="torchrun"):
         CorrNet(2, epochs=1, device="cpu").fit(X, Y, distributed=True)
+
+
+def test_cli_nproc_2_trains_like_one_process_with_the_doubled_batch(tmp_path):
+    """`corrnet train --nproc 2` (torchrun's launcher, gloo): rank 0 writes the model."""
+    import subprocess
+    import sys
+
+    X, Y = _data()
+    np.save(tmp_path / "X.npy", X)
+    np.save(tmp_path / "Y.npy", Y)
+    common = [sys.executable, "-m", "corrnet", "train", "--x", tmp_path / "X.npy", "--y", tmp_path / "Y.npy"]
+    common += ["--epochs", "3", "--components", "3", "--device", "cpu", "-q", "--set", "shuffle=false"]
+    common += ["--set", "tol=none", "--set", "engine=autograd"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    two = [*common, "--out", tmp_path / "two", "--nproc", "2", "--set", f"batch_size={B}"]
+    one = [*common, "--out", tmp_path / "one", "--set", f"batch_size={2 * B}"]
+    for cmd in (two, one):
+        subprocess.run([str(c) for c in cmd], check=True, env=env, capture_output=True, timeout=300)
+    a = CorrNet.load(tmp_path / "two").transform(X=X, Y=Y)
+    b = CorrNet.load(tmp_path / "one").transform(X=X, Y=Y)
+    np.testing.assert_allclose(a, b, atol=1e-5)

@@ -7,6 +7,7 @@ values, model directories); 130 interrupted.
 from __future__ import annotations
 
 import json
+import os
 import sys
 import warnings
 from pathlib import Path
@@ -64,6 +65,9 @@ def _parse_set(pairs: tuple[str, ...]) -> dict[str, Any]:
         if "=" not in item:
             raise click.BadParameter(f"{item!r} is not KEY=VALUE", param_hint="--set")
         k, v = item.split("=", 1)
+        if v.strip() in ("none", "None"):  # JSON spells it null; Python users write None
+            out[k.strip()] = None
+            continue
         try:
             out[k.strip()] = json.loads(v)
         except json.JSONDecodeError:
@@ -129,6 +133,13 @@ def with_views(f):
 @click.option("--x-unpaired", type=click.Path(dir_okay=False), help="Rows that have view 1 only (semi-paired).")
 @click.option("--y-unpaired", type=click.Path(dir_okay=False), help="Rows that have view 2 only (semi-paired).")
 @click.option("--device", default="auto", show_default=True)
+@click.option(
+    "--nproc",
+    type=click.IntRange(1),
+    default=1,
+    show_default=True,
+    help="Data-parallel worker processes on this machine (torchrun's launcher; batch_size is per process).",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 def train(
@@ -151,15 +162,27 @@ def train(
     x_unpaired,
     y_unpaired,
     device,
+    nproc,
     quiet,
     as_json,
 ) -> None:
-    """Fit CorrNet on two views and write a model directory."""
+    """Fit CorrNet on two views and write a model directory.
+
+    ``--nproc N`` trains on N local processes (data parallel, exact correlation); under ``torchrun``
+    (``torchrun --nproc-per-node N -m corrnet train ...``) every process joins the job it started."""
     from .estimator import CorrNet
     from .io import read_config
 
     if not dataset and not (x and y):
         raise click.UsageError("give both --x and --y, or --dataset.")
+    if nproc > 1 and "WORLD_SIZE" not in os.environ:
+        _launch(nproc)
+        return
+    distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
+    if distributed:
+        import torch.distributed as dist
+
+        dist.init_process_group("nccl" if device.startswith("cuda") else "gloo")
     params: dict[str, Any] = {}
     if config_file:
         params.update(read_config(config_file))
@@ -194,7 +217,15 @@ def train(
             log_dir=log_dir,
             X_unpaired=read_array(x_unpaired) if x_unpaired else None,
             Y_unpaired=read_array(y_unpaired) if y_unpaired else None,
+            distributed=distributed,
         )
+    if distributed:
+        import torch.distributed as dist
+
+        rank = dist.get_rank()
+        dist.destroy_process_group()
+        if rank != 0:  # rank 0 alone writes the model and reports
+            return
     est.save(out)
     # the fit's own warnings (convergence, a fit that looks broken): one line each, on stderr
     said = [f"{type(w.message).__name__}: {w.message}" for w in caught if _ours(w)]
@@ -206,6 +237,24 @@ def train(
     if as_json:
         summary["warnings"] = list(dict.fromkeys(said))
     _emit(summary, as_json)
+
+
+def _launch(nproc: int) -> None:
+    """Run this same command in ``nproc`` local processes with torchrun's launcher (standalone rendezvous)."""
+    from torch.distributed.run import main as torchrun
+
+    args, skip = [], False
+    for a in sys.argv[1:]:
+        if skip:
+            skip = False
+        elif a == "--nproc":
+            skip = True
+        elif not a.startswith("--nproc="):
+            args.append(a)
+    try:
+        torchrun(["--standalone", "--nproc-per-node", str(nproc), "--module", "corrnet", *args])
+    except Exception as e:  # torchrun's ChildFailedError names the failed rank and its error
+        raise click.ClickException(f"a worker process failed: {e}") from e
 
 
 def _ours(w: warnings.WarningMessage) -> bool:
