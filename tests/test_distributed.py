@@ -68,8 +68,14 @@ def _worker(rank, world, port, out, X, Y):
         # a whole fit, shuffling off (batches: rank r's share of each global batch)
         est = CorrNet(3, batch_size=B, epochs=3, tol=None, shuffle=False, device="cpu", random_state=0)
         est.fit(X, Y, distributed=True, checkpoint_dir=os.path.join(out, "ck"))
+        # ranks given different data fail, each with the same clear error
+        try:
+            CorrNet(3, batch_size=B, epochs=1, device="cpu").fit(X[: 40 + rank], Y[: 40 + rank], distributed=True)
+            error = None
+        except ValueError as e:
+            error = str(e)
         torch.save(
-            {"share": share, "grads": grads, "state": est.model_.state_dict(), "history": est.history_},
+            {"share": share, "grads": grads, "state": est.model_.state_dict(), "history": est.history_, "error": error},
             os.path.join(out, f"rank{rank}.pt"),
         )
     finally:
@@ -111,6 +117,12 @@ def test_two_processes_train_like_one_process_with_the_doubled_batch(two_process
             assert a["loss"] == pytest.approx(b["loss"], rel=1e-4)
             assert a["sum_corr"] == pytest.approx(b["sum_corr"], rel=1e-4)
     assert any((out / "ck").iterdir()), "rank 0 wrote no checkpoint"
+
+
+def test_ranks_given_different_data_fail_with_one_clear_error(two_processes):
+    for r in two_processes[3]:
+        assert r["error"] is not None and r["error"].startswith("the processes disagree on the shapes of X and Y")
+        assert "every process must be given the same data" in r["error"]
 
 
 def test_distributed_without_a_process_group_says_how_to_start_one():
