@@ -338,6 +338,7 @@ def test_saturated_units_by_activation():
     sig[:99, 0] = 0.001
     np.testing.assert_array_equal(_saturated(sig, "sigmoid"), [True, False])
     np.testing.assert_array_equal(_saturated(sig, "linear"), [False, False])
+    assert all(_saturated(sig, a).dtype == bool for a in ("sigmoid", "tanh", "relu", "linear"))
 
 
 def test_cpu_estimators_are_deterministic_by_sklearn_tag():
@@ -418,3 +419,52 @@ def test_resume_may_change_engine_and_precision_but_not_the_model(two_views, tmp
     assert [h["epoch"] for h in more.history_][:2] == [1, 2] and len(more.history_) == 3
     with pytest.raises(ValueError, match="made with other data or parameters"):
         CorrNet(epochs=3, lam=1.0, **kw).fit(X, Y, checkpoint_dir=tmp_path, resume=True)
+
+
+def _semi(n_paired, n_single, seed=0):
+    rng = np.random.default_rng(seed)
+    z = rng.normal(size=(n_paired + 2 * n_single, 2))
+    X = (1 / (1 + np.exp(-(z @ rng.normal(size=(2, 7)))))).astype(np.float32)
+    Y = (1 / (1 + np.exp(-(z @ rng.normal(size=(2, 5)))))).astype(np.float32)
+    p, s = slice(0, n_paired), slice(n_paired, n_paired + n_single)
+    t = slice(n_paired + n_single, None)
+    return X[p], Y[p], X[s], Y[t]
+
+
+def test_auto_unpaired_strategy_counts_rows_of_both_views():
+    """'auto': mixed when paired rows are under 5 % of all rows (rows, not columns), else pretrain."""
+    kw = dict(n_components=2, epochs=1, tol=None, pretrain_epochs=1, **CPU)
+    X, Y, Xu, Yu = _semi(100, 200)
+    assert CorrNet(**kw).fit(X, Y, X_unpaired=Xu).unpaired_strategy_ == "pretrain"  # 100 of 300
+    X, Y, Xu, Yu = _semi(10, 300)
+    assert CorrNet(**kw).fit(X, Y, X_unpaired=Xu).unpaired_strategy_ == "mixed"  # 10 of 310
+    assert CorrNet(**kw).fit(X, Y, Y_unpaired=Yu).unpaired_strategy_ == "mixed"
+    assert CorrNet(**kw).fit(X, Y, X_unpaired=Xu[:100], Y_unpaired=Yu[:100]).unpaired_strategy_ == "mixed"
+
+
+def test_semi_paired_fit_scales_the_unpaired_rows():
+    """Unpaired Y rows go through Y's scaler: an affine change of Y's columns leaves the codes unchanged."""
+    X, Y, _, Yu = _semi(60, 60)
+    kw = dict(n_components=2, epochs=2, tol=None, scale="standard", unpaired_strategy="alternate", **CPU)
+    a = CorrNet(**kw).fit(X, Y, Y_unpaired=Yu).transform(Y=Y)
+    b = CorrNet(**kw).fit(X, 50 * Y - 3, Y_unpaired=50 * Yu - 3).transform(Y=50 * Y - 3)
+    np.testing.assert_allclose(a, b, atol=1e-4)
+
+
+def test_unpaired_views_are_checked_by_name_and_width():
+    X, Y, Xu, Yu = _semi(40, 20)
+    est = CorrNet(2, epochs=1, tol=None, **CPU)
+    with pytest.raises(ValueError, match=r"^Y_unpaired has 4 features, but CorrNet is expecting 5"):
+        est.fit(X, Y, Y_unpaired=Yu[:, :4])
+    with pytest.raises(ValueError, match=r"^X_unpaired has 6 features, but CorrNet is expecting 7"):
+        est.fit(X, Y, X_unpaired=Xu[:, :6])
+    # a 1-D Y (one column) takes a 1-D Y_unpaired
+    est.fit(X, Y[:, 0], Y_unpaired=Yu[:, 0])
+    assert est.n_features_y_ == 1
+
+
+def test_validation_fraction_leaves_at_least_two_rows_each_side(two_views):
+    X, Y = two_views
+    CorrNet(2, epochs=1, tol=None, validation_fraction=0.8, **CPU).fit(X[:10], Y[:10])  # 8 + 2: allowed
+    with pytest.raises(ValueError, match=r"validation_fraction=0.9 leaves 9 validation and 1 training rows"):
+        CorrNet(2, epochs=1, tol=None, validation_fraction=0.9, **CPU).fit(X[:10], Y[:10])
