@@ -1,6 +1,7 @@
 """Data-parallel training (corrnet.distributed): real gloo processes against one process on the
 doubled batch, and the sufficient-statistics correlation against the two-pass one."""
 
+import json
 import os
 import socket
 
@@ -150,3 +151,66 @@ def test_cli_nproc_2_trains_like_one_process_with_the_doubled_batch(tmp_path):
     a = CorrNet.load(tmp_path / "two").transform(X=X, Y=Y)
     b = CorrNet.load(tmp_path / "one").transform(X=X, Y=Y)
     np.testing.assert_allclose(a, b, atol=1e-5)
+
+
+def _children(pid: int) -> list[int]:
+    """Direct child processes of ``pid`` (from /proc)."""
+    out = []
+    for stat in os.listdir("/proc"):
+        if stat.isdigit():
+            try:
+                fields = open(f"/proc/{stat}/stat").read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                out.append(int(stat))
+    return out
+
+
+def test_killing_one_worker_fails_the_run_cleanly_and_it_resumes(tmp_path):
+    """SIGKILL rank 1 of `corrnet train --nproc 2` after a checkpoint: the launcher stops the job with
+    an error (exit 1, the other worker stopped too); --resume (here on 1 process with the global batch)
+    finishes the run from the last checkpoint with the uninterrupted run's weights."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    rng = np.random.default_rng(0)
+    z = rng.normal(size=(2000, 3))
+    np.save(tmp_path / "X.npy", ((np.tanh(z @ rng.normal(size=(3, 20))) + 1) / 2).astype(np.float32))
+    np.save(tmp_path / "Y.npy", ((np.tanh(z @ rng.normal(size=(3, 15))) + 1) / 2).astype(np.float32))
+    base = [sys.executable, "-m", "corrnet", "train", "--x", tmp_path / "X.npy", "--y", tmp_path / "Y.npy", "-q"]
+    base += ["--epochs", "40", "--components", "4", "--device", "cpu", "--set", "tol=none", "--set", "shuffle=false"]
+    ck = tmp_path / "ck"
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    cmd = [*base, "--set", "batch_size=20", "--nproc", "2", "--out", tmp_path / "killed", "--checkpoint-dir", ck]
+    proc = subprocess.Popen([str(c) for c in cmd], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.time() + 180
+    while not (ck / "checkpoint.json").exists() and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    workers = [p for p in _children(proc.pid) if b"LOCAL_RANK=1" in open(f"/proc/{p}/environ", "rb").read()]
+    assert workers, "no rank-1 worker found (the run ended before a checkpoint?)"
+    os.kill(workers[0], signal.SIGKILL)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 1, err.decode()[-2000:]
+    assert b"a worker process failed" in err
+    assert not _children(proc.pid) and not (tmp_path / "killed").exists()  # nothing half-written
+    done = json.loads((ck / "checkpoint.json").read_text())["epoch"]
+    assert 1 <= done < 40
+    import shutil
+
+    shutil.copytree(ck, tmp_path / "ck1")
+    two = [*base, "--set", "batch_size=20", "--nproc", "2"]
+    one = [*base, "--set", "batch_size=20"]  # another N: the same per-process batch (fingerprint)
+    runs = (
+        ("resumed", [*two, "--checkpoint-dir", ck, "--resume"]),
+        ("resumed1", [*one, "--checkpoint-dir", tmp_path / "ck1", "--resume"]),
+        ("straight", [*base, "--set", "batch_size=40", "--set", "engine=autograd"]),  # 1 process, global batch
+    )
+    for out, cmd in runs:
+        subprocess.run([str(c) for c in [*cmd, "--out", tmp_path / out]], check=True, env=env, timeout=300)
+    X = np.load(tmp_path / "X.npy")
+    a, b = CorrNet.load(tmp_path / "resumed"), CorrNet.load(tmp_path / "straight")
+    assert len(a.history_) == 40 and len(CorrNet.load(tmp_path / "resumed1").history_) == 40
+    np.testing.assert_allclose(a.transform(X=X), b.transform(X=X), atol=1e-5)
