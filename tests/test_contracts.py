@@ -468,3 +468,27 @@ def test_validation_fraction_leaves_at_least_two_rows_each_side(two_views):
     CorrNet(2, epochs=1, tol=None, validation_fraction=0.8, **CPU).fit(X[:10], Y[:10])  # 8 + 2: allowed
     with pytest.raises(ValueError, match=r"validation_fraction=0.9 leaves 9 validation and 1 training rows"):
         CorrNet(2, epochs=1, tol=None, validation_fraction=0.9, **CPU).fit(X[:10], Y[:10])
+
+
+def test_validation_views_are_checked_and_scaled(two_views):
+    X, Y = two_views
+    kw = dict(n_components=2, epochs=2, tol=None, scale="standard", **CPU)
+    est = CorrNet(**kw)
+    with pytest.raises(ValueError, match=r"^X_val has 6 features, but CorrNet is expecting 7"):
+        est.fit(X[:80], Y[:80], validation_data=(X[80:, :6], Y[80:]))
+    # validation metrics are computed in the model's (scaled) units: an affine change of the columns
+    # of every view, training and validation alike, leaves them unchanged
+    a = CorrNet(**kw).fit(X[:80], Y[:80], validation_data=(X[80:], Y[80:])).history_
+    b = CorrNet(**kw).fit(9 * X[:80] + 2, 7 * Y[:80] - 1, validation_data=(9 * X[80:] + 2, 7 * Y[80:] - 1)).history_
+    for ra, rb in zip(a, b):
+        assert ra["val_sum_corr"] == pytest.approx(rb["val_sum_corr"], abs=1e-4)
+        assert ra["val_generation"] == pytest.approx(rb["val_generation"], rel=1e-3)
+    one = CorrNet(**kw).fit(X[:80], Y[:80, 0], validation_data=(X[80:], Y[80:, 0]))  # 1-D Y and Y_val
+    assert "val_sum_corr" in one.history_[-1]
+
+
+def test_pretraining_with_only_y_unpaired_rows():
+    X, Y, _, Yu = _semi(40, 60)
+    est = CorrNet(2, epochs=1, tol=None, unpaired_strategy="pretrain", pretrain_epochs=2, **CPU)
+    est.fit(X, Y, Y_unpaired=Yu)
+    assert len(est.pretrain_history_) == 2
