@@ -7,7 +7,7 @@ from .multiview import MultiViewCorrNet
 from .objective import correlation, corrnet_loss, multiview_loss
 from .optim import OriginalRMSprop
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 __all__ = [
     "PRESETS",
     "Config",

@@ -260,9 +260,9 @@ def run_transliteration(
                 rows.append(_row(method, loc, seed, setting, fit_s, res[loc]))
                 if seed == seeds[0]:
                     top1[(method, loc)] = _top1(made[loc])
-    md = _table(rows, locales)
-    (out / "results.md").write_text(md + "\n")
-    (out / "results.json").write_text(json.dumps({"info": info, "rows": rows}, indent=1, default=str))
+            md = _table(rows, locales)  # after every method: a long run's finished part is kept
+            (out / "results.md").write_text(md + "\n")
+            (out / "results.json").write_text(json.dumps({"info": info, "rows": rows}, indent=1, default=str))
     sections: list[tuple[str, Any]] = [
         ("Held-out names (settings chosen on validation)", report.md_table_to_html(md)),
         ("Data", f"<pre>{json.dumps(info, indent=1)}</pre>"),
