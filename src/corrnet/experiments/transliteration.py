@@ -252,6 +252,7 @@ def run_transliteration(
                 grid, make = _methods(method, table, tuple(locales), seed, epochs)
                 setting, res, made, fit_s = _choose(grid, make, negs, verbose, method)
                 rows += [_row(method, loc, seed, setting, fit_s, res[loc]) for loc in locales]
+                _write(out, rows, info, locales)
                 continue
             for loc in locales:  # one model per script
                 grid, make = _methods(method, (names[loc], views[loc]), (loc,), seed, epochs)
@@ -260,9 +261,8 @@ def run_transliteration(
                 rows.append(_row(method, loc, seed, setting, fit_s, res[loc]))
                 if seed == seeds[0]:
                     top1[(method, loc)] = _top1(made[loc])
-            md = _table(rows, locales)  # after every method: a long run's finished part is kept
-            (out / "results.md").write_text(md + "\n")
-            (out / "results.json").write_text(json.dumps({"info": info, "rows": rows}, indent=1, default=str))
+            _write(out, rows, info, locales)  # after every method: a long run's finished part is kept
+    md = _write(out, rows, info, locales)
     sections: list[tuple[str, Any]] = [
         ("Held-out names (settings chosen on validation)", report.md_table_to_html(md)),
         ("Data", f"<pre>{json.dumps(info, indent=1)}</pre>"),
@@ -273,6 +273,13 @@ def run_transliteration(
             sections.append((f"English -> {SCRIPTS.get(loc, loc)} ({loc}): top-1 matches among the test names", html))
     report.write_report(out / "index.html", "Transliteration equivalence across scripts (CLDR names)", sections)
     return {"markdown": md, "rows": rows, "info": info, "dir": str(out)}
+
+
+def _write(out: Path, rows: list[dict[str, Any]], info: dict[str, Any], locales: tuple[str, ...]) -> str:
+    md = _table(rows, locales)
+    (out / "results.md").write_text(md + "\n")
+    (out / "results.json").write_text(json.dumps({"info": info, "rows": rows}, indent=1, default=str))
+    return md
 
 
 def _methods(method: str, data: Any, locales: tuple[str, ...], seed: int, epochs: int | None):
