@@ -2,6 +2,7 @@
 implementation it rejects."""
 
 import json
+import re
 import warnings
 
 import numpy as np
@@ -9,6 +10,7 @@ import pytest
 import torch
 from sklearn.exceptions import ConvergenceWarning
 
+import corrnet
 from corrnet import Config, CorrNet, CorrNetModule, MultiViewCorrNet, multiview_loss, training
 from corrnet.training import self_reconstruction
 
@@ -208,7 +210,7 @@ def test_loading_checks_every_tensor_and_keeps_versions(two_views, tmp_path):
     }
     assert CorrNet.load(tmp_path / "m").metrics_ == {}
     (tmp_path / "m" / "model.json").write_text(json.dumps({**meta, "format_version": 99}))
-    with pytest.raises(ModelFormatError, match=r"by corrnet 0\.2\.0\)"):
+    with pytest.raises(ModelFormatError, match=re.escape(f"by corrnet {corrnet.__version__})")):
         CorrNet.load(tmp_path / "m")
     (tmp_path / "m" / "model.json").write_text(json.dumps(meta))
     tensors = load_file(str(tmp_path / "m" / "weights.safetensors"))
