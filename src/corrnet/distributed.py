@@ -69,12 +69,10 @@ class Dist:
 
     def shard(self, rows: Tensor | slice) -> Tensor | slice:
         """This process's contiguous share of a global batch's rows (shares differ by at most one row)."""
-        if isinstance(rows, slice):
-            bounds = np.linspace(rows.start, rows.stop, self.world_size + 1).round().astype(int)
-            return slice(int(bounds[self.rank]), int(bounds[self.rank + 1]))
-        n = len(rows)
+        start, n = (rows.start, rows.stop - rows.start) if isinstance(rows, slice) else (0, len(rows))
         bounds = np.linspace(0, n, self.world_size + 1).round().astype(int)
-        return rows[bounds[self.rank] : bounds[self.rank + 1]]
+        lo, hi = int(bounds[self.rank]), int(bounds[self.rank + 1])
+        return slice(start + lo, start + hi) if isinstance(rows, slice) else rows[lo:hi]
 
     def sum_grads(self, model: torch.nn.Module) -> None:
         """Sum every parameter's gradient over the processes (one flat all-reduce)."""

@@ -180,15 +180,14 @@ def _choose(grid, make: Callable[[Any], Any], negs, verbose: bool, label: str, c
     ``cache`` (for methods that do not depend on the seed) keeps each setting's codes and fit time
     across seeds: later seeds only redraw the mismatched pairs."""
     best = None
+    store = cache if cache is not None else {}
     for setting in grid:
         key = (label, repr(setting))
-        if cache is None or key not in cache:
+        if key not in store:
             t0 = time.perf_counter()
             made = make(setting)
-            fit = (made, time.perf_counter() - t0)
-            if cache is not None:
-                cache[key] = fit
-        made, fit_s = cache[key] if cache is not None else fit
+            store[key] = (made, time.perf_counter() - t0)
+        made, fit_s = store[key]
         res = {loc: _evaluate(c, negs[loc]) for loc, c in made.items()}
         score = float(np.mean([r["val_mrr"] for r in res.values()]))
         if verbose:
