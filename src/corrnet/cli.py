@@ -47,8 +47,9 @@ def _emit(result: dict, as_json: bool) -> None:
         click.echo(f"{k:<{width}}  {v:.4f}" if isinstance(v, float) else f"{k:<{width}}  {v}")
 
 
-def _views(x: str | None, y: str | None, dataset: str | None, split: str, data_dir: str | None):
-    """(X, Y, labels, the loaded MultiViewData or None) from files or a named dataset split."""
+def _views(x: str | None, y: str | None, dataset: str | None, split: str, data_dir: str | None, mmap: bool = False):
+    """(X, Y, labels, the loaded MultiViewData or None) from files or a named dataset split; ``mmap``:
+    .npy files are memory-mapped (training streams them from disk)."""
     if dataset:
         from .datasets import load_dataset
 
@@ -56,7 +57,7 @@ def _views(x: str | None, y: str | None, dataset: str | None, split: str, data_d
         return getattr(d, f"X_{split}"), getattr(d, f"Y_{split}"), getattr(d, f"y_{split}"), d
     from .io import read_array
 
-    return (read_array(x) if x else None), (read_array(y) if y else None), None, None
+    return (read_array(x, mmap) if x else None), (read_array(y, mmap) if y else None), None, None
 
 
 def _parse_set(pairs: tuple[str, ...]) -> dict[str, Any]:
@@ -168,6 +169,9 @@ def train(
 ) -> None:
     """Fit CorrNet on two views and write a model directory.
 
+    Two .npy or .parquet views are streamed from disk a chunk at a time (.npy memory-mapped, parquet
+    by row groups: files larger than memory train in flat memory); other formats are loaded.
+
     ``--nproc N`` trains on N local processes (data parallel, exact correlation); under ``torchrun``
     (``torchrun --nproc-per-node N -m corrnet train ...``) every process joins the job it started."""
     from .estimator import CorrNet
@@ -200,7 +204,7 @@ def train(
             f"unknown parameters {sorted(unknown)}; see `python -c 'import corrnet; help(corrnet.CorrNet)'`."
         )
     est = CorrNet.from_preset(preset, **params)
-    X, Y, _, data = _views(x, y, dataset, "train", data_dir)
+    X, Y, _, data = _views(x, y, dataset, "train", data_dir, mmap=True)
     validation = None
     if data is not None and validation_fraction is None:
         validation = (data.X_val, data.Y_val)

@@ -1,15 +1,18 @@
 """Input validation and conversion: numpy / pandas / lists / scipy.sparse -> validated float arrays ->
-tensors (dense views) or :class:`SparseRows` (CSR views, sliced into sparse batches, never densified whole)."""
+tensors (dense views) or :class:`SparseRows` (CSR views, sliced into sparse batches, never densified whole);
+``numpy.memmap`` views -> :class:`MappedRows` (on disk, read a chunk at a time, never loaded whole)."""
 
 from __future__ import annotations
 
+import mmap
 import warnings
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 import torch
-from sklearn.utils.validation import check_array, check_consistent_length
+from sklearn.utils.validation import check_array
 
 
 def check_view(
@@ -30,6 +33,8 @@ def check_view(
     -------
     ndarray of shape (n_rows, n_features), float32 or float64, C-contiguous.
     """
+    if isinstance(A, MappedRows):  # on disk: checked chunk by chunk, never loaded
+        return scan(A, name, min_rows=min_rows, n_features=n_features)
     if A is None:
         hint = " (CorrNet requires y to be passed, but the target y is None)" if name == "Y" else ""
         raise ValueError(f"{name} is None{hint}; pass a 2-D array of shape (n_rows, n_features).")
@@ -85,17 +90,20 @@ def _is_1d(A: Any) -> bool:
     return ndim == 1
 
 
+def check_paired_rows(X: Any, Y: Any) -> None:
+    """Row i of X pairs with row i of Y: the views need the same number of rows."""
+    if X.shape[0] != Y.shape[0]:
+        raise ValueError(
+            f"X has {X.shape[0]} rows but Y has {Y.shape[0]}: row i of X must be paired with "
+            "row i of Y, so both views need the same number of rows."
+        )
+
+
 def check_views(X: Any, Y: Any, *, min_rows: int = 2) -> tuple[np.ndarray, np.ndarray]:
     """Validate a pair of views with the same number of rows (row i of X pairs with row i of Y)."""
     Xa = check_view(X, "X", min_rows=min_rows)
     Ya = check_view(Y, "Y", min_rows=min_rows, allow_1d=True)
-    try:
-        check_consistent_length(Xa, Ya)
-    except ValueError as err:
-        raise ValueError(
-            f"X has {Xa.shape[0]} rows but Y has {Ya.shape[0]}: row i of X must be paired with "
-            "row i of Y, so both views need the same number of rows."
-        ) from err
+    check_paired_rows(Xa, Ya)
     for name, A in (("X", Xa), ("Y", Ya)):
         if is_constant(A):
             raise ValueError(
@@ -106,7 +114,9 @@ def check_views(X: Any, Y: Any, *, min_rows: int = 2) -> tuple[np.ndarray, np.nd
 
 
 def is_constant(A: Any) -> bool:
-    """Every column constant over the rows (dense or CSR)."""
+    """Every column constant over the rows (dense, CSR, or a scanned MappedRows)."""
+    if isinstance(A, MappedRows):
+        return bool(np.all(A.min_ == A.max_))
     if sp.issparse(A):
         return bool(abs(A - A[np.zeros(A.shape[0], dtype=int)]).sum() == 0)
     return bool(np.all(A == A[:1]))
@@ -150,11 +160,209 @@ def dense(x: torch.Tensor) -> torch.Tensor:
     return x if x.layout == torch.strided else x.to_dense()
 
 
-def to_tensor(A: Any, device: torch.device, dtype: torch.dtype = torch.float32) -> torch.Tensor | SparseRows:
+# A streamed view is read this many bytes at a time (rounded to whole batches): the training rows of one
+# chunk are shuffled together, and only about one chunk per view is resident at a time.
+CHUNK_BYTES = 32 * 2**20
+
+
+class MappedRows:
+    """A dense view that stays on disk: a ``numpy.memmap`` (``np.load(path, mmap_mode="r")``) read in
+    contiguous chunks of ``chunk_rows`` rows, each converted (float32 or float64, as ``check_view``
+    would), passed through ``transform`` (the fitted scaler, or None) and moved to ``device``.
+
+    Indexing rows (a slice, or an index tensor whose rows lie in one chunk, as a chunked plan's
+    batches do) gives a float32 tensor (n_rows, n_features); the last chunk read is cached, so an
+    epoch reads each chunk once. After each read the mapping's pages are released
+    (``madvise(MADV_DONTNEED)``: the file stays in the OS page cache, not in this process's memory),
+    so resident memory does not grow with the number of rows. ``window(start, stop)`` is a view of
+    some rows (the validation split) without reading anything.
+    """
+
+    def __init__(
+        self,
+        A: np.ndarray,
+        device: torch.device | str = "cpu",
+        *,
+        chunk_rows: int | None = None,
+        transform: Callable[[np.ndarray], np.ndarray] | None = None,
+        rows: tuple[int, int] | None = None,
+    ) -> None:
+        if A.ndim != 2:
+            raise ValueError(f"a memory-mapped view must be 2-D (n_rows, n_features), got shape {A.shape}.")
+        self.A, self.device, self.transform = A, torch.device(device), transform
+        self.rows = rows or (0, A.shape[0])  # the rows of A this view covers
+        self.shape = (self.rows[1] - self.rows[0], A.shape[1])
+        # the dtype check_view would convert to: float32/float64 kept, anything else float32
+        self.dtype = np.dtype(A.dtype if A.dtype in (np.float32, np.float64) else np.float32)
+        row_bytes = max(1, A.shape[1] * self.dtype.itemsize)
+        self.chunk_rows = max(2, int(chunk_rows or CHUNK_BYTES // row_bytes))
+        self._cached: tuple[int, torch.Tensor] | None = None
+        self.min_: np.ndarray | None = None  # per-column bounds of the raw values, set by scan()
+        self.max_: np.ndarray | None = None
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def with_(self, **changes: Any) -> MappedRows:
+        """A copy with other ``device``, ``chunk_rows`` or ``transform`` (the bounds are kept)."""
+        kw = {"device": self.device, "chunk_rows": self.chunk_rows, "transform": self.transform, **changes}
+        out = MappedRows(self.A, kw.pop("device"), rows=self.rows, **kw)
+        out.min_, out.max_ = self.min_, self.max_
+        return out
+
+    def window(self, start: int, stop: int) -> MappedRows:
+        """Rows [start, stop) as another MappedRows (nothing is read)."""
+        s = self.rows[0]
+        return MappedRows(
+            self.A, self.device, chunk_rows=self.chunk_rows, transform=self.transform, rows=(s + start, s + stop)
+        )
+
+    def chunk_bounds(self) -> list[tuple[int, int]]:
+        """[start, stop) of each chunk; a trailing chunk of one row joins the previous one."""
+        from .plans import batch_starts
+
+        return batch_starts(len(self), self.chunk_rows)
+
+    def numpy(self, start: int, stop: int, step: int = 1) -> np.ndarray:
+        """Rows start:stop:step, converted and transformed, as a C-contiguous array."""
+        s = self.rows[0]
+        block = np.array(self.A[s + start : s + stop : step], dtype=self.dtype, order="C")
+        mm = getattr(self.A, "_mmap", None)
+        if isinstance(mm, mmap.mmap) and hasattr(mmap, "MADV_DONTNEED"):
+            mm.madvise(mmap.MADV_DONTNEED)  # read-only file pages: dropped here, re-read on demand
+        return block if self.transform is None else self.transform(block)
+
+    def chunks(self) -> Iterator[tuple[int, np.ndarray]]:
+        """(start row, converted rows) of every chunk in order, untransformed: for scans."""
+        for s, e in self.chunk_bounds():
+            yield s, self.with_(transform=None).numpy(s, e)
+
+    def _tensor(self, start: int, stop: int) -> torch.Tensor:
+        return torch.from_numpy(self.numpy(start, stop)).to(self.device, torch.float32)
+
+    def __getitem__(self, rows: Any) -> torch.Tensor:
+        if isinstance(rows, slice):
+            start, stop, step = rows.indices(len(self))
+            if step != 1:
+                raise IndexError("a streamed view takes contiguous row slices or index tensors.")
+            if stop <= start:
+                return torch.empty(0, self.shape[1], device=self.device)
+            lo, hi, local = start, stop - 1, slice(None)
+        else:
+            idx = torch.as_tensor(rows).to("cpu", torch.int64)
+            if len(idx) == 0:
+                return torch.empty(0, self.shape[1], device=self.device)
+            lo, hi = int(idx.min()), int(idx.max())
+            local = None
+        n_chunks = len(self.chunk_bounds())
+        c = min(lo // self.chunk_rows, n_chunks - 1)
+        cs, ce = self.chunk_bounds()[c]
+        if hi < ce:  # within one chunk: read it once, serve its batches from memory
+            if self._cached is None or self._cached[0] != c:
+                self._cached = None  # release the previous chunk before reading the next
+                self._cached = (c, self._tensor(cs, ce))
+            block, base = self._cached[1], cs
+        else:  # spans chunks (evaluation, diagnostics): read just these rows
+            block, base = self._tensor(lo, hi + 1), lo
+        if local is not None:
+            return block[lo - base : hi + 1 - base]
+        return block[(idx - base).to(self.device)]
+
+
+class ParquetArray:
+    """A parquet file's columns as a read-only 2-D array that is read by row groups, never whole:
+    ``A[start:stop:step]`` reads only the row groups those rows fall in (numeric columns, in file
+    order; the shape comes from the file's metadata). :class:`MappedRows` streams it like a memmap."""
+
+    def __init__(self, path: str | Any) -> None:
+        import pyarrow.parquet as pq
+
+        self.path, self.file = path, pq.ParquetFile(path)
+        meta = self.file.metadata
+        self.starts = np.cumsum([0] + [meta.row_group(i).num_rows for i in range(meta.num_row_groups)])
+        schema = self.file.schema_arrow
+        bad = [f.name for f in schema if not (pa_is_numeric(f.type))]
+        if bad:
+            raise ValueError(
+                f"{path} has non-numeric columns {bad[:5]}; encode them as numbers first "
+                "(e.g. sklearn.preprocessing.OneHotEncoder) or drop them."
+            )
+        kinds = {np.dtype(f.type.to_pandas_dtype()) for f in schema}
+        self.dtype = np.dtype(np.float64) if np.dtype(np.float64) in kinds else np.dtype(np.float32)
+        self.shape = (int(self.starts[-1]), len(schema))
+        self.ndim = 2
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __getitem__(self, rows: slice) -> np.ndarray:
+        if not isinstance(rows, slice):
+            raise IndexError("a parquet view is read by row slices.")
+        start, stop, step = rows.indices(len(self))
+        if stop <= start:
+            return np.empty((0, self.shape[1]), self.dtype)
+        first = int(np.searchsorted(self.starts, start, side="right")) - 1
+        last = int(np.searchsorted(self.starts, stop - 1, side="right")) - 1
+        table = self.file.read_row_groups(list(range(first, last + 1)))
+        block = np.column_stack([c.to_numpy().astype(self.dtype, copy=False) for c in table.columns])
+        base = int(self.starts[first])
+        return block[start - base : stop - base : step]
+
+
+def pa_is_numeric(t: Any) -> bool:
+    """An arrow type read as a number (integers, floats, booleans)."""
+    import pyarrow.types as pat
+
+    return pat.is_integer(t) or pat.is_floating(t) or pat.is_boolean(t)
+
+
+def is_mapped(A: Any) -> bool:
+    """A view to stream from disk rather than load: a ``numpy.memmap``, a :class:`ParquetArray`
+    (or a MappedRows)."""
+    return isinstance(A, (np.memmap, ParquetArray, MappedRows))
+
+
+def scan(view: MappedRows, name: str, *, min_rows: int = 2, n_features: int | None = None) -> MappedRows:
+    """Validate a streamed view chunk by chunk, as ``check_view`` does in memory (numeric, finite,
+    enough rows, the fitted width), and record its per-column bounds (``min_``, ``max_``)."""
+    if not np.issubdtype(view.A.dtype, np.number) or np.issubdtype(view.A.dtype, np.complexfloating):
+        raise ValueError(f"{name} holds non-numeric data (dtype {view.A.dtype}); save it as float32 or float64.")
+    if len(view) < min_rows:
+        raise ValueError(
+            f"{name} has too few rows ({len(view)}). CorrNet needs at least {min_rows} paired rows: "
+            "the correlation term is computed across rows."
+        )
+    if n_features is not None and view.shape[1] != n_features:
+        raise ValueError(
+            f"{name} has {view.shape[1]} features, but CorrNet is expecting {n_features} features as input "
+            f"(it was fitted with {n_features} features for {name}). Pass the same columns, in the same order, "
+            "as in fit."
+        )
+    lo = np.full(view.shape[1], np.inf)
+    hi = np.full(view.shape[1], -np.inf)
+    for s, block in view.chunks():
+        finite = np.isfinite(block).all(axis=1)
+        if not finite.all():
+            row = s + int(np.argmin(finite))
+            raise ValueError(
+                f"{name} contains NaN or infinity (first in row {row}). Impute or drop those rows first "
+                "(e.g. sklearn.impute.SimpleImputer), then save the file again."
+            )
+        np.minimum(lo, block.min(axis=0), out=lo)
+        np.maximum(hi, block.max(axis=0), out=hi)
+    view.min_, view.max_ = lo, hi
+    return view
+
+
+def to_tensor(
+    A: Any, device: torch.device, dtype: torch.dtype = torch.float32
+) -> torch.Tensor | SparseRows | MappedRows:
     """A validated array -> a contiguous tensor on ``device`` (copied once, up front); a CSR matrix ->
-    :class:`SparseRows` (stays on the host, batches move)."""
+    :class:`SparseRows` (stays on the host, batches move); a :class:`MappedRows` stays on disk."""
     if sp.issparse(A):
         return SparseRows(A, device)
+    if isinstance(A, MappedRows):
+        return A.with_(device=device)
     return torch.as_tensor(np.ascontiguousarray(A), dtype=dtype).to(device)
 
 

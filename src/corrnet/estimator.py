@@ -23,7 +23,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from . import persistence, training
 from .config import PASSES, Config, preset
-from .data import check_view, check_views, resolve_device, to_tensor
+from .data import MappedRows, check_paired_rows, check_view, check_views, is_mapped, resolve_device, to_tensor
 from .diagnostics import FitWarning, diagnose
 from .distributed import Dist
 from .model import CorrNetModule
@@ -36,7 +36,8 @@ def _fingerprint(views: list[np.ndarray], params: dict[str, Any]) -> str:
     h = hashlib.sha256()
     for A in views:
         h.update(str(A.shape).encode())
-        rows = A[:: max(1, A.shape[0] // 1000)]
+        step = max(1, A.shape[0] // 1000)
+        rows = A.numpy(0, A.shape[0], step) if isinstance(A, MappedRows) else A[::step]
         for part in (rows.data, rows.indices, rows.indptr) if sp.issparse(rows) else (rows,):
             h.update(np.ascontiguousarray(part).tobytes())
     # epochs may grow on resume; device, engine and verbose do not change the result
@@ -95,9 +96,26 @@ def _stack(A: Any, B: Any) -> Any:
     return sp.vstack([A, B], format="csr") if sp.issparse(A) or sp.issparse(B) else np.vstack([A, B])
 
 
-def _in_unit_interval(A: np.ndarray) -> bool:
-    """All values in [0, 1], up to float rounding (min-max scaled data may reach 1 + 1e-7)."""
+def _in_unit_interval(A: Any) -> bool:
+    """All values in [0, 1], up to float rounding (min-max scaled data may reach 1 + 1e-7). A streamed
+    view answers from its scanned per-column bounds (scaling maps each column's bounds to its bounds)."""
+    if isinstance(A, MappedRows):
+        bounds = np.vstack([A.min_, A.max_]).astype(A.dtype)
+        A = bounds if A.transform is None else A.transform(bounds)
     return bool(A.min() >= -1e-6 and A.max() <= 1.0 + 1e-6)
+
+
+def _mapped(A: Any) -> MappedRows:
+    """A memory-mapped (or parquet) view as :class:`MappedRows`; a 1-D view is one feature (as in memory)."""
+    if isinstance(A, MappedRows):
+        return A
+    return MappedRows(A.reshape(-1, 1) if getattr(A, "ndim", 2) == 1 else A)
+
+
+def _split_tail(A: Any, n_val: int) -> tuple[Any, Any]:
+    """(all rows but the last ``n_val``, the last ``n_val``); a streamed view is split without reading."""
+    n = A.shape[0]
+    return (A.window(0, n - n_val), A.window(n - n_val, n)) if isinstance(A, MappedRows) else (A[:-n_val], A[-n_val:])
 
 
 # auto_wrap_output_keys=None: sklearn's set_output wrapper assumes transform(X, ...) with X
@@ -137,7 +155,9 @@ class _CorrNetBase(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
                     "scale='minmax' would densify a sparse view; use scale='auto' (max-abs scaling) or None."
                 )
             return MaxAbsScaler().fit(A.astype(np.float64))
-        scaler = cls().fit(A.astype(np.float64))
+        scaler = cls()
+        for _, block in A.chunks() if isinstance(A, MappedRows) else [(0, A)]:  # fit = partial_fit of all rows
+            scaler.partial_fit(block.astype(np.float64))
         if isinstance(scaler, StandardScaler):
             # a column whose spread is below float32's normal range (e.g. 0 and 1e-45) is constant
             # to the model: dividing by its std would give inf/NaN in float32
@@ -175,6 +195,8 @@ class _CorrNetBase(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
 
     @staticmethod
     def _scale(A: Any, scaler: Any) -> Any:
+        if isinstance(A, MappedRows):  # scaled chunk by chunk as it is read
+            return A.with_(transform=None if scaler is None else lambda B: _CorrNetBase._scale(B, scaler))
         return A if scaler is None else scaler.transform(A).astype(A.dtype, copy=False)
 
     def _engine(self, model: CorrNetModule, config: Config, views: list[Any], n_steps: int) -> str:
@@ -532,7 +554,13 @@ class CorrNet(_CorrNetBase, auto_wrap_output_keys=None):
         self
         """
         config = self.config()
-        X, Y = check_views(X, Y, min_rows=2)
+        # two memory-mapped views (np.load(..., mmap_mode="r")) train streamed from disk, chunk by chunk
+        streamed = is_mapped(X) and is_mapped(Y) and X_unpaired is None and Y_unpaired is None
+        if streamed:
+            X, Y = _mapped(X), _mapped(Y)
+            check_paired_rows(X, Y)
+        else:
+            X, Y = check_views(X, Y, min_rows=2)
         dist = Dist.current() if distributed else None
         if dist is not None:
             if X_unpaired is not None or Y_unpaired is not None:
@@ -552,8 +580,10 @@ class CorrNet(_CorrNetBase, auto_wrap_output_keys=None):
                     f"validation_fraction={self.validation_fraction} leaves {n_val} validation and "
                     f"{X.shape[0] - n_val} training rows; both need at least 2."
                 )
-            validation_data = (X[-n_val:], Y[-n_val:])
-            X, Y = X[:-n_val], Y[:-n_val]
+            (X, Xv), (Y, Yv) = _split_tail(X, n_val), _split_tail(Y, n_val)
+            validation_data = (Xv, Yv)
+        if streamed:  # checked (and their bounds scanned) once the validation rows are split off
+            X, Y = check_views(X, Y, min_rows=2)
         self.n_features_in_, self.n_features_y_ = X.shape[1], Y.shape[1]
         Xu = Yu = None
         if X_unpaired is not None:
@@ -577,7 +607,8 @@ class CorrNet(_CorrNetBase, auto_wrap_output_keys=None):
         Xu = None if Xu is None else self._scale(Xu, self.scaler_x_)
         Yu = None if Yu is None else self._scale(Yu, self.scaler_y_)
         mixed_ppb = (self.paired_per_batch or max(2, config.batch_size // 2)) if strategy == "mixed" and semi else None
-        steps_per_epoch = len(training.batch_starts(X.shape[0], mixed_ppb or config.batch_size * world))
+        batch = mixed_ppb or config.batch_size * world
+        steps_per_epoch = len(training.batch_starts(X.shape[0], batch))
         config = self._resolve(config, [X, Y], steps_per_epoch)
         device = self._device()
         seed = self._seed()
@@ -588,6 +619,8 @@ class CorrNet(_CorrNetBase, auto_wrap_output_keys=None):
         )
         val = None
         if validation_data is not None:
+            if streamed and all(is_mapped(A) for A in validation_data):
+                validation_data = tuple(_mapped(A) for A in validation_data)
             Xv, Yv = check_views(*validation_data, min_rows=2)
             Xv = check_view(Xv, "X_val", n_features=self.n_features_in_)
             Yv = check_view(Yv, "Y_val", n_features=self.n_features_y_, allow_1d=True)
@@ -596,6 +629,10 @@ class CorrNet(_CorrNetBase, auto_wrap_output_keys=None):
                 to_tensor(self._scale(Yv, self.scaler_y_), device),
             ]
         Xt, Yt = to_tensor(X, device), to_tensor(Y, device)
+        chunk = None
+        if streamed:  # both views read in chunks of the same whole number of batches
+            chunk = max(1, min(X.chunk_rows, Y.chunk_rows) // batch) * batch
+            Xt, Yt = Xt.with_(chunk_rows=chunk), Yt.with_(chunk_rows=chunk)
         sources = [Source([Xt, Yt])]
         pretrain = None
         if semi and strategy == "pretrain":
@@ -615,7 +652,7 @@ class CorrNet(_CorrNetBase, auto_wrap_output_keys=None):
             w = float(self.unpaired_weight)
             sources += [Source([to_tensor(Xu, device), None], weight=w)] if Xu is not None else []
             sources += [Source([None, to_tensor(Yu, device)], weight=w)] if Yu is not None else []
-        plan = Plan(sources, config.batch_size * world, config.shuffle, paired_per_batch=mixed_ppb)
+        plan = Plan(sources, config.batch_size * world, config.shuffle, paired_per_batch=mixed_ppb, chunk_rows=chunk)
         self._run(
             model,
             config,

@@ -13,10 +13,11 @@ import numpy as np
 VIEW_FORMATS = (".npy", ".npz", ".csv", ".parquet")
 
 
-def read_array(spec: str | os.PathLike) -> np.ndarray:
+def read_array(spec: str | os.PathLike, mmap: bool = False) -> np.ndarray:
     """Read a 2-D (or 1-D, for labels) array. ``file.npz:key`` picks an array from an .npz (default:
     its only array). CSV: numeric columns, a header row is detected and skipped. Errors name the
-    file and the fix."""
+    file and the fix. ``mmap``: an .npy file is memory-mapped (read-only ``numpy.memmap``) and a
+    .parquet file opened as a :class:`corrnet.data.ParquetArray` (read by row groups), not loaded."""
     spec = str(spec)
     key = None
     if ".npz:" in spec:
@@ -27,7 +28,7 @@ def read_array(spec: str | os.PathLike) -> np.ndarray:
     suffix = path.suffix.lower()
     try:
         if suffix == ".npy":
-            return np.load(path, allow_pickle=False)
+            return np.load(path, allow_pickle=False, mmap_mode="r" if mmap else None)
         if suffix == ".npz":
             with np.load(path, allow_pickle=False) as z:
                 names = list(z.keys())
@@ -44,6 +45,10 @@ def read_array(spec: str | os.PathLike) -> np.ndarray:
             first = path.open().readline().split(",")
             header = 0 if any(_not_number(c) for c in first) else None
             return pd.read_csv(path, header=header).to_numpy()
+        if suffix == ".parquet" and mmap:
+            from .data import ParquetArray
+
+            return ParquetArray(path)  # type: ignore[return-value]
         if suffix == ".parquet":
             import pandas as pd
 

@@ -11,10 +11,14 @@ optimiser once. The semi-paired strategies are plans, not branches of the loop:
 
 Randomness: each epoch draws one permutation per source from the loop's generator, in source order
 (the paired rows' only when shuffling), so a run is reproducible from its seed and resumable.
+A plan with ``chunk_rows`` (a streamed source, :class:`corrnet.data.MappedRows`) shuffles the order of
+the chunks and the rows within each chunk instead, so every batch lies in one chunk and an epoch reads
+each chunk once; with one chunk that is the same permutation as without chunks.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import torch
@@ -78,12 +82,24 @@ class Plan:
     paired_per_batch : None: ``alternate`` (or ``paired`` with one source); an int: ``mixed``, each
         step holds that many paired rows and ``batch_size - paired_per_batch`` single-view rows,
         shared evenly by the single-view sources.
+    chunk_rows : shuffle by chunks of this many rows (a multiple of ``batch_size``), then within each
+        chunk; one paired source only. Unshuffled plans are the same with or without it.
     """
 
     def __init__(
-        self, sources: list[Source], batch_size: int, shuffle: bool, paired_per_batch: int | None = None
+        self,
+        sources: list[Source],
+        batch_size: int,
+        shuffle: bool,
+        paired_per_batch: int | None = None,
+        chunk_rows: int | None = None,
     ) -> None:
         self.sources, self.batch_size, self.shuffle = sources, batch_size, shuffle
+        if chunk_rows is not None and (len(sources) > 1 or chunk_rows % batch_size):
+            raise ValueError(
+                f"chunk_rows={chunk_rows} needs one paired source and a multiple of batch_size={batch_size}."
+            )
+        self.chunk_rows = chunk_rows
         self.mixed = paired_per_batch is not None and len(sources) > 1
         n = len(sources[0])  # 0 when pretraining: single-view rows only
         if n == 1:
@@ -109,8 +125,23 @@ class Plan:
     def steps_per_epoch(self) -> int:
         return len(self.schedule)
 
-    def epoch(self, generator: torch.Generator, device: torch.device) -> list[list[Part]]:
+    def epoch(self, generator: torch.Generator, device: torch.device) -> Iterator[list[Part]]:
         """The steps of one epoch: each a list of parts, the paired part (if any) first."""
+        if self.chunk_rows is not None and self.shuffle:
+            return self._chunked_epoch(generator, device)
+        return iter(self._epoch(generator, device))
+
+    def _chunked_epoch(self, generator: torch.Generator, device: torch.device) -> Iterator[list[Part]]:
+        """Chunks in a random order, rows shuffled within each; drawn lazily (memory flat in rows)."""
+        bounds = batch_starts(len(self.sources[0]), self.chunk_rows)
+        order = torch.randperm(len(bounds), generator=generator).tolist() if len(bounds) > 1 else [0]
+        for c in order:
+            cs, ce = bounds[c]
+            perm = (cs + torch.randperm(ce - cs, generator=generator)).to(device)
+            for s, e in batch_starts(ce - cs, self.batch_size):
+                yield [(0, perm[s:e])]
+
+    def _epoch(self, generator: torch.Generator, device: torch.device) -> list[list[Part]]:
         n = len(self.sources[0])
         perms: list[Tensor | None] = [torch.randperm(n, generator=generator).to(device) if self.shuffle and n else None]
         perms += [torch.randperm(len(s), generator=generator).to(device) for s in self.sources[1:]]

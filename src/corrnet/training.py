@@ -28,7 +28,8 @@ from .objective import (
     TWO_VIEW_PASSES,
     LossTerms,
     _wide,
-    correlation,
+    correlation_from_stats,
+    correlation_stats,
     multiview_loss,
     pass_name,
     pass_subsets,
@@ -36,6 +37,10 @@ from .objective import (
 )
 from .optim import make_optimizer
 from .plans import Plan, Source, batch_starts  # noqa: F401  (batch_starts: re-exported)
+
+# validation runs in chunks of about this many input values (4 MiB of float32): its memory does not
+# grow with the number of validation rows
+EVAL_CHUNK_VALUES = 2**20
 
 MONITORS = {"sum_corr": "max", "loss": "min", "generation": "min"}
 ENGINES = ("auto", "autograd", "fused", "compile")
@@ -181,32 +186,31 @@ class TrainState:
 
 
 @torch.inference_mode()
-def evaluate(model: CorrNetModule, views: list[Tensor], config: Config, chunk: int = 8192) -> dict[str, float]:
+def evaluate(model: CorrNetModule, views: list[Tensor], config: Config, chunk: int | None = None) -> dict[str, float]:
     """Validation metrics on fully paired views (a list of N tensors (n, d_v)): the objective (its
     correlation over all rows), the sum over view pairs of the per-unit correlations of the
     single-view codes, and the generation error (mean squared error per feature of each view
     generated from each other view, averaged over the N (N - 1) ordered pairs)."""
     model.eval()
     N, n = model.n_views, views[0].shape[0]
+    chunk = chunk or max(256, EVAL_CHUNK_VALUES // sum(model.dims))  # rows per forward pass
     configured = pass_subsets(tuple(config.reconstruct_from), N)
     subsets = configured + tuple((i,) for i in range(N) if (i,) not in configured)
-    singles, rec, gen = [[] for _ in range(N)], 0.0, 0.0
-    for s in range(0, n, chunk):
+    pairs = list(itertools.combinations(range(N), 2))
+    stats, rec, gen = [0.0] * len(pairs), 0.0, 0.0  # per view pair: summed correlation statistics
+    for s in range(0, n, chunk):  # memory flat in n: a streamed view is read chunk by chunk
         xs = [v[s : s + chunk] for v in views]
         out = model(xs, subsets)
         xs = [dense(x) for x in xs]
-        for i in range(N):
-            singles[i].append(out.singles[i])
+        for p, (i, j) in enumerate(pairs):
+            stats[p] = stats[p] + correlation_stats(out.singles[i], out.singles[j])
         for p, sub in enumerate(subsets):
             if sub in configured:
                 rec += float(sum(reconstruction_error(x, o[p], config.loss).sum() for x, o in zip(xs, out.outs)))
             if len(sub) == 1:  # every other view generated from this one
                 i = sub[0]
                 gen += sum(float((out.outs[j][p] - xs[j]).pow(2).mean(-1).sum()) for j in range(N) if j != i)
-    hs = [torch.cat(h) for h in singles]
-    sum_corr = sum(
-        float(correlation(hs[i], hs[j], config.corr_eps).sum()) for i, j in itertools.combinations(range(N), 2)
-    )
+    sum_corr = sum(float(correlation_from_stats(S, config.corr_eps).sum()) for S in stats)
     model.train()
     return {"loss": rec / n - config.lam * sum_corr, "sum_corr": sum_corr, "generation": gen / (n * N * (N - 1))}
 
