@@ -494,3 +494,38 @@ def test_pretraining_with_only_y_unpaired_rows():
     est = CorrNet(2, epochs=1, tol=None, unpaired_strategy="pretrain", pretrain_epochs=2, **CPU)
     est.fit(X, Y, Y_unpaired=Yu)
     assert len(est.pretrain_history_) == 2
+
+
+def test_pretraining_sees_every_row_of_each_view_paired_or_not(monkeypatch):
+    """Round 3: pretraining on the paired rows only (``Xall = X``, the unpaired rows dropped) passed.
+    The pretraining plan's single-view sources hold the paired rows plus that view's unpaired rows."""
+    rng = np.random.default_rng(0)
+    X, Y = rng.random((60, 4), dtype=np.float32), rng.random((60, 3), dtype=np.float32)
+    Xu, Yu = rng.random((25, 4), dtype=np.float32), rng.random((15, 3), dtype=np.float32)
+    plans = []
+    real = training.train
+    monkeypatch.setattr(
+        training, "train", lambda state, plan, *a, **k: plans.append(plan) or real(state, plan, *a, **k)
+    )
+    CorrNet(2, epochs=1, tol=None, unpaired_strategy="pretrain", pretrain_epochs=1, **CPU).fit(
+        X, Y, X_unpaired=Xu, Y_unpaired=Yu
+    )
+    pre = plans[0]  # the first run is the pretraining
+    assert [len(s) for s in pre.sources] == [0, 85, 75]
+    assert [s.present for s in pre.sources[1:]] == [(0,), (1,)]
+    np.testing.assert_array_equal(pre.sources[1].views[0][60:].numpy(), Xu)  # the unpaired rows, in order
+
+
+def test_bce_on_probabilities_is_the_per_row_formula_with_clamped_outputs():
+    """Round 3: ``.sum(None)`` (one number, not one per row) and wrong clamp bounds in the
+    probability (non-logit) BCE passed: only its total reached a test."""
+    from corrnet.objective import reconstruction_error
+
+    rng = np.random.default_rng(0)
+    target, out = rng.random((5, 4)), rng.uniform(0.01, 0.99, (5, 4))
+    out[0, 0], out[1, 1], target[0, 0], target[1, 1] = 0.0, 1.0, 0.3, 0.6  # saturated outputs
+    p = np.clip(out, 1e-7, 1 - 1e-7)
+    want = -(target * np.log(p) + (1 - target) * np.log(1 - p)).sum(1)  # (5,)
+    got = reconstruction_error(torch.from_numpy(target), torch.from_numpy(out), "bce")
+    assert got.shape == (5,)
+    np.testing.assert_allclose(got.numpy(), want, rtol=1e-10)

@@ -11,7 +11,7 @@ import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 
-from corrnet import Config, CorrNet, CorrNetModule, multiview_loss
+from corrnet import Config, CorrNet, CorrNetModule, MultiViewCorrNet, multiview_loss
 from corrnet.objective import correlation, correlation_stats
 
 B = 16  # rows per process per step
@@ -23,6 +23,15 @@ def _data(n=96, seed=0):
     X = 1 / (1 + np.exp(-(z @ rng.normal(size=(2, 6)) + 0.3 * rng.normal(size=(n, 6)))))
     Y = 1 / (1 + np.exp(-(z @ rng.normal(size=(2, 5)) + 0.3 * rng.normal(size=(n, 5)))))
     return X.astype(np.float32), Y.astype(np.float32)
+
+
+def _mv_data(n=96):
+    """Three views; rows miss some views (each row keeps at least one)."""
+    X, Y = _data(n, seed=1)
+    Z = (0.5 * X[:, :4] + 0.5 * Y[:, :4]).astype(np.float32)
+    masks = np.random.default_rng(3).random((n, 3)) > 0.3
+    masks[~masks.any(1), 0] = True
+    return [X, Y, Z], [masks[:, i] for i in range(3)]
 
 
 def _free_port() -> int:
@@ -63,6 +72,7 @@ def _worker(rank, world, port, out, X, Y):
         rows = d.shard(slice(0, world * B))
         xs = [torch.from_numpy(X[rows]).double(), torch.from_numpy(Y[rows]).double()]
         terms = make_distributed_step(model, cfg, d)(xs, world * B)
+        d.sum_grads(model)
         share = torch.stack([terms.total, terms.corr.sum()])
         dist.all_reduce(share)
         grads = {k: p.grad.clone() for k, p in model.named_parameters()}
@@ -75,8 +85,31 @@ def _worker(rank, world, port, out, X, Y):
             error = None
         except ValueError as e:
             error = str(e)
+        # N views with row masks: one float64 step, and a MultiViewCorrNet fit
+        views, masks = _mv_data()
+        mcfg = Config(n_components=3, lam=2.0, reconstruct_from=("all", "single"))
+        mv = CorrNetModule([v.shape[1] for v in views], mcfg, generator=torch.Generator().manual_seed(0)).double()
+        mask = torch.from_numpy(np.stack(masks, 1))[rows]
+        xs = [torch.from_numpy(v[rows]).double() * mask[:, i : i + 1] for i, v in enumerate(views)]
+        mterms = make_distributed_step(mv, mcfg, d)(xs, world * B, mask)
+        d.sum_grads(mv)
+        mshare = torch.stack([mterms.total, mterms.corr.sum(), mterms.recon["unpaired"]])
+        dist.all_reduce(mshare)
+        mgrads = {k: p.grad.clone() for k, p in mv.named_parameters()}
+        mvest = MultiViewCorrNet(3, batch_size=B, epochs=3, tol=None, shuffle=False, device="cpu", random_state=0)
+        mvest.fit(views, masks=masks, distributed=True)
         torch.save(
-            {"share": share, "grads": grads, "state": est.model_.state_dict(), "history": est.history_, "error": error},
+            {
+                "share": share,
+                "grads": grads,
+                "state": est.model_.state_dict(),
+                "history": est.history_,
+                "error": error,
+                "mshare": mshare,
+                "mgrads": mgrads,
+                "mstate": mvest.model_.state_dict(),
+                "mhistory": mvest.history_,
+            },
             os.path.join(out, f"rank{rank}.pt"),
         )
     finally:
@@ -118,6 +151,36 @@ def test_two_processes_train_like_one_process_with_the_doubled_batch(two_process
             assert a["loss"] == pytest.approx(b["loss"], rel=1e-4)
             assert a["sum_corr"] == pytest.approx(b["sum_corr"], rel=1e-4)
     assert any((out / "ck").iterdir()), "rank 0 wrote no checkpoint"
+
+
+def test_two_processes_compute_the_masked_n_view_objective_of_the_global_batch(two_processes):
+    """Three views, rows missing some: the loss, its terms and the gradient of the global batch."""
+    _, _, _, ranks = two_processes
+    views, masks = _mv_data()
+    cfg = Config(n_components=3, lam=2.0, reconstruct_from=("all", "single"))
+    model = CorrNetModule([v.shape[1] for v in views], cfg, generator=torch.Generator().manual_seed(0)).double()
+    mask = torch.from_numpy(np.stack(masks, 1))[: 2 * B]
+    xs = [torch.from_numpy(v[: 2 * B]).double() * mask[:, i : i + 1] for i, v in enumerate(views)]
+    terms = multiview_loss(model, xs, cfg, mask=mask)  # one process, the doubled batch
+    terms.total.backward()
+    want = torch.stack([terms.total, terms.corr.sum(), terms.recon["unpaired"]]).detach()
+    for r in ranks:
+        torch.testing.assert_close(r["mshare"], want, rtol=1e-10, atol=1e-12)
+        for k, p in model.named_parameters():
+            torch.testing.assert_close(r["mgrads"][k], p.grad, rtol=1e-9, atol=1e-12)
+
+
+def test_two_processes_train_a_masked_multiview_model_like_one_process(two_processes):
+    views, masks = _mv_data()
+    one = MultiViewCorrNet(
+        3, batch_size=2 * B, epochs=3, tol=None, shuffle=False, engine="autograd", device="cpu", random_state=0
+    ).fit(views, masks=masks)
+    for r in two_processes[3]:
+        for k, v in one.model_.state_dict().items():
+            torch.testing.assert_close(r["mstate"][k], v, rtol=1e-4, atol=1e-5)
+        for a, b in zip(r["mhistory"], one.history_, strict=True):
+            for key in ("loss", "sum_corr", "recon_unpaired"):
+                assert a[key] == pytest.approx(b[key], rel=1e-4), key
 
 
 def test_ranks_given_different_data_fail_with_one_clear_error(two_processes):

@@ -14,6 +14,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from . import persistence, training
 from .data import check_view, resolve_device, to_tensor
+from .distributed import Dist
 from .estimator import _CorrNetBase
 from .model import CorrNetModule
 from .objective import correlation
@@ -170,6 +171,7 @@ class MultiViewCorrNet(_CorrNetBase, auto_wrap_output_keys=None):
         checkpoint_every: int = 1,
         resume: bool = False,
         log_dir: str | os.PathLike | None = None,
+        distributed: bool = False,
     ) -> MultiViewCorrNet:
         """Fit on N views.
 
@@ -181,10 +183,23 @@ class MultiViewCorrNet(_CorrNetBase, auto_wrap_output_keys=None):
             True where the row has that view (None: every row has it). Values of absent rows are
             ignored (they may be anything finite, e.g. zeros).
         validation_data : list of N fully paired arrays, optional (validation metrics, early stopping).
-        checkpoint_dir, checkpoint_every, resume, log_dir : as in :meth:`CorrNet.fit`.
+        checkpoint_dir, checkpoint_every, resume, log_dir, distributed : as in :meth:`CorrNet.fit`
+            (data parallel: every process passes the same views and masks; the correlation of each
+            view pair is the global batch's, over the rows that have both views).
         """
         config = self.config()
         views, mask = self._check_views(Xs, masks, fitting=True)
+        dist = Dist.current() if distributed else None
+        if dist is not None:
+            if self.engine not in ("auto", "autograd"):
+                raise ValueError(
+                    f"distributed=True trains with the autograd engine; use engine='auto', not {self.engine!r}."
+                )
+            n_masked = -1 if mask is None else int(mask.sum())
+            dist.check_same(
+                "the shapes of the views and masks", (len(views[0]), *[v.shape[1] for v in views], n_masked)
+            )
+        world = 1 if dist is None else dist.world_size
         self.n_views_ = len(views)
         self.n_features_views_ = [v.shape[1] for v in views]
         self.n_features_in_ = int(sum(self.n_features_views_))
@@ -196,12 +211,12 @@ class MultiViewCorrNet(_CorrNetBase, auto_wrap_output_keys=None):
                 raise ValueError("no pair of views shares 2 rows: the correlation term needs rows with two views.")
         self.scalers_ = [self._fit_scaler(v[h]) for v, h in zip(views, has)]
         views = [_zero_absent(self._scale(v, sc), h) for v, sc, h in zip(views, self.scalers_, has)]
-        steps_per_epoch = len(training.batch_starts(views[0].shape[0], config.batch_size))
+        steps_per_epoch = len(training.batch_starts(views[0].shape[0], config.batch_size * world))
         config = self._resolve(config, [v[h] for v, h in zip(views, has)], steps_per_epoch)
         device = resolve_device(self.device)
         seed = self._seed()
         model = CorrNetModule(self.n_features_views_, config, generator=torch.Generator().manual_seed(seed)).to(device)
-        self.engine_ = self._engine(model, config, views, config.epochs * steps_per_epoch)
+        self.engine_ = "autograd" if dist else self._engine(model, config, views, config.epochs * steps_per_epoch)
         val = None
         if validation_data is not None:
             vviews, _ = self._check_views(validation_data)
@@ -209,9 +224,20 @@ class MultiViewCorrNet(_CorrNetBase, auto_wrap_output_keys=None):
         source = Source(
             [to_tensor(v, device) for v in views], None if mask is None else torch.from_numpy(mask).to(device)
         )
-        plan = Plan([source], config.batch_size, config.shuffle)
+        plan = Plan([source], config.batch_size * world, config.shuffle)
         self._run(
-            model, config, seed, plan, steps_per_epoch, val, views, checkpoint_dir, checkpoint_every, resume, log_dir
+            model,
+            config,
+            seed,
+            plan,
+            steps_per_epoch,
+            val,
+            views,
+            checkpoint_dir,
+            checkpoint_every,
+            resume,
+            log_dir,
+            dist=dist,
         )
         return self
 

@@ -139,19 +139,17 @@ def make_distributed_step(
     model: CorrNetModule, config: Config, dist: Dist, precision: str = "float32"
 ) -> Callable[[list[Tensor], int], LossTerms]:
     """The data-parallel step (:mod:`corrnet.distributed`): ``(this process's views, rows in the global
-    batch) -> LossTerms``; leaves the global batch's gradient in every process's ``.grad``. The returned
-    terms are this process's share (recon: its rows; total and corr divided by the world size), so
-    their sums over the processes are the global batch's terms."""
+    batch, optional (B, N) row mask) -> LossTerms``; adds this process's part of the global batch's
+    gradient to ``.grad`` (the loop sums the parts over the processes). The returned terms are this
+    process's share (recon: its rows; total and corr divided by the world size), so their sums over
+    the processes are the global batch's terms."""
     device_type = next(model.parameters()).device.type
 
-    def step(xs: list[Tensor], n_global: int) -> LossTerms:
-        for p in model.parameters():
-            p.grad = None
+    def step(xs: list[Tensor], n_global: int, mask: Tensor | None = None) -> LossTerms:
         w = torch.full((xs[0].shape[0],), 1.0 / n_global, device=xs[0].device)
         with torch.autocast(device_type, dtype=torch.bfloat16, enabled=precision == "bfloat16"):
-            terms = multiview_loss(model, xs, config, weight=w, reduce=dist.sum)
+            terms = multiview_loss(model, xs, config, mask=mask, weight=w, reduce=dist.sum)
         terms.total.backward()
-        dist.sum_grads(model)
         recon = sum(t.detach() for t in terms.recon.values())
         share = recon + (terms.total.detach() - recon) / dist.world_size
         return LossTerms(share, terms.recon, terms.corr.detach() / dist.world_size)
@@ -288,7 +286,8 @@ def train(
 
     ``dist`` (a :class:`corrnet.distributed.Dist`): data-parallel training; every process runs this
     loop on the same plan (batches of world size x batch size rows), keeps its share of each batch's
-    rows, and uses the exact global-batch objective. Fully paired plans only; the engine is autograd.
+    rows, and uses the exact global-batch objective. One source, fully paired or masked (N views,
+    rows missing some views); the engine is autograd.
     """
     if monitor not in MONITORS:
         raise ValueError(f"monitor={monitor!r} is not supported; use one of {sorted(MONITORS)}.")
@@ -296,8 +295,12 @@ def train(
         raise ValueError("early_stopping needs validation data: pass validation_data or validation_fraction.")
     model, opt = state.model, state.optimizer
     if dist is not None:
-        if len(plan.sources) > 1 or not plan.sources[0].paired or plan.sources[0].mask is not None:
-            raise ValueError("distributed training supports fully paired views for now (no masks, no unpaired rows).")
+        src = plan.sources[0]
+        if len(plan.sources) > 1 or not (src.paired or src.mask is not None):
+            raise ValueError(
+                "distributed training takes one source of rows, fully paired or with a row mask "
+                "(MultiViewCorrNet's masks); single-view sources (X_unpaired/Y_unpaired) train in one process."
+            )
         dist.broadcast_params(model)
         step = make_distributed_step(model, config, dist, precision)
     else:
@@ -330,14 +333,19 @@ def train(
                 terms, single = None, None
                 for si, rows in parts:
                     src = plan.sources[si]
-                    if src.paired and dist is not None:
-                        terms = step(src.take(dist.shard(rows))[0], _n_rows(rows))
+                    if dist is not None:  # this process's share; the terms are the global batch's
+                        xs, mask = src.take(dist.shard(rows))
+                        terms = step(xs, _n_rows(rows), mask)
+                        if mask is not None:  # as in _part_backward: rows with one view are "unpaired"
+                            single = terms.recon["unpaired"].detach()
                     elif src.paired:  # first in its step: a fused engine overwrites .grad
                         terms = step(src.take(rows)[0])
                     else:
                         u, masked = _part_backward(model, src, rows, config)
                         single = u if single is None else single + u
                         terms = masked if masked is not None else terms
+                if dist is not None:
+                    dist.sum_grads(model)
                 opt.step()
                 with torch.no_grad():
                     if terms is not None:
