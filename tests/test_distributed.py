@@ -79,7 +79,11 @@ def _worker(rank, world, port, out, X, Y):
         # a whole fit, shuffling off (batches: rank r's share of each global batch)
         est = CorrNet(3, batch_size=B, epochs=3, tol=None, shuffle=False, device="cpu", random_state=0)
         est.fit(X, Y, distributed=True, checkpoint_dir=os.path.join(out, "ck"))
-        # ranks given different data fail, each with the same clear error
+        # the processes stay in sync: with (against the rules) different values of the same shape,
+        # the summed gradients still keep every process's weights equal
+        skew = CorrNet(3, batch_size=B, epochs=2, tol=None, shuffle=False, device="cpu", random_state=0)
+        skew.fit(np.clip(X + 0.05 * rank, 0, 1), Y, distributed=True)
+        # ranks given different data shapes fail, each with the same clear error
         try:
             CorrNet(3, batch_size=B, epochs=1, device="cpu").fit(X[: 40 + rank], Y[: 40 + rank], distributed=True)
             error = None
@@ -105,6 +109,7 @@ def _worker(rank, world, port, out, X, Y):
                 "state": est.model_.state_dict(),
                 "history": est.history_,
                 "error": error,
+                "skew": skew.model_.state_dict(),
                 "mshare": mshare,
                 "mgrads": mgrads,
                 "mstate": mvest.model_.state_dict(),
@@ -181,6 +186,14 @@ def test_two_processes_train_a_masked_multiview_model_like_one_process(two_proce
         for a, b in zip(r["mhistory"], one.history_, strict=True):
             for key in ("loss", "sum_corr", "recon_unpaired"):
                 assert a[key] == pytest.approx(b[key], rel=1e-4), key
+
+
+def test_the_processes_weights_stay_equal_even_on_different_values(two_processes):
+    """Each process trains on its share of the global batch and the gradients are summed, so the
+    weights agree across processes; processes that each trained alone (no all-reduce) would not."""
+    a, b = (r["skew"] for r in two_processes[3])
+    for k in a:
+        torch.testing.assert_close(a[k], b[k], rtol=0, atol=0)
 
 
 def test_ranks_given_different_data_fail_with_one_clear_error(two_processes):
