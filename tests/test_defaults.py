@@ -85,8 +85,10 @@ def test_raw_views_learn_where_unscaled_sigmoid_did_not():
 
 def test_bce_with_views_outside_unit_interval_is_a_clear_error():
     X, Y = latent_views()
-    with pytest.raises(ValueError, match="loss='bce' needs both views in \\[0, 1\\]"):
+    with pytest.raises(ValueError, match="loss='bce' needs both views in \\[0, 1\\]") as err:
         CorrNet(3, loss="bce", **CPU).fit(X, Y)
+    # the whole advice, to its end (a mutant garbling the message's last sentence survived)
+    assert str(err.value).endswith("use scale='minmax' or another loss ('half_squared').")
 
 
 def test_near_constant_column_does_not_become_nan():

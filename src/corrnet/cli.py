@@ -114,7 +114,9 @@ def with_views(f):
 @click.option("--dataset", type=click.Choice(DATASETS), help="Train on a named dataset's train split.")
 @click.option("--data-dir", type=click.Path(file_okay=False), help="Where the MNIST files are.")
 @click.option("--out", "-o", required=True, type=click.Path(file_okay=False), help="Model directory to write.")
-@click.option("--preset", type=click.Choice(("default", "paper", "seed_blog")), default="default", show_default=True)
+@click.option(
+    "--preset", type=click.Choice(("default", "paper", "best", "seed_blog")), default="default", show_default=True
+)
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), help="TOML/JSON/YAML file of parameters.")
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Any CorrNet parameter, e.g. --set lam=4.")
 @click.option(

@@ -497,7 +497,7 @@ class CorrNet(_CorrNetBase, auto_wrap_output_keys=None):
     # -- presets -------------------------------------------------------------------------------
     @classmethod
     def from_preset(cls, name: str, **overrides: Any) -> CorrNet:
-        """An estimator with a named preset's settings (``paper``, ``seed_blog``, ``default``)."""
+        """An estimator with a named preset's settings (``paper``, ``best``, ``seed_blog``, ``default``)."""
         params = preset(name)
         params.update(overrides)
         return cls(**params)
