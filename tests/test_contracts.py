@@ -1,6 +1,7 @@
 """Promises that mutation testing (``make mutants``) found unpinned; each test names the wrong
 implementation it rejects."""
 
+import dataclasses
 import json
 import re
 import warnings
@@ -529,3 +530,18 @@ def test_bce_on_probabilities_is_the_per_row_formula_with_clamped_outputs():
     got = reconstruction_error(torch.from_numpy(target), torch.from_numpy(out), "bce")
     assert got.shape == (5,)
     np.testing.assert_allclose(got.numpy(), want, rtol=1e-10)
+
+
+def test_make_step_defaults_to_float32_and_auto_means_the_fused_step():
+    """Round 3: ``make_step``'s default precision misspelt (``"FLOAT32"``) and ``auto`` resolved with
+    ``n_steps=None`` (a TypeError) both passed: every caller named its precision and engine."""
+    cfg = Config(n_components=3).validate()
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.rand(20, 5, generator=g), torch.rand(20, 4, generator=g)
+    model = CorrNetModule([5, 4], dataclasses.replace(cfg, output_activation="sigmoid"), generator=g)
+    auto = training.make_step(model, cfg, "auto")([x, y])  # the default precision; fused, not compiled
+    grads = [p.grad.clone() for p in model.parameters()]
+    ref = training.make_step(model, cfg, "autograd", "float32")([x, y])
+    torch.testing.assert_close(auto.total, ref.total.detach(), rtol=1e-5, atol=1e-6)
+    for a, p in zip(grads, model.parameters()):
+        torch.testing.assert_close(a, p.grad, rtol=1e-4, atol=1e-6)
