@@ -202,6 +202,14 @@ def test_ranks_given_different_data_fail_with_one_clear_error(two_processes):
         assert "every process must be given the same data" in r["error"]
 
 
+def test_distributed_training_needs_the_autograd_engine():
+    X, Y = _data(20)
+    with pytest.raises(ValueError, match="distributed=True trains with the autograd engine; use engine='auto'"):
+        CorrNet(2, epochs=1, engine="fused", device="cpu").fit(X, Y, distributed=True)
+    with pytest.raises(ValueError, match="not 'compile'"):
+        MultiViewCorrNet(2, epochs=1, engine="compile", device="cpu").fit(list(_mv_data(20)[0]), distributed=True)
+
+
 def test_distributed_without_a_process_group_says_how_to_start_one():
     X, Y = _data(20)
     with pytest.raises(RuntimeError, match="torchrun"):

@@ -137,6 +137,16 @@ class _CorrNetBase(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
     def _device(self) -> torch.device:
         return resolve_device(self.device)
 
+    def _dist(self, distributed: bool) -> Dist | None:
+        """The ``torch.distributed`` job to train in (``distributed=True``), else None."""
+        if not distributed:
+            return None
+        if self.engine not in ("auto", "autograd"):  # the fused gradients are one process's
+            raise ValueError(
+                f"distributed=True trains with the autograd engine; use engine='auto', not {self.engine!r}."
+            )
+        return Dist.current()
+
     def _seed(self) -> int:
         return int(check_random_state(self.random_state).randint(0, 2**31 - 1))
 
@@ -561,14 +571,10 @@ class CorrNet(_CorrNetBase, auto_wrap_output_keys=None):
             check_paired_rows(X, Y)
         else:
             X, Y = check_views(X, Y, min_rows=2)
-        dist = Dist.current() if distributed else None
+        dist = self._dist(distributed)
         if dist is not None:
             if X_unpaired is not None or Y_unpaired is not None:
                 raise ValueError("distributed=True supports paired rows only; drop X_unpaired/Y_unpaired.")
-            if self.engine not in ("auto", "autograd"):
-                raise ValueError(
-                    f"distributed=True trains with the autograd engine; use engine='auto', not {self.engine!r}."
-                )
             dist.check_same("the shapes of X and Y", (X.shape[0], X.shape[1], Y.shape[1]))
         world = 1 if dist is None else dist.world_size
         if validation_data is None and self.validation_fraction:

@@ -14,7 +14,6 @@ from sklearn.utils.validation import check_is_fitted
 
 from . import persistence, training
 from .data import check_view, resolve_device, to_tensor
-from .distributed import Dist
 from .estimator import _CorrNetBase
 from .model import CorrNetModule
 from .objective import correlation
@@ -189,12 +188,8 @@ class MultiViewCorrNet(_CorrNetBase, auto_wrap_output_keys=None):
         """
         config = self.config()
         views, mask = self._check_views(Xs, masks, fitting=True)
-        dist = Dist.current() if distributed else None
+        dist = self._dist(distributed)
         if dist is not None:
-            if self.engine not in ("auto", "autograd"):
-                raise ValueError(
-                    f"distributed=True trains with the autograd engine; use engine='auto', not {self.engine!r}."
-                )
             n_masked = -1 if mask is None else int(mask.sum())
             dist.check_same(
                 "the shapes of the views and masks", (len(views[0]), *[v.shape[1] for v in views], n_masked)
