@@ -532,16 +532,33 @@ def test_bce_on_probabilities_is_the_per_row_formula_with_clamped_outputs():
     np.testing.assert_allclose(got.numpy(), want, rtol=1e-10)
 
 
-def test_make_step_defaults_to_float32_and_auto_means_the_fused_step():
+def test_make_step_defaults_to_float32_and_auto_means_the_fused_step(monkeypatch):
     """Round 3: ``make_step``'s default precision misspelt (``"FLOAT32"``) and ``auto`` resolved with
     ``n_steps=None`` (a TypeError) both passed: every caller named its precision and engine."""
     cfg = Config(n_components=3).validate()
     g = torch.Generator().manual_seed(0)
     x, y = torch.rand(20, 5, generator=g), torch.rand(20, 4, generator=g)
     model = CorrNetModule([5, 4], dataclasses.replace(cfg, output_activation="sigmoid"), generator=g)
+    fused_calls = []
+    real = corrnet.fastpath.loss_and_grads
+    monkeypatch.setattr(corrnet.fastpath, "loss_and_grads", lambda *a: fused_calls.append(1) or real(*a))
     auto = training.make_step(model, cfg, "auto")([x, y])  # the default precision; fused, not compiled
+    assert fused_calls == [1]  # the hand-derived gradients ran (a float32 check misspelt would skip them)
     grads = [p.grad.clone() for p in model.parameters()]
     ref = training.make_step(model, cfg, "autograd", "float32")([x, y])
     torch.testing.assert_close(auto.total, ref.total.detach(), rtol=1e-5, atol=1e-6)
     for a, p in zip(grads, model.parameters()):
         torch.testing.assert_close(a, p.grad, rtol=1e-4, atol=1e-6)
+
+
+def test_training_arguments_errors_say_exactly_what_to_do():
+    """Round 3: the two argument errors of ``train`` garbled (upper case, ``XX`` around the text) or
+    the list of monitors replaced by a TypeError passed: the tests matched loosely or not at all."""
+    rng = np.random.default_rng(0)
+    X, Y = rng.random((30, 3), dtype=np.float32), rng.random((30, 2), dtype=np.float32)
+    with pytest.raises(ValueError) as err:
+        CorrNet(2, epochs=1, early_stopping=True, validation_fraction=None, **CPU).fit(X, Y)
+    assert str(err.value) == "early_stopping needs validation data: pass validation_data or validation_fraction."
+    with pytest.raises(ValueError) as err:
+        CorrNet(2, epochs=1, monitor="accuracy", **CPU).fit(X, Y, validation_data=(X, Y))
+    assert str(err.value) == "monitor='accuracy' is not supported; use one of ['generation', 'loss', 'sum_corr']."
