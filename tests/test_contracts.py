@@ -562,3 +562,19 @@ def test_training_arguments_errors_say_exactly_what_to_do():
     with pytest.raises(ValueError) as err:
         CorrNet(2, epochs=1, monitor="accuracy", **CPU).fit(X, Y, validation_data=(X, Y))
     assert str(err.value) == "monitor='accuracy' is not supported; use one of ['generation', 'loss', 'sum_corr']."
+
+
+def test_history_names_each_models_own_terms():
+    """Round 3: ``recon_unpaired`` logged for fully paired data, missing with one single-view source,
+    and the two-view pass names used for three views (their terms then read 0) all passed."""
+    rng = np.random.default_rng(0)
+    X, Y = rng.random((40, 3), dtype=np.float32), rng.random((40, 2), dtype=np.float32)
+    kw = dict(epochs=1, tol=None, **CPU)
+    paired = CorrNet(2, **kw).fit(X, Y).history_[0]
+    assert set(paired) == {"epoch", "loss", "recon_both", "recon_x", "recon_y", "sum_corr", "time_s"}
+    semi = CorrNet(2, unpaired_strategy="alternate", **kw).fit(X, Y, X_unpaired=X[:10]).history_[0]
+    assert semi["recon_unpaired"] > 0  # paired rows plus one single-view source
+    views = [rng.random((40, d), dtype=np.float32) for d in (3, 4, 2)]
+    three = MultiViewCorrNet(2, **kw).fit(views).history_[0]
+    assert {k for k in three if k.startswith("recon_")} == {"recon_all", "recon_0", "recon_1", "recon_2"}
+    assert all(three[k] > 0 for k in ("recon_all", "recon_0", "recon_1", "recon_2"))
