@@ -578,3 +578,16 @@ def test_history_names_each_models_own_terms():
     three = MultiViewCorrNet(2, **kw).fit(views).history_[0]
     assert {k for k in three if k.startswith("recon_")} == {"recon_all", "recon_0", "recon_1", "recon_2"}
     assert all(three[k] > 0 for k in ("recon_all", "recon_0", "recon_1", "recon_2"))
+
+
+def test_verbose_shows_a_progress_bar_that_counts_resumed_epochs(tmp_path, capsys):
+    """Round 3: no progress bar at all under ``verbose``, and a resumed run's bar restarting at 0
+    instead of the checkpoint's epoch, both passed."""
+    rng = np.random.default_rng(0)
+    X, Y = rng.random((40, 3), dtype=np.float32), rng.random((40, 2), dtype=np.float32)
+    kw = dict(tol=None, **CPU)
+    CorrNet(2, epochs=2, **kw).fit(X, Y, checkpoint_dir=tmp_path)
+    capsys.readouterr()
+    CorrNet(2, epochs=4, verbose=2, **kw).fit(X, Y, checkpoint_dir=tmp_path, resume=True)
+    err = capsys.readouterr().err
+    assert "corrnet" in err and "4/4" in err  # 2 resumed + 2 new epochs, counted from the checkpoint
