@@ -591,3 +591,30 @@ def test_verbose_shows_a_progress_bar_that_counts_resumed_epochs(tmp_path, capsy
     CorrNet(2, epochs=4, verbose=2, **kw).fit(X, Y, checkpoint_dir=tmp_path, resume=True)
     err = capsys.readouterr().err
     assert "corrnet" in err and "4/4" in err  # 2 resumed + 2 new epochs, counted from the checkpoint
+
+
+def test_the_loop_logs_each_epochs_mean_step_loss_and_continues_a_finished_state():
+    """Round 3: the epoch's averages divided by one step too many, and a finished state (stop
+    reason ``max_epochs``) that ``train`` would not continue when given more epochs, both passed."""
+    import copy
+
+    from corrnet.plans import Plan, Source
+
+    cfg = Config(n_components=3, output_activation="sigmoid", batch_size=20, shuffle=False).validate()
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.rand(40, 5, generator=g), torch.rand(40, 4, generator=g)
+    model = CorrNetModule([5, 4], cfg, generator=g)
+    start = copy.deepcopy(model)
+    plan = Plan([Source([x, y])], 20, shuffle=False)
+    state = training.init_state(model, dataclasses.replace(cfg, epochs=1), seed=0)
+    training.train(state, plan, dataclasses.replace(cfg, epochs=1), engine="autograd")
+    # epoch 1 = two steps: the first at the initial weights, the second after one Adam step
+    first = multiview_loss(start, [x[:20], y[:20]], cfg).total.item()
+    opt = torch.optim.Adam(start.parameters(), lr=cfg.lr)
+    multiview_loss(start, [x[:20], y[:20]], cfg).total.backward()
+    opt.step()
+    second = multiview_loss(start, [x[20:], y[20:]], cfg).total.item()
+    assert state.history[0]["loss"] == pytest.approx((first + second) / 2, rel=1e-5)
+    assert state.stop_reason == "max_epochs"
+    training.train(state, plan, dataclasses.replace(cfg, epochs=3), engine="autograd")  # more epochs
+    assert state.epoch == 3 and len(state.history) == 3 and state.stop_reason == "max_epochs"
