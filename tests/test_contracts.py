@@ -618,3 +618,31 @@ def test_the_loop_logs_each_epochs_mean_step_loss_and_continues_a_finished_state
     assert state.stop_reason == "max_epochs"
     training.train(state, plan, dataclasses.replace(cfg, epochs=3), engine="autograd")  # more epochs
     assert state.epoch == 3 and len(state.history) == 3 and state.stop_reason == "max_epochs"
+
+
+def test_the_epoch_log_averages_every_term_over_its_steps():
+    """Round 3: the per-pass and single-view accumulators overwritten by the last step (``=`` for
+    ``+=``), read under the wrong key, or the step count doubled, all passed. With a learning rate
+    of 1e-12 the weights stay put, so each logged term must be the mean of that term over the
+    epoch's steps at the initial weights (the steps' rows taken from the plan, seeded alike)."""
+    import copy
+
+    from corrnet.plans import Plan, Source
+
+    cfg = Config(n_components=3, output_activation="sigmoid", optimizer="sgd", lr=1e-12, epochs=1).validate()
+    g = torch.Generator().manual_seed(0)
+    x, y, xu = torch.rand(40, 5, generator=g), torch.rand(40, 4, generator=g), torch.rand(30, 5, generator=g)
+    model = CorrNetModule([5, 4], cfg, generator=g)
+    start = copy.deepcopy(model)
+    plan = Plan([Source([x, y]), Source([xu, None])], 20, shuffle=False)
+    steps = list(plan.epoch(torch.Generator().manual_seed(7), torch.device("cpu")))
+    state = training.init_state(model, cfg, seed=7)
+    training.train(state, plan, cfg, engine="autograd")
+    row = state.history[0]
+    paired = [multiview_loss(start, [x[r], y[r]], cfg) for ((s, r),) in steps if s == 0]
+    single = [self_reconstruction(start, 0, xu[r], cfg).item() for ((s, r),) in steps if s == 1]
+    assert len(paired) == 2 and len(single) == 2
+    assert row["loss"] == pytest.approx(np.mean([t.total.item() for t in paired]), rel=1e-5)
+    for k in ("both", "x", "y"):
+        assert row[f"recon_{k}"] == pytest.approx(np.mean([t.recon[k].item() for t in paired]), rel=1e-5)
+    assert row["recon_unpaired"] == pytest.approx(np.mean(single), rel=1e-5)
