@@ -16,6 +16,8 @@ def z(h):
 
 def patched(model, xs, config, *a, **k):
     terms = orig(model, xs, config, *a, **k)
+    if mode in ("indrop", "noise"):
+        return terms
     if mu == 0 or mode == "none":
         return terms
     out = model.last_singles
@@ -36,8 +38,12 @@ def patched(model, xs, config, *a, **k):
 # capture the single-view codes of the forward pass
 import corrnet.model as M
 fwd = M.CorrNetModule.forward
-def forward(self, *a, **k):
-    out = fwd(self, *a, **k)
+def forward(self, xs, *a, **k):
+    if self.training and mode == "indrop":  # masking noise on the encoder's input; clean targets
+        xs = [torch.nn.functional.dropout(x, mu) * (1 - mu) for x in xs]
+    if self.training and mode == "noise":  # additive Gaussian noise on the input; clean targets
+        xs = [x + mu * torch.randn_like(x) for x in xs]
+    out = fwd(self, xs, *a, **k)
     self.last_singles = out.singles
     return out
 M.CorrNetModule.forward = forward
