@@ -196,6 +196,10 @@ class MappedRows:
         self.dtype = np.dtype(A.dtype if A.dtype in (np.float32, np.float64) else np.float32)
         row_bytes = max(1, A.shape[1] * self.dtype.itemsize)
         self.chunk_rows = max(2, int(chunk_rows or CHUNK_BYTES // row_bytes))
+        from .plans import batch_starts
+
+        # [start, stop) of each chunk; a trailing chunk of one row joins the previous one
+        self.bounds = batch_starts(len(self), self.chunk_rows)
         self._cached: tuple[int, torch.Tensor] | None = None
         self.min_: np.ndarray | None = None  # per-column bounds of the raw values, set by scan()
         self.max_: np.ndarray | None = None
@@ -219,9 +223,7 @@ class MappedRows:
 
     def chunk_bounds(self) -> list[tuple[int, int]]:
         """[start, stop) of each chunk; a trailing chunk of one row joins the previous one."""
-        from .plans import batch_starts
-
-        return batch_starts(len(self), self.chunk_rows)
+        return self.bounds
 
     def numpy(self, start: int, stop: int, step: int = 1) -> np.ndarray:
         """Rows start:stop:step, converted and transformed, as a C-contiguous array."""
@@ -234,8 +236,9 @@ class MappedRows:
 
     def chunks(self) -> Iterator[tuple[int, np.ndarray]]:
         """(start row, converted rows) of every chunk in order, untransformed: for scans."""
-        for s, e in self.chunk_bounds():
-            yield s, self.with_(transform=None).numpy(s, e)
+        raw = self.with_(transform=None)
+        for s, e in self.bounds:
+            yield s, raw.numpy(s, e)
 
     def _tensor(self, start: int, stop: int) -> torch.Tensor:
         return torch.from_numpy(self.numpy(start, stop)).to(self.device, torch.float32)
@@ -254,9 +257,8 @@ class MappedRows:
                 return torch.empty(0, self.shape[1], device=self.device)
             lo, hi = int(idx.min()), int(idx.max())
             local = None
-        n_chunks = len(self.chunk_bounds())
-        c = min(lo // self.chunk_rows, n_chunks - 1)
-        cs, ce = self.chunk_bounds()[c]
+        c = min(lo // self.chunk_rows, len(self.bounds) - 1)
+        cs, ce = self.bounds[c]
         if hi < ce:  # within one chunk: read it once, serve its batches from memory
             if self._cached is None or self._cached[0] != c:
                 self._cached = None  # release the previous chunk before reading the next
@@ -324,7 +326,8 @@ def is_mapped(A: Any) -> bool:
 
 def scan(view: MappedRows, name: str, *, min_rows: int = 2, n_features: int | None = None) -> MappedRows:
     """Validate a streamed view chunk by chunk, as ``check_view`` does in memory (numeric, finite,
-    enough rows, the fitted width), and record its per-column bounds (``min_``, ``max_``)."""
+    enough rows, the fitted width), and record its per-column bounds (``min_``, ``max_``). A view
+    scanned before (its bounds known) is not read again: only its shape is checked."""
     if not np.issubdtype(view.A.dtype, np.number) or np.issubdtype(view.A.dtype, np.complexfloating):
         raise ValueError(f"{name} holds non-numeric data (dtype {view.A.dtype}); save it as float32 or float64.")
     if len(view) < min_rows:
@@ -338,6 +341,8 @@ def scan(view: MappedRows, name: str, *, min_rows: int = 2, n_features: int | No
             f"(it was fitted with {n_features} features for {name}). Pass the same columns, in the same order, "
             "as in fit."
         )
+    if view.min_ is not None:  # already read once (e.g. validation rows checked as a pair, then by name)
+        return view
     lo = np.full(view.shape[1], np.inf)
     hi = np.full(view.shape[1], -np.inf)
     for s, block in view.chunks():
