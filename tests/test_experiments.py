@@ -25,8 +25,22 @@ def test_mnist_halves_experiment_smoke(tmp_path):
     assert meta["seeds"] == [0, 1] and len(meta["runs"]) == 11  # cca is deterministic: run once
     paper = next(a for a in res["summary"] if a["method"] == "corrnet-paper")
     assert paper["seeds"] == 2 and 0 <= paper["transfer_1to2"] <= 1
-    assert "| corrnet-paper | 2 |" in res["markdown"]
+    assert "| corrnet-paper | 2 |" in res["markdown"] and "view-1 SVM" not in res["markdown"]
     assert "gen_mse_2from1" not in next(a for a in res["summary"] if a["method"] == "cca")
+
+
+def test_noisy_mnist_experiment_reports_view1_classification(tmp_path):
+    """Noisy MNIST adds Wang et al.'s view-1 SVM column; MNIST halves (above) does not show it."""
+    res = run_experiment(
+        "noisy-mnist", tmp_path / "n", seeds=[0], epochs=1, subset=200, verbose=False, methods=["cca", "corrnet-paper"]
+    )
+    for r in res["runs"]:
+        assert 0 < r["classify_1"] <= 1 and r["classify_1_C"] in (0.01, 0.1, 1.0, 10.0)
+    head = res["markdown"].splitlines()[0]
+    assert "view-1 SVM %" in head and "MSE 2 from 1" in head
+    cca = next(line for line in res["markdown"].splitlines() if line.startswith("| cca |"))
+    assert len(cca.split("|")) == len(head.split("|"))  # a cell for every column, "–" for MSE
+    assert f"{100 * res['runs'][0]['classify_1']:.2f}" in cca
 
 
 def test_semi_paired_experiment_smoke(tmp_path):

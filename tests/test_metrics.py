@@ -43,6 +43,22 @@ def test_transfer_accuracy_folds_are_contiguous_and_match_manual_loop(rng):
     assert got == pytest.approx(np.mean(accs))
 
 
+def test_view_classification_picks_C_on_validation_and_scores_test(rng):
+    """Against a manual loop: C is the grid value with the best validation accuracy (first on ties);
+    the reported accuracy is that classifier's on the test codes, not on validation."""
+    labels = rng.integers(0, 3, size=300)
+    H = rng.normal(size=(300, 4)) + 0.8 * labels[:, None]  # overlapping classes: C matters
+    tr, va, te = slice(0, 150), slice(150, 225), slice(225, 300)
+    grid = (0.0001, 0.01, 1.0)
+    got, C = metrics.view_classification(H[tr], labels[tr], H[va], labels[va], H[te], labels[te], grid)
+    val = [(LinearSVC(C=c).fit(H[tr], labels[tr]).predict(H[va]) == labels[va]).mean() for c in grid]
+    want_C = grid[int(np.argmax(val))]
+    clf = LinearSVC(C=want_C).fit(H[tr], labels[tr])
+    assert C == want_C
+    assert got == pytest.approx((clf.predict(H[te]) == labels[te]).mean())
+    assert len(set(val)) > 1  # the case is not degenerate: the grid changes validation accuracy
+
+
 def test_retrieval_hand_case():
     H1 = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
     H2 = np.array([[0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])  # rows 0 and 1 swapped: their match ranks 2nd

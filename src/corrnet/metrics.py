@@ -113,6 +113,31 @@ def tune_svc_C(
     return float(grid[int(np.argmax(scores))])
 
 
+def view_classification(
+    H_train: np.ndarray,
+    y_train: np.ndarray,
+    H_val: np.ndarray,
+    y_val: np.ndarray,
+    H_test: np.ndarray,
+    y_test: np.ndarray,
+    grid: tuple[float, ...] = (0.01, 0.1, 1.0, 10.0),
+) -> tuple[float, float]:
+    """Wang et al. (2015)'s classification protocol for Noisy MNIST: train ``LinearSVC(C)`` on the
+    codes of one view of the training split (n_train, k) for each C in ``grid``, keep the C with the
+    best accuracy on the same view's validation codes, and return ``(test accuracy in [0, 1], C)``.
+    Unlike transfer, training and test codes come from the same view."""
+    best = (-1.0, grid[0], None)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        for C in grid:
+            clf = _svc(C).fit(np.asarray(H_train), np.asarray(y_train))
+            acc = float((clf.predict(np.asarray(H_val)) == np.asarray(y_val)).mean())
+            if acc > best[0]:
+                best = (acc, C, clf)
+    clf = best[2]
+    return float((clf.predict(np.asarray(H_test)) == np.asarray(y_test)).mean()), float(best[1])
+
+
 def _unit_rows(H: np.ndarray) -> np.ndarray:
     """Rows scaled to unit length (all-zero rows stay zero), for cosine similarities."""
     return H / np.maximum(np.linalg.norm(H, axis=1, keepdims=True), 1e-12)
