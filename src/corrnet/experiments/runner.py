@@ -67,9 +67,7 @@ def score(model: Any, d: MultiViewData, generative: bool, view1_svm: bool = Fals
     res["transfer_2to1_tuned"] = metrics.transfer_accuracy_folds(h2, h1, d.y_test, C=c21)
     if view1_svm:  # Wang et al. 2015: SVM trained and tested on view-1 codes, C chosen on validation
         t1 = model.transform(X=d.X_train)
-        res["classify_1"], res["classify_1_C"] = metrics.view_classification(
-            t1, d.y_train, v1, d.y_val, h1, d.y_test
-        )
+        res["classify_1"], res["classify_1_C"] = metrics.view_classification(t1, d.y_train, v1, d.y_val, h1, d.y_test)
     r = metrics.retrieval(h1, h2)
     res["recall@1"], res["mrr"] = r["recall@1"], r["mrr"]
     if generative:
