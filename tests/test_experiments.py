@@ -3,6 +3,7 @@
 import json
 
 import numpy as np
+import pytest
 from click.testing import CliRunner
 
 from corrnet.cli import main
@@ -41,6 +42,23 @@ def test_noisy_mnist_experiment_reports_view1_classification(tmp_path):
     cca = next(line for line in res["markdown"].splitlines() if line.startswith("| cca |"))
     assert len(cca.split("|")) == len(head.split("|"))  # a cell for every column, "–" for MSE
     assert f"{100 * res['runs'][0]['classify_1']:.2f}" in cca
+
+
+def test_experiment_keeps_finished_runs_when_a_later_one_fails(tmp_path, monkeypatch):
+    """The tables are written after every run, so an interrupted experiment loses only the run in flight."""
+    from corrnet.experiments import runner
+
+    real = runner.methods_for("noisy-mnist", 1)
+
+    def broken(seed):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(runner, "methods_for", lambda name, epochs: {"cca": real["cca"], "dcca": broken})
+    with pytest.raises(KeyboardInterrupt):
+        run_experiment("noisy-mnist", tmp_path / "k", seeds=[0], subset=150, verbose=False, methods=["cca", "dcca"])
+    meta = json.loads((tmp_path / "k" / "results.json").read_text())
+    assert [r["method"] for r in meta["runs"]] == ["cca"]
+    assert "| cca | 1 |" in (tmp_path / "k" / "results.md").read_text()
 
 
 def test_semi_paired_experiment_smoke(tmp_path):

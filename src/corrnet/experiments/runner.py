@@ -144,6 +144,25 @@ def markdown(agg: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def write_tables(
+    outdir: Path, runs: list[dict[str, Any]], header: dict[str, Any]
+) -> tuple[dict[str, Any], str, list[dict[str, Any]]]:
+    """Write ``results.md``, ``results.csv`` and ``results.json`` for the runs so far (atomically);
+    return the JSON's content, the Markdown table and the per-method summary."""
+    agg = aggregate(runs)
+    md = markdown(agg)
+    outdir.mkdir(parents=True, exist_ok=True)
+    report.atomic_write_text(outdir / "results.md", md + "\n")
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=["method", "seed", *COLUMNS], extrasaction="ignore")
+    w.writeheader()
+    w.writerows(runs)
+    report.atomic_write_text(outdir / "results.csv", buf.getvalue())
+    meta = {**header, "runs": runs, "summary": agg}
+    report.atomic_write_text(outdir / "results.json", json.dumps(meta, indent=1, default=float))
+    return meta, md, agg
+
+
 def run_experiment(
     name: str,
     out: str | Path,
@@ -176,6 +195,16 @@ def run_experiment(
         raise ValueError(f"unknown methods {sorted(bad)}; choose from {sorted(factories)}.")
     runs: list[dict[str, Any]] = []
     keep: dict[str, Any] = {}
+    header = {
+        "experiment": name,
+        "seeds": list(seeds),
+        "epochs_override": epochs,
+        "subset": subset,
+        "corrnet": __version__,
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "best_config": {k: list(v) if isinstance(v, tuple) else v for k, v in BEST.items()},
+    }
     for m in chosen:
         for seed in seeds[:1] if m in DETERMINISTIC else seeds:
             t0 = time.perf_counter()
@@ -191,36 +220,15 @@ def run_experiment(
                 row["params"] = json.dumps(model.get_params(), default=str)
             runs.append(row)
             keep.setdefault(m, model)
+            write_tables(Path(out), runs, header)  # a stopped run keeps the runs it finished
             if verbose:
                 print(
                     f"{m:14s} seed {seed}: sum-corr {row['sum_corr']:.2f}, transfer "
                     f"{100 * row['transfer_1to2']:.2f} / {100 * row['transfer_2to1']:.2f} %, {secs:.0f} s",
                     flush=True,
                 )
-    agg = aggregate(runs)
-    md = markdown(agg)
     outdir = Path(out)
-    outdir.mkdir(parents=True, exist_ok=True)
-    report.atomic_write_text(outdir / "results.md", md + "\n")
-    buf = io.StringIO()
-    cols = ["method", "seed", *COLUMNS]
-    w = csv.DictWriter(buf, fieldnames=cols, extrasaction="ignore")
-    w.writeheader()
-    w.writerows(runs)
-    report.atomic_write_text(outdir / "results.csv", buf.getvalue())
-    meta = {
-        "experiment": name,
-        "seeds": list(seeds),
-        "epochs_override": epochs,
-        "subset": subset,
-        "corrnet": __version__,
-        "python": platform.python_version(),
-        "machine": platform.machine(),
-        "best_config": {k: list(v) if isinstance(v, tuple) else v for k, v in BEST.items()},
-        "runs": runs,
-        "summary": agg,
-    }
-    report.atomic_write_text(outdir / "results.json", json.dumps(meta, indent=1, default=float))
+    meta, md, agg = write_tables(outdir, runs, header)
     sections: list[tuple[str, Any]] = [("Results (test split, mean ± std over seeds)", report.md_table_to_html(md))]
     for m in ("corrnet-paper", "corrnet-best"):
         if m in keep:
