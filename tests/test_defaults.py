@@ -182,6 +182,27 @@ def test_saturated_units_warn():
     assert any("hidden units are saturated" in m and "scale='auto'" in m for m in msgs)
 
 
+def test_saturation_on_unit_scale_inputs_advises_a_lower_lr_not_scaling():
+    """Inputs already scaled: the advice names the learning rate (and a smaller one), not scale='auto'
+    (which the caller already used). Large inputs into the same model: the advice is scaling."""
+    from corrnet.diagnostics import diagnose
+
+    X, Y = latent_views()
+    est = CorrNet(4, epochs=1, **CPU).fit(X, Y)
+    xs = torch.from_numpy(est.scaler_x_.transform(X).astype(np.float32))
+    ys = torch.from_numpy(est.scaler_y_.transform(Y).astype(np.float32))
+    assert not [m for m in diagnose(est.model_, xs, ys, 2.0, lr=0.01).messages if "saturated" in m]
+    with torch.no_grad():
+        for p in est.model_.parameters():
+            p.mul_(1000.0)  # weights blown up, as by steps that were too large
+    (msg,) = [m for m in diagnose(est.model_, xs, ys, 2.0, lr=0.01).messages if "saturated" in m]
+    assert "already on a unit scale" in msg and "lr=0.01" in msg and "e.g. lr=0.001" in msg
+    assert "scale='auto'" not in msg
+    est2 = CorrNet(4, epochs=1, **CPU).fit(X, Y)
+    (msg,) = [m for m in diagnose(est2.model_, xs * 1e4, ys * 1e4, 2.0).messages if "saturated" in m]
+    assert "large scale" in msg and "scale='auto'" in msg
+
+
 def test_uncorrelated_views_warn():
     rng = np.random.default_rng(0)  # independent views: row i of X has nothing to do with row i of Y
     X, Y = rng.normal(size=(2000, 3)).astype(np.float32), rng.normal(size=(2000, 2)).astype(np.float32)

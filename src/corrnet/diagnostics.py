@@ -43,6 +43,7 @@ class Diagnostics:
     messages: list[str] = field(default_factory=list)
 
 
+UNIT_SCALE = 10.0  # inputs with |value| above this are "on a large scale" for the saturation advice
 RANGES = {"sigmoid": (0.0, 1.0), "tanh": (-1.0, 1.0), "relu": (0.0, np.inf)}  # what g can output
 
 
@@ -58,9 +59,17 @@ def _saturated(h: np.ndarray, act: str) -> np.ndarray:
 
 
 @torch.inference_mode()
-def diagnose(model: CorrNetModule, X: torch.Tensor, Y: torch.Tensor, lam: float, max_rows: int = 2000) -> Diagnostics:
+def diagnose(
+    model: CorrNetModule,
+    X: torch.Tensor,
+    Y: torch.Tensor,
+    lam: float,
+    max_rows: int = 2000,
+    lr: float | None = None,
+) -> Diagnostics:
     """Run the checks on the first ``max_rows`` rows of the (scaled, paired) views X (n, d_x),
-    Y (n, d_y); the returned ``messages`` are empty for a healthy fit."""
+    Y (n, d_y); the returned ``messages`` are empty for a healthy fit. ``lr``, the learning rate the
+    model was trained with, goes into the advice when units saturate on inputs of unit scale."""
     was_training = model.training
     model.eval()
     x, y = dense(X[:max_rows]), dense(Y[:max_rows])  # a sparse view: its first rows only
@@ -86,11 +95,20 @@ def diagnose(model: CorrNetModule, X: torch.Tensor, Y: torch.Tensor, lam: float,
         mean_mse=(mean_x, mean_y),
     )
     if d.saturated_units * 2 >= d.n_units:
-        d.messages.append(
+        what = (
             f"{d.saturated_units} of {d.n_units} hidden units are saturated (stuck at a bound of "
-            f"{model.hidden_activation} on 99 % of the training rows): the inputs are probably on a large "
-            "scale or lr is too high. Use scale='auto' (or 'standard'), or lower lr."
+            f"{model.hidden_activation} on 99 % of the training rows): "
         )
+        top = max(float(x.abs().max()), float(y.abs().max())) if x.numel() and y.numel() else 0.0
+        if top > UNIT_SCALE:
+            what += f"the inputs are on a large scale (|value| up to {top:.3g}). Use scale='auto' (or 'standard')."
+        else:  # scaling cannot help: the inputs are already small; the steps were too large
+            lower = f" (e.g. lr={lr / 10:g})" if lr else ""
+            what += (
+                f"the inputs are already on a unit scale (|value| <= {top:.3g}), so the learning rate is "
+                f"probably too high{f' (lr={lr:g})' if lr else ''}: lower lr{lower}."
+            )
+        d.messages.append(what)
     if lam > 0 and d.mean_unit_correlation < 0.1:
         d.messages.append(
             f"the codes of the two views are nearly uncorrelated (mean per-unit correlation "

@@ -675,7 +675,7 @@ class CorrNet(_CorrNetBase, auto_wrap_output_keys=None):
             dist,
         )
         if config.epochs > 0:
-            self.diagnostics_ = diagnose(model, Xt, Yt, config.lam)  # on its first max_rows training rows
+            self.diagnostics_ = diagnose(model, Xt, Yt, config.lam, lr=config.lr)  # on its first max_rows training rows
             for msg in self.diagnostics_.messages:
                 warnings.warn(msg, FitWarning, stacklevel=2)
         return self

@@ -16,7 +16,7 @@ def z(h):
 
 def patched(model, xs, config, *a, **k):
     terms = orig(model, xs, config, *a, **k)
-    if mode in ("indrop", "noise"):
+    if mode in ("indrop", "noise", "cosine"):
         return terms
     if mu == 0 or mode == "none":
         return terms
@@ -48,6 +48,23 @@ def forward(self, xs, *a, **k):
     return out
 M.CorrNetModule.forward = forward
 T.multiview_loss = patched
+
+if mode == "cosine":  # Adam with the learning rate decayed by a half cosine to mu * lr over the run
+    import math
+    make = T.make_optimizer
+    def cosine_optimizer(*a, **k):
+        opt = make(*a, **k)
+        base, total, step = opt.param_groups[0]["lr"], epochs * 500, opt.step  # 500 steps per epoch
+        count = [0]
+        def stepped(*sa, **sk):
+            frac = min(count[0] / total, 1.0)
+            for g in opt.param_groups:
+                g["lr"] = base * (mu + (1 - mu) * 0.5 * (1 + math.cos(math.pi * frac)))
+            count[0] += 1
+            return step(*sa, **sk)
+        opt.step = stepped
+        return opt
+    T.make_optimizer = cosine_optimizer
 
 d = load_dataset("mnist-halves", "/work/shared/data")
 t = time.time()
