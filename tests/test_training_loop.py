@@ -266,6 +266,69 @@ def test_best_preset_trains_a_correlated_code_in_a_short_run():
     assert est.score(d.X_test, d.Y_test) > 5.0  # of at most 10
 
 
+# -- learning-rate schedule -----------------------------------------------------------------------------
+def _record_lrs(state):
+    """Wrap the optimiser's step to record the learning rate each step was taken with."""
+    seen, step = [], state.optimizer.step
+
+    def recording(*a, **k):
+        seen.append([g["lr"] for g in state.optimizer.param_groups])
+        return step(*a, **k)
+
+    state.optimizer.step = recording
+    return seen
+
+
+def test_cosine_schedule_sets_every_steps_lr_and_resumes_where_it_stopped(two_views):
+    """Each step's rate is lr (1 + cos(pi t / T)) / 2 for t = 0 .. T-1 over T = epochs x steps, as
+    computed here with numpy; a run stopped after 2 of 5 epochs and continued takes the same rates
+    and reaches the same weights; "constant" never touches the rate."""
+    X, Y = (torch.from_numpy(a) for a in two_views)
+    cfg = Config(n_components=3, epochs=5, batch_size=40, lr=0.05, lr_schedule="cosine").validate()
+    plan = Plan([Source([X, Y])], cfg.batch_size, cfg.shuffle)
+    T = 5 * plan.steps_per_epoch
+    want = 0.05 * (1 + np.cos(np.pi * np.arange(T) / T)) / 2
+
+    model = CorrNetModule([7, 5], cfg, generator=torch.Generator().manual_seed(0))
+    state = init_state(model, cfg, 1)
+    seen = _record_lrs(state)
+    train(state, plan, cfg, engine="autograd")
+    assert plan.steps_per_epoch > 1 and len(seen) == T
+    np.testing.assert_allclose([lrs[0] for lrs in seen], want, rtol=1e-12)
+    assert all(len(set(lrs)) == 1 for lrs in seen)  # every parameter group
+
+    part = CorrNetModule([7, 5], cfg, generator=torch.Generator().manual_seed(0))
+    st = init_state(part, cfg, 1)
+
+    def interrupt(s):
+        if s.epoch == 2:
+            s.stop_reason = "interrupted"
+
+    train(st, plan, cfg, engine="autograd", on_epoch_end=interrupt)  # stopped after 2 of 5 epochs ...
+    assert st.epoch == 2
+    st.stop_reason = None
+    seen2 = _record_lrs(st)
+    train(st, plan, cfg, engine="autograd")  # ... and continue to 5: the schedule of a 5-epoch run
+    np.testing.assert_allclose([lrs[0] for lrs in seen2], want[2 * plan.steps_per_epoch :], rtol=1e-12)
+    for k, v in model.state_dict().items():
+        torch.testing.assert_close(part.state_dict()[k], v, rtol=0, atol=0)
+
+    const = dataclasses.replace(cfg, lr_schedule="constant")
+    state = init_state(CorrNetModule([7, 5], const, generator=torch.Generator().manual_seed(0)), const, 1)
+    seen = _record_lrs(state)
+    train(state, plan, const, engine="autograd")
+    assert {lrs[0] for lrs in seen} == {0.05}
+
+
+def test_lr_schedule_is_validated_and_reaches_the_estimators():
+    with pytest.raises(ValueError, match="lr_schedule='linear' is not supported"):
+        Config(lr_schedule="linear").validate()
+    assert CorrNet(lr_schedule="cosine").config().lr_schedule == "cosine"
+    from corrnet import MultiViewCorrNet
+
+    assert MultiViewCorrNet(lr_schedule="cosine").config().lr_schedule == "cosine"
+
+
 def test_original_initialisation_has_the_factor_four():
     """``4 U(+-sqrt(6 / (fan_in + fan_out)))`` for the sigmoid layers (the Theano code)."""
     m = CorrNetModule([392, 392], _paper_cfg())

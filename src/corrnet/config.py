@@ -12,6 +12,7 @@ from typing import Any
 ACTIVATIONS = ("sigmoid", "tanh", "relu", "linear")
 LOSSES = ("half_squared", "squared", "mse", "bce")
 OPTIMIZERS = ("rmsprop_original", "rmsprop", "adam", "adamw", "sgd")
+LR_SCHEDULES = ("constant", "cosine")
 FUSIONS = ("joint", "sum")
 PASSES = ("both", "x", "y")  # reconstruct both views from h(x,y), h(x,0), h(0,y)
 # N views: from all views together, from each single view, from each pair of views
@@ -41,6 +42,7 @@ class Config:
     init: str = "original"
     optimizer: str = "adam"
     lr: float = 1e-2
+    lr_schedule: str = "constant"
     weight_decay: float = 0.0
     batch_size: int = 100
     epochs: int | str = 50  # or "auto" (CorrNet's default): resolved by CorrNet.fit
@@ -58,6 +60,7 @@ class Config:
         one_of("output_activation", (*ACTIVATIONS, "auto"))
         one_of("loss", LOSSES)
         one_of("optimizer", OPTIMIZERS)
+        one_of("lr_schedule", LR_SCHEDULES)
         one_of("fusion", FUSIONS)
         one_of("init", INITS)
         for p in self.reconstruct_from:

@@ -7,6 +7,7 @@ the square root and no momentum. ``torch.optim.RMSprop`` differs: it adds eps ou
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 
 import torch
@@ -70,3 +71,16 @@ def make_optimizer(name: str, params: Iterable[Tensor], lr: float, weight_decay:
     if name == "sgd":
         return torch.optim.SGD(params, lr=lr, momentum=0.9, weight_decay=weight_decay)
     raise ValueError(f"unknown optimizer {name!r}.")
+
+
+def scheduled_lr(lr: float, schedule: str, step: int, total_steps: int) -> float:
+    """The learning rate of optimiser step ``step`` (0-based) of a run of ``total_steps`` steps.
+
+    ``constant``: ``lr`` throughout. ``cosine``: ``lr * (1 + cos(pi * step / total_steps)) / 2``,
+    from ``lr`` at the first step down to 0 at the end (half a cosine, no restarts, no warm-up).
+    """
+    if schedule == "constant":
+        return lr
+    if schedule == "cosine":
+        return lr * 0.5 * (1.0 + math.cos(math.pi * min(step / max(total_steps, 1), 1.0)))
+    raise ValueError(f"unknown lr_schedule {schedule!r}; use 'constant' or 'cosine'.")

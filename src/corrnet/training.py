@@ -35,7 +35,7 @@ from .objective import (
     pass_subsets,
     reconstruction_error,
 )
-from .optim import make_optimizer
+from .optim import make_optimizer, scheduled_lr
 from .plans import Plan, Source, batch_starts  # noqa: F401  (batch_starts: re-exported)
 
 # validation runs in chunks of about this many input values (4 MiB of float32): its memory does not
@@ -322,12 +322,21 @@ def train(
     sign = 1.0 if MONITORS[monitor] == "max" else -1.0
     if state.stop_reason == "max_epochs":  # a resumed run may be given more epochs
         state.stop_reason = None
+    # a learning-rate schedule runs over config.epochs x steps per epoch; its step count comes from
+    # state.epoch, so a resumed run continues it where it stopped (constant: the groups are untouched)
+    scheduled = config.lr_schedule != "constant"
+    per_epoch = plan.steps_per_epoch
+    total_steps = config.epochs * per_epoch
     try:
         while state.epoch < config.epochs and state.stop_reason is None:
             t0 = time.perf_counter()
             acc = torch.zeros(3 + len(names), device=device)  # total, sum corr, single-view recon, recon per pass
             n_main = n_single = 0  # steps with a correlation term; steps with single-view rows
-            for parts in plan.epoch(state.generator, device):
+            for i, parts in enumerate(plan.epoch(state.generator, device)):
+                if scheduled:
+                    lr = scheduled_lr(config.lr, config.lr_schedule, state.epoch * per_epoch + i, total_steps)
+                    for group in opt.param_groups:
+                        group["lr"] = lr
                 for p in model.parameters():
                     p.grad = None
                 terms, single = None, None
