@@ -646,3 +646,23 @@ def test_the_epoch_log_averages_every_term_over_its_steps():
     for k in ("both", "x", "y"):
         assert row[f"recon_{k}"] == pytest.approx(np.mean([t.recon[k].item() for t in paired]), rel=1e-5)
     assert row["recon_unpaired"] == pytest.approx(np.mean(single), rel=1e-5)
+
+
+# -- round 4 of mutation testing ------------------------------------------------------------------------
+def test_an_epoch_with_one_single_view_step_logs_that_steps_reconstruction(two_views):
+    """recon_unpaired is the mean over the steps that had single-view rows: with exactly one such
+    step it is that step's error (computed here from the model before the step), not half of it."""
+    from corrnet.plans import Plan, Source
+
+    X, Y = (torch.from_numpy(a) for a in two_views)
+    cfg = Config(n_components=3, epochs=1, batch_size=100).validate()
+    model = CorrNetModule([7, 5], cfg, generator=torch.Generator().manual_seed(0))
+    x = X[:30]
+    with torch.no_grad():
+        x_hat = torch.sigmoid(model.decode_pre(model.encode([x, None]), views=[0])[0])
+        want = float(((x - x_hat) ** 2).sum(1).mean() / 2)
+    plan = Plan([Source([X[:0], Y[:0]]), Source([x, None])], cfg.batch_size, cfg.shuffle)
+    state = training.init_state(model, cfg, 1)
+    training.train(state, plan, cfg, engine="autograd")
+    assert plan.steps_per_epoch == 1
+    assert state.history[0]["recon_unpaired"] == pytest.approx(want, rel=1e-5)

@@ -6,6 +6,7 @@ from the code under test."""
 import copy
 import dataclasses
 import math
+import re
 
 import numpy as np
 import pytest
@@ -63,8 +64,15 @@ def test_divergence_rolls_back_to_the_last_finite_epoch_not_the_start(two_views)
             for g in s.optimizer.param_groups:
                 g["lr"] = 1e30
 
-    with pytest.raises(DivergenceError, match="rolled back to the end of epoch 2"):
+    with pytest.raises(DivergenceError) as err:
         train(state, Plan([Source([X, Y])], cfg.batch_size, cfg.shuffle), cfg, on_epoch_end=sabotage, engine="autograd")
+    # the epoch that diverged (3), the one restored (2), and the whole advice to its last word
+    assert re.fullmatch(
+        r"the training loss became (nan|inf|-inf) in epoch 3; the model was rolled back to the end of epoch 2\. "
+        r"Lower lr \(now 0\.01\) or lam \(now 2\.0\), or use optimizer='adam'; if the inputs were not "
+        r"scaled \(scale=None\), use scale='auto'\.",
+        str(err.value),
+    ), str(err.value)
     now = model.state_dict()
     for k in now:
         torch.testing.assert_close(now[k], seen["epoch2"][k], rtol=0, atol=0)

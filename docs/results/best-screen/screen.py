@@ -4,7 +4,11 @@ import numpy as np, torch
 import corrnet.training as T
 from corrnet import CorrNet, metrics
 from corrnet.datasets import load_dataset
-from corrnet.experiments.runner import BEST
+from corrnet.config import preset
+
+# every row of screen.jsonl was run on the best preset as it was before the cosine schedule (lam 8 for
+# the first rows, lam 4 after; Adam at a constant 1e-3): the "extra" settings override it
+BEST = {**preset("best"), "lam": 4.0, "lr": 1e-3, "lr_schedule": "constant"}
 
 mode, mu, epochs, seed = sys.argv[1], float(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 extra = json.loads(sys.argv[5]) if len(sys.argv) > 5 else {}
