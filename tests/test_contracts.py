@@ -666,3 +666,13 @@ def test_an_epoch_with_one_single_view_step_logs_that_steps_reconstruction(two_v
     training.train(state, plan, cfg, engine="autograd")
     assert plan.steps_per_epoch == 1
     assert state.history[0]["recon_unpaired"] == pytest.approx(want, rel=1e-5)
+
+
+def test_a_plan_over_one_paired_row_is_refused_with_the_reason(two_views):
+    from corrnet.plans import Plan, Source
+
+    X, Y = (torch.from_numpy(a) for a in two_views)
+    with pytest.raises(ValueError) as err:
+        Plan([Source([X[:1], Y[:1]])], 100, True)
+    assert str(err.value) == "one paired row cannot be trained on: the correlation needs at least 2 paired rows."
+    assert Plan([Source([X[:2], Y[:2]])], 100, True).steps_per_epoch == 1
