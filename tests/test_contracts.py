@@ -676,3 +676,24 @@ def test_a_plan_over_one_paired_row_is_refused_with_the_reason(two_views):
         Plan([Source([X[:1], Y[:1]])], 100, True)
     assert str(err.value) == "one paired row cannot be trained on: the correlation needs at least 2 paired rows."
     assert Plan([Source([X[:2], Y[:2]])], 100, True).steps_per_epoch == 1
+
+
+def test_a_mask_with_one_row_gives_zero_correlation():
+    """objective.correlation: fewer than two masked rows give 0 (docstring), not the one row's
+    correlation with itself (about +-1 if its mean were taken over a wrong count)."""
+    from corrnet.objective import correlation
+
+    g = torch.Generator().manual_seed(0)
+    hx, hy = torch.rand(6, 3, generator=g), torch.rand(6, 3, generator=g)
+    one = torch.tensor([False, False, True, False, False, False])
+    torch.testing.assert_close(correlation(hx, hy, mask=one), torch.zeros(3), rtol=0, atol=0)
+    two = one.clone()
+    two[4] = True  # two rows: the correlation of two points, +-1 per unit
+    assert correlation(hx, hy, mask=two).abs().min() > 0.99
+
+
+def test_n_view_pass_names_join_the_views_with_plus():
+    from corrnet.objective import pass_name
+
+    assert pass_name((0, 2), 3) == "0+2" and pass_name((1,), 3) == "1" and pass_name((0, 1, 2), 3) == "all"
+    assert pass_name((0, 1), 2) == "both" and pass_name((1,), 2) == "y"
