@@ -91,7 +91,7 @@ def test_mapped_rows_read_chunks_once_and_apply_the_transform(tmp_path):
     A = np.arange(60, dtype=np.float64).reshape(20, 3)
     np.save(tmp_path / "a.npy", A)
     m = MappedRows(np.load(tmp_path / "a.npy", mmap_mode="r"), chunk_rows=8, transform=lambda b: 2 * b)
-    assert m.chunk_bounds() == [(0, 8), (8, 16), (16, 20)]
+    assert m.bounds == [(0, 8), (8, 16), (16, 20)]
     np.testing.assert_array_equal(m[torch.tensor([9, 15, 8])].numpy(), 2 * A[[9, 15, 8]])
     cached = m._cached[1]
     assert m[slice(10, 12)].data_ptr() == cached[2:4].data_ptr()  # served from the cached chunk

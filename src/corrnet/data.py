@@ -221,10 +221,6 @@ class MappedRows:
             self.A, self.device, chunk_rows=self.chunk_rows, transform=self.transform, rows=(s + start, s + stop)
         )
 
-    def chunk_bounds(self) -> list[tuple[int, int]]:
-        """[start, stop) of each chunk; a trailing chunk of one row joins the previous one."""
-        return self.bounds
-
     def numpy(self, start: int, stop: int, step: int = 1) -> np.ndarray:
         """Rows start:stop:step, converted and transformed, as a C-contiguous array."""
         s = self.rows[0]

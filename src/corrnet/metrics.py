@@ -108,7 +108,9 @@ def tune_svc_C(
     y_val: np.ndarray,
     grid: tuple[float, ...] = (0.01, 0.1, 1.0, 10.0),
 ) -> float:
-    """The C of ``LinearSVC`` with the best cross-view accuracy on a validation split."""
+    """The C of ``LinearSVC`` with the best accuracy on a validation split (first on ties): trained
+    on ``H_from_train``, tested on ``H_to_val`` (the other view's codes for transfer, the same
+    view's for :func:`view_classification`)."""
     scores = [transfer_accuracy(H_from_train, y_train, H_to_val, y_val, C) for C in grid]
     return float(grid[int(np.argmax(scores))])
 
@@ -126,16 +128,8 @@ def view_classification(
     codes of one view of the training split (n_train, k) for each C in ``grid``, keep the C with the
     best accuracy on the same view's validation codes, and return ``(test accuracy in [0, 1], C)``.
     Unlike transfer, training and test codes come from the same view."""
-    best = (-1.0, grid[0], None)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        for C in grid:
-            clf = _svc(C).fit(np.asarray(H_train), np.asarray(y_train))
-            acc = float((clf.predict(np.asarray(H_val)) == np.asarray(y_val)).mean())
-            if acc > best[0]:
-                best = (acc, C, clf)
-    clf = best[2]
-    return float((clf.predict(np.asarray(H_test)) == np.asarray(y_test)).mean()), float(best[1])
+    C = tune_svc_C(H_train, y_train, H_val, y_val, grid)
+    return transfer_accuracy(H_train, y_train, H_test, y_test, C), C
 
 
 def _unit_rows(H: np.ndarray) -> np.ndarray:

@@ -53,22 +53,9 @@ def forward(self, xs, *a, **k):
 M.CorrNetModule.forward = forward
 T.multiview_loss = patched
 
-if mode == "cosine":  # Adam with the learning rate decayed by a half cosine to mu * lr over the run
-    import math
-    make = T.make_optimizer
-    def cosine_optimizer(*a, **k):
-        opt = make(*a, **k)
-        base, total, step = opt.param_groups[0]["lr"], epochs * 500, opt.step  # 500 steps per epoch
-        count = [0]
-        def stepped(*sa, **sk):
-            frac = min(count[0] / total, 1.0)
-            for g in opt.param_groups:
-                g["lr"] = base * (mu + (1 - mu) * 0.5 * (1 + math.cos(math.pi * frac)))
-            count[0] += 1
-            return step(*sa, **sk)
-        opt.step = stepped
-        return opt
-    T.make_optimizer = cosine_optimizer
+if mode == "cosine":  # Adam with the learning rate decayed to 0 by half a cosine over the run
+    assert mu == 0.0, "the cosine rows decay to 0 (mu = 0): corrnet's lr_schedule='cosine'"
+    extra = {**extra, "lr_schedule": "cosine"}
 
 d = load_dataset("mnist-halves", "/work/shared/data")
 t = time.time()

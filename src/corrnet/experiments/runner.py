@@ -220,7 +220,7 @@ def run_experiment(
                 row["params"] = json.dumps(model.get_params(), default=str)
             runs.append(row)
             keep.setdefault(m, model)
-            write_tables(Path(out), runs, header)  # a stopped run keeps the runs it finished
+            tables = write_tables(Path(out), runs, header)  # a stopped run keeps the runs it finished
             if verbose:
                 print(
                     f"{m:14s} seed {seed}: sum-corr {row['sum_corr']:.2f}, transfer "
@@ -228,7 +228,7 @@ def run_experiment(
                     flush=True,
                 )
     outdir = Path(out)
-    meta, md, agg = write_tables(outdir, runs, header)
+    meta, md, agg = tables if runs else write_tables(outdir, runs, header)  # written after the last run
     sections: list[tuple[str, Any]] = [("Results (test split, mean ± std over seeds)", report.md_table_to_html(md))]
     for m in ("corrnet-paper", "corrnet-best"):
         if m in keep:
