@@ -424,6 +424,25 @@ def test_resume_may_change_engine_and_precision_but_not_the_model(two_views, tmp
         CorrNet(epochs=3, lam=1.0, **kw).fit(X, Y, checkpoint_dir=tmp_path, resume=True)
 
 
+def test_checkpoints_from_before_lr_schedule_still_resume(two_views, tmp_path, monkeypatch):
+    """A checkpoint written by a version without ``lr_schedule`` (its get_params lacked the key) resumes
+    with the constant schedule, which trains as that version did, and is refused with the cosine one."""
+    X, Y = two_views
+    kw = dict(n_components=3, tol=None, **CPU)
+    real = CorrNet.get_params
+
+    def old_get_params(self, deep=True):
+        return {k: v for k, v in real(self, deep).items() if k != "lr_schedule"}
+
+    with monkeypatch.context() as m:
+        m.setattr(CorrNet, "get_params", old_get_params)
+        CorrNet(epochs=2, **kw).fit(X, Y, checkpoint_dir=tmp_path)
+    more = CorrNet(epochs=3, **kw).fit(X, Y, checkpoint_dir=tmp_path, resume=True)
+    assert [h["epoch"] for h in more.history_] == [1, 2, 3]
+    with pytest.raises(ValueError, match="made with other data or parameters"):
+        CorrNet(epochs=3, lr_schedule="cosine", **kw).fit(X, Y, checkpoint_dir=tmp_path, resume=True)
+
+
 def _semi(n_paired, n_single, seed=0):
     rng = np.random.default_rng(seed)
     z = rng.normal(size=(n_paired + 2 * n_single, 2))

@@ -30,6 +30,10 @@ from .model import CorrNetModule
 from .objective import correlation
 from .plans import Plan, Source
 
+# Parameters added after checkpoints existed (version added), at their value that trains as before.
+_FINGERPRINT_NEUTRAL: dict[str, Any] = {"lr_schedule": "constant"}  # 0.3.0
+_UNSET = object()
+
 
 def _fingerprint(views: list[np.ndarray], params: dict[str, Any]) -> str:
     """A short hash of the data and parameters, so a checkpoint resumes only the run it belongs to."""
@@ -42,6 +46,9 @@ def _fingerprint(views: list[np.ndarray], params: dict[str, Any]) -> str:
             h.update(np.ascontiguousarray(part).tobytes())
     # epochs may grow on resume; device, engine and verbose do not change the result
     keep = {k: v for k, v in params.items() if k not in ("verbose", "device", "epochs", "engine", "precision")}
+    # a parameter added later is left out at the value that reproduces runs made before it existed, so
+    # their checkpoints still resume
+    keep = {k: v for k, v in keep.items() if _FINGERPRINT_NEUTRAL.get(k, _UNSET) != v}
     h.update(json.dumps(keep, sort_keys=True, default=str).encode())
     return h.hexdigest()[:16]
 
