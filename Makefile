@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 TORCH  := torch==2.13.0
 
-.PHONY: demo test bench mutants clean
+.PHONY: demo test quick bench mutants clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +20,10 @@ demo: $(BIN)/.installed  ## train on the bundled digits halves, print metrics, w
 test: $(BIN)/.installed  ## lint + the whole test suite
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/python -m pytest
+
+quick: $(BIN)/.installed  ## lint + the tests not marked slow (for contributors; CI runs `make test`)
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/python -m pytest -m "not slow"
 
 bench: $(BIN)/.installed  ## side-by-side speed benchmark (README, "Training speed")
 	$(BIN)/pip install -q -e '.[bench]'

@@ -235,6 +235,7 @@ def test_wrong_width_at_transform(model, files):
     assert not (files / "o.npy").exists()
 
 
+@pytest.mark.slow
 def test_train_scale_option_and_warning_lines(tmp_path):
     """Counts 0..6 (the issue's CSV case): --scale none with sigmoid outputs trains to a broken fit
     and says so on stderr; the default (auto) standardises the views and prints no warning."""
@@ -270,6 +271,7 @@ def test_train_from_json_and_yaml_configs(files, name, text):
     assert (est.optimizer, est.n_components, est.lam, est.n_iter_) == ("rmsprop_original", 3, 0.5, 2)
 
 
+@pytest.mark.slow
 def test_interrupted_training_exits_130(tmp_path):
     """Ctrl-C (SIGINT) during `corrnet train` ends with exit code 130 and no traceback."""
     import signal

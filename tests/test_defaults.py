@@ -210,6 +210,7 @@ def test_uncorrelated_views_warn():
     assert any("nearly uncorrelated" in m and "paired with row i" in m for m in msgs)
 
 
+@pytest.mark.slow
 def test_worse_than_mean_warns():
     """Counts 0..6 with sigmoid outputs cannot be reached: reconstruction is worse than the mean."""
     rng = np.random.default_rng(0)

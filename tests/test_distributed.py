@@ -216,6 +216,7 @@ def test_distributed_without_a_process_group_says_how_to_start_one():
         CorrNet(2, epochs=1, device="cpu").fit(X, Y, distributed=True)
 
 
+@pytest.mark.slow
 def test_cli_nproc_2_trains_like_one_process_with_the_doubled_batch(tmp_path):
     """`corrnet train --nproc 2` (torchrun's launcher, gloo): rank 0 writes the model."""
     import subprocess
@@ -251,6 +252,7 @@ def _children(pid: int) -> list[int]:
     return out
 
 
+@pytest.mark.slow
 def test_killing_one_worker_fails_the_run_cleanly_and_it_resumes(tmp_path):
     """SIGKILL rank 1 of `corrnet train --nproc 2` after a checkpoint: the launcher stops the job with
     an error (exit 1, the other worker stopped too); --resume (here on 1 process with the global batch)

@@ -10,6 +10,7 @@ from corrnet.cli import main
 from corrnet.experiments.runner import run_experiment
 
 
+@pytest.mark.slow
 def test_mnist_halves_experiment_smoke(tmp_path):
     res = run_experiment(
         "mnist-halves",
@@ -30,6 +31,7 @@ def test_mnist_halves_experiment_smoke(tmp_path):
     assert "gen_mse_2from1" not in next(a for a in res["summary"] if a["method"] == "cca")
 
 
+@pytest.mark.slow
 def test_noisy_mnist_experiment_reports_view1_classification(tmp_path):
     """Noisy MNIST adds Wang et al.'s view-1 SVM column; MNIST halves (above) does not show it."""
     res = run_experiment(
@@ -44,6 +46,7 @@ def test_noisy_mnist_experiment_reports_view1_classification(tmp_path):
     assert f"{100 * res['runs'][0]['classify_1']:.2f}" in cca
 
 
+@pytest.mark.slow
 def test_experiment_keeps_finished_runs_when_a_later_one_fails(tmp_path, monkeypatch):
     """The tables are written after every run, so an interrupted experiment loses only the run in flight."""
     from corrnet.experiments import runner
@@ -87,6 +90,7 @@ def test_semi_paired_experiment_smoke(tmp_path):
     assert next(x for x in runs if x["fraction"] == 0.1)["n_paired"] == 40
 
 
+@pytest.mark.slow
 def test_av_digits_experiment_smoke(tmp_path):
     from corrnet.datasets.av_digits import av_digits
 
@@ -97,6 +101,7 @@ def test_av_digits_experiment_smoke(tmp_path):
     assert len(res["runs"]) == 3 and (tmp_path / "av" / "index.html").is_file()
 
 
+@pytest.mark.slow
 def test_defaults_experiment_smoke(tmp_path):
     """The defaults table's runner on two bundled tables, one seed: CorrNet() beats corrnet 0.1's
     defaults on raw data (the issue's failure: chance-level transfer) and writes its tables."""

@@ -152,6 +152,7 @@ def test_values_of_absent_rows_do_not_change_the_model():
         np.testing.assert_array_equal(sa.mean_, sb.mean_)
 
 
+@pytest.mark.slow
 def test_three_views_learn_a_shared_code_and_generate():
     views = _data(600)
     est = MultiViewCorrNet(3, **CPU).fit(views)
@@ -163,6 +164,7 @@ def test_three_views_learn_a_shared_code_and_generate():
     assert est.transform([None, views[1], views[2]]).shape == (600, 3)
 
 
+@pytest.mark.slow
 def test_bridge_views_never_seen_together_still_share_a_space():
     """Views 1 and 2 are each paired only with the pivot (view 0): their codes still correlate."""
     data = _data(1100)

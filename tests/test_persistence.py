@@ -112,6 +112,7 @@ def test_resume_refuses_other_data(two_views, tmp_path):
         CorrNet(**{**FAST, "lam": 1.0}).fit(X, Y, checkpoint_dir=tmp_path / "ck", resume=True)
 
 
+@pytest.mark.slow
 def test_sigkill_mid_training_then_resume_matches_uninterrupted(tmp_path, rng):
     """A real subprocess is SIGKILLed after its first checkpoint; --resume finishes the run."""
     n = 3000

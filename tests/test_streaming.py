@@ -207,6 +207,7 @@ PEAK = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 def test_streaming_a_view_larger_than_the_memory_budget_keeps_resident_memory_flat(tmp_path):
     """2 x 128 MiB of views on disk, a budget of a quarter of that for the growth of the fit's
     peak resident memory: the streamed fit stays under it (reading chunks of 4 MiB); the same fit

@@ -178,6 +178,7 @@ def test_resume_keeps_early_stopping_state(two_views, tmp_path):
     np.testing.assert_allclose(resumed.transform(X=X), straight.transform(X=X), atol=1e-6)
 
 
+@pytest.mark.slow
 def test_resume_keeps_the_convergence_state(two_views, tmp_path):
     X, Y = two_views
     kw = dict(n_components=3, batch_size=10, tol=1e-2, **CPU)
