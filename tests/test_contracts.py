@@ -716,3 +716,32 @@ def test_n_view_pass_names_join_the_views_with_plus():
 
     assert pass_name((0, 2), 3) == "0+2" and pass_name((1,), 3) == "1" and pass_name((0, 1, 2), 3) == "all"
     assert pass_name((0, 1), 2) == "both" and pass_name((1,), 2) == "y"
+
+
+def test_a_one_dimensional_sparse_y_is_one_feature_like_a_dense_one(two_views):
+    """A 1-D scipy sparse array is read as one column, as a 1-D numpy Y is (it used to fail with
+    numpy's 'setting an array element with a sequence')."""
+    import scipy.sparse as sp
+
+    from corrnet.data import check_view
+
+    X, Y = two_views
+    y = Y[:, 0].copy()
+    y[::3] = 0.0
+    col = check_view(sp.coo_array(y), "Y", allow_1d=True)
+    assert sp.issparse(col) and col.shape == (len(y), 1)
+    np.testing.assert_array_equal(col.toarray()[:, 0], y)
+    kw = dict(n_components=2, epochs=2, tol=None, **CPU)
+    dense = CorrNet(**kw).fit(X, y)
+    sparse = CorrNet(**kw).fit(X, sp.coo_array(y))
+    assert sparse.n_features_y_ == dense.n_features_y_ == 1
+    np.testing.assert_allclose(sparse.transform(X), dense.transform(X), rtol=1e-4, atol=1e-5)
+
+
+def test_reconstruction_passes_come_in_a_fixed_order():
+    """The code from every view first, then one-view codes, then pairs (each group in view order),
+    whatever order reconstruct_from names them in: history columns and sums follow this order."""
+    from corrnet.objective import pass_subsets
+
+    assert pass_subsets(("pairs", "single", "all"), 3) == ((0, 1, 2), (0,), (1,), (2,), (0, 1), (0, 2), (1, 2))
+    assert pass_subsets(("y", "x", "both"), 2) == ((0, 1), (0,), (1,))

@@ -38,8 +38,8 @@ def check_view(
     if A is None:
         hint = " (CorrNet requires y to be passed, but the target y is None)" if name == "Y" else ""
         raise ValueError(f"{name} is None{hint}; pass a 2-D array of shape (n_rows, n_features).")
-    if allow_1d and _is_1d(A):
-        A = np.asarray(A).reshape(-1, 1)  # one feature, as CCA reads a 1-D y
+    if allow_1d and _is_1d(A):  # one feature, as CCA reads a 1-D y
+        A = sp.csr_matrix(A.reshape((-1, 1))) if sp.issparse(A) else np.asarray(A).reshape(-1, 1)
     try:
         arr = check_array(
             A,
