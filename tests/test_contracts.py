@@ -745,3 +745,12 @@ def test_reconstruction_passes_come_in_a_fixed_order():
 
     assert pass_subsets(("pairs", "single", "all"), 3) == ((0, 1, 2), (0,), (1,), (2,), (0, 1), (0, 2), (1, 2))
     assert pass_subsets(("y", "x", "both"), 2) == ((0, 1), (0,), (1,))
+
+
+def test_an_unknown_pass_name_is_refused_with_the_allowed_ones():
+    with pytest.raises(ValueError) as err:
+        Config(reconstruct_from=("both", "xy")).validate()
+    assert str(err.value) == (
+        "reconstruct_from contains 'xy'; allowed passes are ('both', 'x', 'y') (two views) or "
+        "('all', 'single', 'pairs')."
+    )
