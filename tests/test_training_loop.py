@@ -347,6 +347,37 @@ def test_original_initialisation_has_the_factor_four():
     assert np.all(m.b.detach().numpy() == 0) and np.all(m.out_bias[0].detach().numpy() == 0)
 
 
+@pytest.mark.parametrize("act, bound", [("relu", math.sqrt(6 / 392)), ("tanh", math.sqrt(6 / (392 + 50)))])
+def test_original_initialisation_of_relu_and_tanh_units(act, bound):
+    """He-uniform ``U(+-sqrt(6 / fan_in))`` for relu, plain Glorot for tanh; biases 0."""
+    cfg = Config(n_components=50, hidden_activation=act, output_activation="linear", init="original").validate()
+    W = CorrNetModule([392, 392], cfg).encoders[0].proj.weight.detach().numpy()  # (50, 392)
+    assert np.abs(W).max() <= bound and np.abs(W).max() > 0.99 * bound
+
+
+def test_torch_initialisation_is_pytorchs_default_and_follows_the_generator():
+    """``init='torch'`` (the seed-blog preset): weights and biases ``U(+-1/sqrt(fan_in))``, as
+    ``nn.Linear``'s own; drawn from the module's generator alone (the global RNG does not matter)."""
+    cfg = Config(n_components=50, hidden_activation="relu", output_activation="linear", fusion="sum", init="torch")
+
+    def build(seed, global_seed):
+        torch.manual_seed(global_seed)
+        return CorrNetModule([392, 300], cfg.validate(), generator=torch.Generator().manual_seed(seed))
+
+    m = build(0, global_seed=1)
+    bound = 1 / math.sqrt(392)
+    for t in (m.encoders[0].proj.weight, m.encoders[0].proj.bias):
+        a = t.detach().numpy()
+        assert np.abs(a).max() <= bound and a.min() < -0.9 * bound and a.max() > 0.9 * bound
+    W = m.encoders[0].proj.weight.detach().numpy().ravel()  # 19 600 draws: U(-b, b) has sd b / sqrt(3)
+    assert abs(W.mean()) < 0.02 * bound and abs(W.std() / (bound / math.sqrt(3)) - 1) < 0.02
+    again = build(0, global_seed=2)
+    other = build(1, global_seed=1)
+    for a, b, c in zip(m.state_dict().values(), again.state_dict().values(), other.state_dict().values()):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+        assert not torch.equal(a, c) or not a.any()
+
+
 def _paper_cfg() -> Config:
     fields = set(Config.__dataclass_fields__)
     return Config(**{k: v for k, v in preset("paper").items() if k in fields}).validate()
