@@ -378,6 +378,24 @@ def test_torch_initialisation_is_pytorchs_default_and_follows_the_generator():
         assert not torch.equal(a, c) or not a.any()
 
 
+def test_untied_output_layers_are_initialised_for_the_output_activation():
+    """Sigmoid codes with linear outputs: the encoders get the 4x sigmoid bound, each untied decoder's
+    output layer the plain Glorot bound of its own (linear) activation."""
+    cfg = Config(n_components=50, hidden_activation="sigmoid", output_activation="linear", tied=False).validate()
+    m = CorrNetModule([392, 392], cfg)
+    enc = np.abs(m.encoders[0].proj.weight.detach().numpy()).max()
+    dec = np.abs(m.decoders[0].out.weight.detach().numpy()).max()  # (392, 50)
+    glorot = math.sqrt(6 / (392 + 50))
+    assert 0.99 * 4 * glorot < enc <= 4 * glorot
+    assert 0.99 * glorot < dec <= glorot
+
+
+def test_a_module_needs_a_concrete_output_activation():
+    with pytest.raises(ValueError) as err:
+        CorrNetModule([3, 4], Config(output_activation="auto"))
+    assert str(err.value) == "output_activation='auto' is resolved by CorrNet.fit; pass a concrete activation."
+
+
 def _paper_cfg() -> Config:
     fields = set(Config.__dataclass_fields__)
     return Config(**{k: v for k, v in preset("paper").items() if k in fields}).validate()
