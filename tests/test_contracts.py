@@ -795,3 +795,16 @@ def test_config_refusals_name_the_field_and_the_fix(bad, message):
 )
 def test_config_accepts_the_edges_of_each_rule(edge):
     assert Config(**edge).validate() == Config(**edge)
+
+
+def test_non_numeric_views_are_refused_with_the_encoder_to_use():
+    from corrnet.data import check_view
+
+    with pytest.raises(ValueError) as err:
+        check_view(np.array([["a", "b"], ["c", "d"]]), "X")
+    msg = str(err.value)
+    assert msg.startswith("X holds non-numeric data (")
+    assert msg.endswith(
+        "). Encode categorical or text columns as numbers first (e.g. sklearn.preprocessing.OneHotEncoder) "
+        "or drop them."
+    )
