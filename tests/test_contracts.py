@@ -797,14 +797,23 @@ def test_config_accepts_the_edges_of_each_rule(edge):
     assert Config(**edge).validate() == Config(**edge)
 
 
-def test_non_numeric_views_are_refused_with_the_encoder_to_use():
+@pytest.mark.parametrize(
+    "A, head, tail",
+    [
+        (np.array([["a", "b"], ["c", "d"]]), "X holds non-numeric data (",
+         "). Encode categorical or text columns as numbers first (e.g. sklearn.preprocessing.OneHotEncoder) "
+         "or drop them."),
+        (np.array([[0.0, np.nan], [1.0, 2.0]]), "X contains NaN or infinity (",
+         "). Impute or drop those rows first (e.g. sklearn.impute.SimpleImputer)."),
+        (np.ones((1, 3)), "X has too few rows (",
+         "). CorrNet needs at least 2 paired rows: the correlation term is computed across rows."),
+    ],
+)
+def test_bad_views_are_refused_with_the_fix(A, head, tail):
+    """check_view's refusals: sklearn's reason in brackets, then what to do, word for word."""
     from corrnet.data import check_view
 
     with pytest.raises(ValueError) as err:
-        check_view(np.array([["a", "b"], ["c", "d"]]), "X")
+        check_view(A, "X", min_rows=2)
     msg = str(err.value)
-    assert msg.startswith("X holds non-numeric data (")
-    assert msg.endswith(
-        "). Encode categorical or text columns as numbers first (e.g. sklearn.preprocessing.OneHotEncoder) "
-        "or drop them."
-    )
+    assert msg.startswith(head) and msg.endswith(tail)
