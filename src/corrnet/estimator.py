@@ -360,7 +360,9 @@ class CorrNet(_CorrNetBase, auto_wrap_output_keys=None):
         ``rmsprop_original`` is the original code's RMSprop (eps inside the sqrt, no momentum).
     lr : float, default=1e-2
         Adam's step size. 1e-2 reached the validation plateau 5-10x sooner than 1e-3 on every
-        dataset measured, MNIST halves included (README, Defaults).
+        dataset the defaults were chosen on, MNIST halves included (README, Defaults). On inputs
+        that are far from centred (Noisy MNIST: every pixel noisy, unscaled) it saturates most units
+        (``FitWarning``); 1e-3 to 3e-3 trains there (README, Noisy MNIST).
     lr_schedule : {"constant", "cosine"}, default="constant"
         ``cosine``: the learning rate falls from ``lr`` to 0 by half a cosine over the ``epochs`` x
         steps-per-epoch optimiser steps (the ``best`` preset's: it allows a 6x larger ``lr`` there).

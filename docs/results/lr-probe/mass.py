@@ -1,14 +1,26 @@
 """Per view, after CorrNet's auto scaling: sum over columns of |column mean| (the pre-activation drift per step
 per unit lr when Adam moves every weight of a unit the same way) and the mean row L1 mass."""
+import dataclasses
 import warnings
+
 import numpy as np
+
 from corrnet import CorrNet
-from corrnet.experiments.defaults import LOADERS
 from corrnet.datasets import mnist_halves, noisy_mnist
+from corrnet.experiments.defaults import LOADERS
+
 L = dict(LOADERS)
 L["mnist-halves"] = lambda d: mnist_halves(d)
 L["noisy-mnist"] = lambda d: noisy_mnist(d)
-L["mnist-halves-inverted"] = lambda d: (lambda m: m.__class__(m.name, 1 - m.X_train, 1 - m.Y_train, m.y_train, 1 - m.X_val, 1 - m.Y_val, m.y_val, 1 - m.X_test, 1 - m.Y_test, m.y_test))(mnist_halves(d))
+
+
+def inverted(m):
+    """MNIST halves with inverted pixels (1 - x): white background, the same digits."""
+    views = ("X_train", "Y_train", "X_val", "Y_val", "X_test", "Y_test")
+    return dataclasses.replace(m, **{v: 1 - getattr(m, v) for v in views})
+
+
+L["mnist-halves-inverted"] = lambda d: inverted(mnist_halves(d))
 for name, load in L.items():
     d = load("/work/shared/data/mnist") if "av" not in name else load("/work/shared/data")
     with warnings.catch_warnings():
