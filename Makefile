@@ -18,11 +18,11 @@ demo: $(BIN)/.installed  ## train on the bundled digits halves, print metrics, w
 	$(BIN)/corrnet demo
 
 test: $(BIN)/.installed  ## lint + the whole test suite
-	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks tools
 	$(BIN)/python -m pytest
 
 quick: $(BIN)/.installed  ## lint + the tests not marked slow (for contributors; CI runs `make test`)
-	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks tools
 	$(BIN)/python -m pytest -m "not slow"
 
 bench: $(BIN)/.installed  ## side-by-side speed benchmark (README, "Training speed")
