@@ -44,7 +44,7 @@ def test_saved_model_keeps_best_epoch_metadata_and_numpy_metrics(two_views, tmp_
     from safetensors import safe_open
 
     with safe_open(str(tmp_path / "m" / "weights.safetensors"), "np") as f:
-        assert f.metadata() == {"format": "corrnet", "format_version": "2"}
+        assert f.metadata() == {"format": "corrnet", "format_version": "3"}
 
 
 def test_a_random_state_object_is_saved_as_none(two_views, tmp_path):
@@ -759,8 +759,10 @@ def test_an_unknown_pass_name_is_refused_with_the_allowed_ones():
 @pytest.mark.parametrize(
     "bad, message",
     [
-        (dict(hidden_activation="gelu"), "hidden_activation='gelu' is not supported; use one of "
-         "('sigmoid', 'tanh', 'relu', 'linear')."),
+        (
+            dict(hidden_activation="gelu"),
+            "hidden_activation='gelu' is not supported; use one of ('sigmoid', 'tanh', 'relu', 'linear').",
+        ),
         (dict(lr_schedule="step"), "lr_schedule='step' is not supported; use one of ('constant', 'cosine')."),
         (dict(n_components=0), "n_components must be a positive integer, got 0."),
         (dict(batch_size=2.5), "batch_size must be a positive integer, got 2.5."),
@@ -772,11 +774,15 @@ def test_an_unknown_pass_name_is_refused_with_the_allowed_ones():
         (dict(lr=float("nan")), "lr must be > 0, got nan."),
         (dict(lam=-0.5), "lam must be >= 0 (it weights -sum corr), got -0.5."),
         (dict(corr_eps=0.0), "corr_eps must be > 0 to keep the correlation finite, got 0.0."),
-        (dict(tied=True, encoder_layers=(20,)),
-         "tied=True needs a single-layer encoder; set tied=False to use encoder_layers."),
+        (
+            dict(tied=True, encoder_layers=(20,)),
+            "tied=True needs a single-layer encoder; set tied=False to use encoder_layers.",
+        ),
         (dict(tied=True, fusion="sum"), "fusion='sum' (the seed blog's model) has untied decoders; set tied=False."),
-        (dict(loss="bce", output_activation="linear"),
-         "loss='bce' needs output_activation='sigmoid' (targets in [0, 1])."),
+        (
+            dict(loss="bce", output_activation="linear"),
+            "loss='bce' needs output_activation='sigmoid' (targets in [0, 1]).",
+        ),
     ],
 )
 def test_config_refusals_name_the_field_and_the_fix(bad, message):
@@ -789,8 +795,15 @@ def test_config_refusals_name_the_field_and_the_fix(bad, message):
 @pytest.mark.parametrize(
     "edge",
     [
-        dict(batch_size=2), dict(epochs=0), dict(epochs="auto"), dict(lam=0.0), dict(encoder_layers=(1,)),
-        dict(tied=True), dict(fusion="sum"), dict(loss="bce", output_activation="auto"), dict(lr_schedule="cosine"),
+        dict(batch_size=2),
+        dict(epochs=0),
+        dict(epochs="auto"),
+        dict(lam=0.0),
+        dict(encoder_layers=(1,)),
+        dict(tied=True),
+        dict(fusion="sum"),
+        dict(loss="bce", output_activation="auto"),
+        dict(lr_schedule="cosine"),
     ],
 )
 def test_config_accepts_the_edges_of_each_rule(edge):
@@ -800,13 +813,22 @@ def test_config_accepts_the_edges_of_each_rule(edge):
 @pytest.mark.parametrize(
     "A, head, tail",
     [
-        (np.array([["a", "b"], ["c", "d"]]), "X holds non-numeric data (",
-         "). Encode categorical or text columns as numbers first (e.g. sklearn.preprocessing.OneHotEncoder) "
-         "or drop them."),
-        (np.array([[0.0, np.nan], [1.0, 2.0]]), "X contains NaN or infinity (",
-         "). Impute or drop those rows first (e.g. sklearn.impute.SimpleImputer)."),
-        (np.ones((1, 3)), "X has too few rows (",
-         "). CorrNet needs at least 2 paired rows: the correlation term is computed across rows."),
+        (
+            np.array([["a", "b"], ["c", "d"]]),
+            "X holds non-numeric data (",
+            "). Encode categorical or text columns as numbers first (e.g. sklearn.preprocessing.OneHotEncoder) "
+            "or drop them.",
+        ),
+        (
+            np.array([[0.0, np.nan], [1.0, 2.0]]),
+            "X contains NaN or infinity (",
+            "). Impute or drop those rows first (e.g. sklearn.impute.SimpleImputer).",
+        ),
+        (
+            np.ones((1, 3)),
+            "X has too few rows (",
+            "). CorrNet needs at least 2 paired rows: the correlation term is computed across rows.",
+        ),
     ],
 )
 def test_bad_views_are_refused_with_the_fix(A, head, tail):

@@ -101,12 +101,24 @@ def test_deep_encoder_fused_forward_equals_separate_passes():
 @pytest.mark.parametrize(
     "layers,fusion,tied", [((), "joint", True), ((), "joint", False), ((6,), "joint", False), ((), "sum", False)]
 )
-def test_missing_view_is_exactly_zeros(layers, fusion, tied):
+def test_missing_view_is_zeros(layers, fusion, tied):
+    """``None`` is a block of zero rows. Bit for bit only where the arithmetic is exact whatever the
+    kernel: a single layer's ``W 0`` is exactly 0 (every product is 0). With an encoder layer the
+    absent view is one zero row's constant, expanded; a block of zeros goes through a (6, w) matmul
+    instead, and MKL may sum the two shapes in other orders (last-bit differences on AVX-512 CPUs):
+    equal to float32 rounding there."""
     c = Config(n_components=3, encoder_layers=layers, fusion=fusion, tied=tied).validate()
     model = CorrNetModule([5, 4], c, generator=torch.Generator().manual_seed(0))
     x, y = torch.rand(6, 5), torch.rand(6, 4)
-    assert torch.equal(model.encode([x, None]), model.encode([x, torch.zeros(6, 4)]))
-    assert torch.equal(model.encode([None, y]), model.encode([torch.zeros(6, 5), y]))
+    pairs = [
+        (model.encode([x, None]), model.encode([x, torch.zeros(6, 4)])),
+        (model.encode([None, y]), model.encode([torch.zeros(6, 5), y])),
+    ]
+    for absent, zeros in pairs:
+        if layers:
+            torch.testing.assert_close(absent, zeros, rtol=2e-6, atol=1e-7)
+        else:
+            assert torch.equal(absent, zeros)
 
 
 def test_correlation_equals_numpy_corrcoef(rng):

@@ -56,6 +56,8 @@ def test_loading_never_executes_code(fitted, tmp_path, monkeypatch):
         (lambda m: "{not json", "corrupt"),
         (lambda m: json.dumps({**m, "format_version": 99}), "format 99"),
         (lambda m: json.dumps({**m, "n_features_in_": 3}), "consistent"),
+        (lambda m: json.dumps({**m, "widths": [3, 5]}), "consistent"),
+        (lambda m: json.dumps({**m, "scalers": [None]}), "consistent"),
         (lambda m: json.dumps({**m, "params": {**m["params"], "n_components": 9}}), "consistent"),
         (lambda m: json.dumps({k: v for k, v in m.items() if k != "format_version"}), "format_version"),
     ],
@@ -170,6 +172,37 @@ def test_written_files_have_ordinary_permissions(fitted, tmp_path):
     assert write_report(tmp_path / "r.html", "t", []).stat().st_mode & 0o777 == 0o644
 
 
+def _as_format_2(d):
+    """Rewrite a model directory the way corrnet 0.3.0 wrote a CorrNet (format 2): widths as
+    ``n_features_in_``/``n_features_y_``, scalers as ``scaler_x``/``scaler_y``."""
+    from safetensors.numpy import load_file, save_file
+
+    meta = json.loads((d / "model.json").read_text())
+    tensors = load_file(str(d / "weights.safetensors"))
+    names = {"scaler_0.": "scaler_x.", "scaler_1.": "scaler_y."}
+    renamed = {}
+    for k, v in tensors.items():
+        for new, was in names.items():
+            k = was + k[len(new) :] if k.startswith(new) else k
+        renamed[k] = v
+    save_file(renamed, str(d / "weights.safetensors"))
+    meta["n_features_y_"] = meta.pop("widths")[1]
+    meta["scaler_x"], meta["scaler_y"] = meta.pop("scalers")
+    (d / "model.json").write_text(json.dumps({**meta, "format_version": 2}))
+
+
+def test_format_2_corrnet_models_load_with_their_scalers(two_views, tmp_path):
+    X, Y = two_views
+    Y = 100 + 10 * Y  # standardised: its scaler must come back as scalers_[1]
+    est = CorrNet(**FAST).fit(X, Y)
+    est.save(tmp_path / "m")
+    _as_format_2(tmp_path / "m")
+    back = CorrNet.load(tmp_path / "m")
+    assert back.scaler_x_ is None and back.scaler_y_ is not None
+    np.testing.assert_array_equal(back.scaler_y_.mean_, est.scalers_[1].mean_)
+    np.testing.assert_array_equal(back.generate(X=X), est.generate(X=X))
+
+
 @pytest.mark.parametrize("tied", [False, True])
 def test_format_1_models_load_with_their_parameters_renamed(two_views, tmp_path, tied):
     """corrnet 0.1 wrote two-view names (enc_x.proj.weight, dec_y.out.bias, b_x ...) in format 1."""
@@ -179,6 +212,7 @@ def test_format_1_models_load_with_their_parameters_renamed(two_views, tmp_path,
     kw = {**FAST, "tied": tied} if tied else {**FAST, "encoder_layers": (6,)}
     est = CorrNet(**kw).fit(X, Y)
     est.save(tmp_path / "m")
+    _as_format_2(tmp_path / "m")
     old = {"encoders.0.": "enc_x.", "encoders.1.": "enc_y.", "decoders.0.": "dec_x.", "decoders.1.": "dec_y."}
     old.update({"out_bias.0": "b_x", "out_bias.1": "b_y"})
     tensors = load_file(str(tmp_path / "m" / "weights.safetensors"))

@@ -216,6 +216,18 @@ class _CorrNetBase(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
             return A.with_(transform=None if scaler is None else lambda B: _CorrNetBase._scale(B, scaler))
         return A if scaler is None else scaler.transform(A).astype(A.dtype, copy=False)
 
+    def _unscale(self, view: int, out: torch.Tensor) -> np.ndarray:
+        """A decoded view (n, d_view), in the model's units, back in that view's own units: the one
+        place that undoes a view's scaling (``reconstruct``, ``generate``, the CLI and the report
+        all come through here; the ONNX graphs carry the same affine map)."""
+        out = out.float().cpu().numpy()
+        scaler = self.scalers_[view]
+        return out if scaler is None else scaler.inverse_transform(out).astype(np.float32, copy=False)
+
+    def _set_widths(self, widths: list[int]) -> None:
+        """The fitted width attributes of views of these widths (set by ``fit`` and by ``load``)."""
+        raise NotImplementedError
+
     def _engine(self, model: CorrNetModule, config: Config, views: list[Any], n_steps: int) -> str:
         """``engine_``: sparse views train with autograd (the fused gradients are for dense views)."""
         if any(sp.issparse(v) for v in views):
@@ -440,7 +452,8 @@ class CorrNet(_CorrNetBase, auto_wrap_output_keys=None):
     stop_reason_ : str              ``"converged"``, ``"early_stopping"`` or ``"max_epochs"``
     best_epoch_ : int or None       with early stopping, the epoch whose weights were kept
     config_ : Config                the resolved configuration the model was built from
-    scaler_x_, scaler_y_ : StandardScaler, MinMaxScaler or None   each view's fitted scaling
+    scalers_ : list of two StandardScaler, MinMaxScaler, MaxAbsScaler or None   each view's fitted
+                                    scaling (``scaler_x_``, ``scaler_y_``: its two entries)
     output_activation_, epochs_, engine_ : str, int, str   what the ``"auto"`` settings became
     diagnostics_ : Diagnostics      the post-fit checks (``corrnet.diagnostics``); their messages
                                     are also issued as ``FitWarning``
@@ -605,7 +618,7 @@ class CorrNet(_CorrNetBase, auto_wrap_output_keys=None):
             validation_data = (Xv, Yv)
         if streamed:  # checked (and their bounds scanned) once the validation rows are split off
             X, Y = check_views(X, Y, min_rows=2)
-        self.n_features_in_, self.n_features_y_ = X.shape[1], Y.shape[1]
+        self._set_widths([X.shape[1], Y.shape[1]])
         Xu = Yu = None
         if X_unpaired is not None:
             Xu = check_view(X_unpaired, "X_unpaired", n_features=self.n_features_in_)
@@ -622,11 +635,13 @@ class CorrNet(_CorrNetBase, auto_wrap_output_keys=None):
             strategy = "mixed" if X.shape[0] < 0.05 * (X.shape[0] + n_single) else "pretrain"
         self.unpaired_strategy_ = strategy if semi else None
         # scalers are fitted on every row that has the view, paired or not
-        self.scaler_x_ = self._fit_scaler(X if Xu is None else _stack(X, Xu))
-        self.scaler_y_ = self._fit_scaler(Y if Yu is None else _stack(Y, Yu))
-        X, Y = self._scale(X, self.scaler_x_), self._scale(Y, self.scaler_y_)
-        Xu = None if Xu is None else self._scale(Xu, self.scaler_x_)
-        Yu = None if Yu is None else self._scale(Yu, self.scaler_y_)
+        self.scalers_ = [
+            self._fit_scaler(X if Xu is None else _stack(X, Xu)),
+            self._fit_scaler(Y if Yu is None else _stack(Y, Yu)),
+        ]
+        X, Y = self._scale(X, self.scalers_[0]), self._scale(Y, self.scalers_[1])
+        Xu = None if Xu is None else self._scale(Xu, self.scalers_[0])
+        Yu = None if Yu is None else self._scale(Yu, self.scalers_[1])
         mixed_ppb = (self.paired_per_batch or max(2, config.batch_size // 2)) if strategy == "mixed" and semi else None
         batch = mixed_ppb or config.batch_size * world
         steps_per_epoch = len(training.batch_starts(X.shape[0], batch))
@@ -646,8 +661,8 @@ class CorrNet(_CorrNetBase, auto_wrap_output_keys=None):
             Xv = check_view(Xv, "X_val", n_features=self.n_features_in_)
             Yv = check_view(Yv, "Y_val", n_features=self.n_features_y_, allow_1d=True)
             val = [
-                to_tensor(self._scale(Xv, self.scaler_x_), device),
-                to_tensor(self._scale(Yv, self.scaler_y_), device),
+                to_tensor(self._scale(Xv, self.scalers_[0]), device),
+                to_tensor(self._scale(Yv, self.scalers_[1]), device),
             ]
         Xt, Yt = to_tensor(X, device), to_tensor(Y, device)
         chunk = None
@@ -695,6 +710,19 @@ class CorrNet(_CorrNetBase, auto_wrap_output_keys=None):
                 warnings.warn(msg, FitWarning, stacklevel=2)
         return self
 
+    @property
+    def scaler_x_(self) -> Any:
+        """X's fitted scaling (``scalers_[0]``; None when X is left alone)."""
+        return self.scalers_[0]
+
+    @property
+    def scaler_y_(self) -> Any:
+        """Y's fitted scaling (``scalers_[1]``)."""
+        return self.scalers_[1]
+
+    def _set_widths(self, widths: list[int]) -> None:
+        self.n_features_in_, self.n_features_y_ = int(widths[0]), int(widths[1])
+
     # -- persistence ---------------------------------------------------------------------------
     def save(self, path: str | os.PathLike, metrics: dict[str, float] | None = None) -> Path:
         """Write the fitted model to directory ``path``: ``weights.safetensors`` + ``model.json``
@@ -717,10 +745,10 @@ class CorrNet(_CorrNetBase, auto_wrap_output_keys=None):
         xt = yt = None
         if X is not None:
             Xa = check_view(X, "X", n_features=self.n_features_in_)
-            xt = to_tensor(self._scale(Xa, self.scaler_x_), dev)[:]  # a CSR view: one sparse tensor
+            xt = to_tensor(self._scale(Xa, self.scalers_[0]), dev)[:]  # a CSR view: one sparse tensor
         if Y is not None:
             Ya = check_view(Y, "Y", n_features=self.n_features_y_, allow_1d=True)
-            yt = to_tensor(self._scale(Ya, self.scaler_y_), dev)[:]
+            yt = to_tensor(self._scale(Ya, self.scalers_[1]), dev)[:]
         if xt is not None and yt is not None and xt.shape[0] != yt.shape[0]:
             raise ValueError(f"X has {xt.shape[0]} rows but Y has {yt.shape[0]}; paired views need equal rows.")
         return xt, yt
@@ -741,11 +769,7 @@ class CorrNet(_CorrNetBase, auto_wrap_output_keys=None):
         xt, yt = self._inputs(X, Y)
         with torch.inference_mode():
             x_hat, y_hat = self.model_.decode(self.model_.encode([xt, yt]))
-        x_hat, y_hat = x_hat.float().cpu().numpy(), y_hat.float().cpu().numpy()
-        if self.scaler_x_ is not None:
-            x_hat = self.scaler_x_.inverse_transform(x_hat)
-            y_hat = self.scaler_y_.inverse_transform(y_hat)
-        return x_hat, y_hat
+        return self._unscale(0, x_hat), self._unscale(1, y_hat)
 
     def generate(self, X: Any = None, Y: Any = None) -> np.ndarray:
         """The missing view: ``generate(X=X)`` -> Y_hat (n, d_y); ``generate(Y=Y)`` -> X_hat (n, d_x)."""

@@ -74,7 +74,7 @@ def export_onnx(est, out_dir: str | os.PathLike, opset: int = 18) -> dict[str, P
     (dx, dy), k = model.dims, model.k
     x, y, h = torch.rand(2, dx), torch.rand(2, dy), torch.rand(2, k)
     n = {0: "n"}
-    sc = (est.scaler_x_, est.scaler_y_)
+    sc = tuple(est.scalers_)
     specs = {
         "encode_x": (_EncodeX(model, sc), (x,), ["x"], ["h"], {"x": n, "h": n}),
         "encode_y": (_EncodeY(model, sc), (y,), ["y"], ["h"], {"y": n, "h": n}),

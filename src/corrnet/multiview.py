@@ -148,7 +148,9 @@ class MultiViewCorrNet(_CorrNetBase, auto_wrap_output_keys=None):
             raise ValueError("pass at least one view (the others may be None).")
         n = given[0].shape[0]
         if any(v.shape[0] != n for v in given):
-            raise ValueError(f"the views have different numbers of rows {[len(v) for v in given]}; rows must align.")
+            raise ValueError(
+                f"the views have different numbers of rows {[v.shape[0] for v in given]}; rows must align."
+            )
         mask = None
         if masks is not None:
             if len(masks) != len(views):
@@ -194,13 +196,11 @@ class MultiViewCorrNet(_CorrNetBase, auto_wrap_output_keys=None):
         if dist is not None:
             n_masked = -1 if mask is None else int(mask.sum())
             dist.check_same(
-                "the shapes of the views and masks", (len(views[0]), *[v.shape[1] for v in views], n_masked)
+                "the shapes of the views and masks", (views[0].shape[0], *[v.shape[1] for v in views], n_masked)
             )
         world = 1 if dist is None else dist.world_size
-        self.n_views_ = len(views)
-        self.n_features_views_ = [v.shape[1] for v in views]
-        self.n_features_in_ = int(sum(self.n_features_views_))
-        has = [np.ones(len(views[0]), bool) if mask is None else mask[:, i] for i in range(self.n_views_)]
+        self._set_widths([v.shape[1] for v in views])
+        has = [np.ones(views[0].shape[0], bool) if mask is None else mask[:, i] for i in range(self.n_views_)]
         if mask is not None:  # a pair without shared rows adds no correlation (Bridge: views 1 and 2)
             if not any(
                 (mask[:, i] & mask[:, j]).sum() >= 2 for i, j in itertools.combinations(range(self.n_views_), 2)
@@ -238,6 +238,10 @@ class MultiViewCorrNet(_CorrNetBase, auto_wrap_output_keys=None):
         )
         return self
 
+    def _set_widths(self, widths: list[int]) -> None:
+        self.n_views_, self.n_features_views_ = len(widths), [int(d) for d in widths]
+        self.n_features_in_ = int(sum(self.n_features_views_))
+
     # -- persistence ---------------------------------------------------------------------------
     def save(self, path: str | os.PathLike, metrics: dict[str, float] | None = None) -> Path:
         """Write the fitted model to directory ``path`` (``weights.safetensors`` + ``model.json``,
@@ -270,15 +274,14 @@ class MultiViewCorrNet(_CorrNetBase, auto_wrap_output_keys=None):
         xs = self._tensors(Xs)
         with torch.inference_mode():
             (out,) = self.model_.decode_pre(self.model_.encode(xs), views=[view])
-            out = self.model_.g(out).float().cpu().numpy()
-        sc = self.scalers_[view]
-        return out if sc is None else sc.inverse_transform(out)
+            out = self.model_.g(out)
+        return self._unscale(view, out)
 
     def correlations(self, Xs: list[Any]) -> np.ndarray:
         """Per-unit correlation of the single-view codes for every pair of views, (n_pairs, k),
         pairs ``(0, 1), (0, 2), ..., (N - 2, N - 1)`` in order (fully paired rows)."""
         xs = self._tensors(Xs)
-        if any(x is None for x in xs) or len(xs[0]) < 2:
+        if any(x is None for x in xs) or xs[0].shape[0] < 2:
             raise ValueError("correlations needs every view with at least 2 rows.")
         with torch.inference_mode():
             hs = [

@@ -23,10 +23,12 @@ from safetensors.torch import load_file, save_file
 from .config import Config
 from .model import CorrNetModule
 
-# 2: a list of views (encoders.0, decoders.1, out_bias.0 ...); 1: corrnet <= 0.2, two views named x and
-# y (enc_x, dec_y, b_x ...). Format 1 files are read and renamed on load (``_from_format_1``).
-FORMAT_VERSION = 2
-READABLE_FORMATS = (1, 2)
+# 3: every estimator writes its view widths (``widths``) and one scaler per view (``scalers``,
+# ``scaler_0.*``); 2: a list of views (encoders.0, decoders.1, out_bias.0 ...), CorrNet's scalers
+# named ``scaler_x``/``scaler_y``; 1: corrnet <= 0.2, two views named x and y (enc_x, dec_y, b_x ...).
+# Older formats are read (format 1's names translated on load, ``_from_format_1``).
+FORMAT_VERSION = 3
+READABLE_FORMATS = (1, 2, 3)
 _FORMAT_1_NAMES = {
     "enc_x.": "encoders.0.",
     "enc_y.": "encoders.1.",
@@ -131,6 +133,25 @@ def _scaler_from(prefix: str, meta: dict[str, Any] | None, tensors: dict[str, to
     return scaler
 
 
+def _widths_and_scalers(meta: dict[str, Any], tensors: dict[str, torch.Tensor]) -> tuple[list[int], list[Any]]:
+    """The view widths and per-view scalers of a model file (formats 1 and 2 named them otherwise:
+    ``n_features_views_`` for N views; ``n_features_in_``/``n_features_y_`` and ``scaler_x``/``scaler_y``
+    for two)."""
+    if "widths" in meta:
+        dims = [int(d) for d in meta["widths"]]
+    elif "n_features_views_" in meta:
+        dims = [int(d) for d in meta["n_features_views_"]]
+    else:
+        dims = [int(meta["n_features_in_"]), int(meta["n_features_y_"])]
+    if "scalers" in meta:
+        scalers = [_scaler_from(f"scaler_{i}", m, tensors) for i, m in enumerate(meta["scalers"])]
+    else:
+        scalers = [_scaler_from(f"scaler_{v}", meta[f"scaler_{v}"], tensors) for v in "xy"]
+    if len(scalers) != len(dims):
+        raise ValueError(f"{len(dims)} view widths but {len(scalers)} scalers")
+    return dims, scalers
+
+
 def save_estimator(est: Any, path: str | os.PathLike, metrics: dict[str, float] | None = None) -> Path:
     """Write a fitted :class:`~corrnet.CorrNet` or :class:`~corrnet.MultiViewCorrNet` to the directory
     ``path`` (atomically)."""
@@ -156,13 +177,8 @@ def save_estimator(est: Any, path: str | os.PathLike, metrics: dict[str, float] 
         "history": est.history_,
         "metrics": metrics or {},
     }
-    if hasattr(est, "n_features_views_"):  # N views: widths and one scaler per view
-        meta["n_features_views_"] = list(est.n_features_views_)
-        meta["scalers"] = [_scaler_to(f"scaler_{i}", sc, tensors) for i, sc in enumerate(est.scalers_)]
-    else:
-        meta["n_features_y_"] = est.n_features_y_
-        meta["scaler_x"] = _scaler_to("scaler_x", est.scaler_x_, tensors)
-        meta["scaler_y"] = _scaler_to("scaler_y", est.scaler_y_, tensors)
+    meta["widths"] = list(est.model_.dims)
+    meta["scalers"] = [_scaler_to(f"scaler_{i}", sc, tensors) for i, sc in enumerate(est.scalers_)]
 
     def write(d: Path) -> None:
         save_file(tensors, str(d / WEIGHTS), metadata={"format": "corrnet", "format_version": str(FORMAT_VERSION)})
@@ -225,27 +241,18 @@ def load_estimator(path: str | os.PathLike, cls: type, device: str | None = None
         for k, v in (meta.get("resolved") or {}).items():  # engine_, stop_reason_ (the rest derives from config_)
             if k in ("engine_", "stop_reason_"):
                 setattr(est, k, v)
-        multi = "n_features_views_" in meta
-        dims = (
-            [int(d) for d in meta["n_features_views_"]]
-            if multi
-            else [int(meta["n_features_in_"]), int(meta["n_features_y_"])]
-        )
+        dims, scalers = _widths_and_scalers(meta, tensors)
         model = CorrNetModule(dims, config)
         model.load_state_dict(_unflat("model", tensors, meta["format_version"]), strict=True)
-        if multi:
-            est.scalers_ = [_scaler_from(f"scaler_{i}", m, tensors) for i, m in enumerate(meta["scalers"])]
-            est.n_views_, est.n_features_views_ = len(dims), dims
-        else:
-            est.scaler_x_ = _scaler_from("scaler_x", meta["scaler_x"], tensors)
-            est.scaler_y_ = _scaler_from("scaler_y", meta["scaler_y"], tensors)
-            est.n_features_y_ = dims[1]
+        est.scalers_ = scalers
+        est._set_widths(dims)
+        if est.n_features_in_ != int(meta["n_features_in_"]):
+            raise ValueError(f"n_features_in_ {meta['n_features_in_']} does not match the widths {dims}")
     except (KeyError, TypeError, RuntimeError, ValueError) as err:
         if isinstance(err, ModelFormatError):
             raise
         raise ModelFormatError(f"{path} does not describe a consistent corrnet model ({err}).") from err
     est.model_ = model.to(est._device()).eval()
-    est.n_features_in_ = int(meta["n_features_in_"])
     est.history_ = meta.get("history", [])
     est.n_epochs_, est.best_epoch_ = meta.get("n_epochs_"), meta.get("best_epoch_")
     est.n_iter_ = est.n_epochs_
