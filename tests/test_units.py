@@ -16,7 +16,7 @@ import pytest
 import scipy.sparse as sp
 import torch
 from click.testing import CliRunner
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from corrnet import CorrNet, MultiViewCorrNet
@@ -116,6 +116,8 @@ def test_two_views_come_back_in_their_own_units(kx, ky, seed):
     max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
 )
 @given(kx=st.sampled_from(KINDS), ky=st.sampled_from(KINDS), seed=st.integers(0, 1000))
+@example(kx="sparse_raw", ky="unit", seed=0)  # a sparse-input model's graphs, always
+@example(kx="unit", ky="raw", seed=0)  # the issue's mix, always
 def test_cli_and_onnx_give_each_view_in_its_own_units(tmp_path_factory, kx, ky, seed):
     """``corrnet generate`` on a saved model and the exported ONNX graphs (a sparse-input model's
     graphs take the dense rows)."""

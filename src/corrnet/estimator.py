@@ -233,6 +233,11 @@ class _CorrNetBase(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
         if any(sp.issparse(v) for v in views):
             if self.engine not in ("auto", "autograd"):
                 raise ValueError(f"engine={self.engine!r} needs dense views; sparse views use engine='auto'.")
+            if self.precision == "bfloat16" and next(model.parameters()).device.type == "cpu":
+                raise ValueError(
+                    "precision='bfloat16' has no sparse matmul on the CPU (torch implements it in float32 only); "
+                    "use precision='float32' for sparse views, or pass them dense."
+                )
             return "autograd"
         return training.resolve_engine(self.engine, model, config, self.precision, n_steps)
 
