@@ -178,19 +178,29 @@ def cca_objective(H1: Tensor, H2: Tensor, reg: float = 1e-4) -> Tensor:
     return ev.clamp_min(1e-12).sqrt().sum()
 
 
-def _mlp(d_in: int, layers: tuple[int, ...], d_out: int) -> nn.Sequential:
+def _mlp(
+    d_in: int, layers: tuple[int, ...], d_out: int, act: str = "sigmoid", batch_norm: bool = False
+) -> nn.Sequential:
     mods: list[nn.Module] = []
     for w in layers:
-        mods += [nn.Linear(d_in, w), nn.Sigmoid()]
+        mods += [nn.Linear(d_in, w), *([nn.BatchNorm1d(w)] if batch_norm else []), _ACTS[act]()]
         d_in = w
     mods.append(nn.Linear(d_in, d_out))
     return nn.Sequential(*mods)
 
 
+_ACTS = {"sigmoid": nn.Sigmoid, "relu": nn.ReLU}
+
+
 class DeepCCA(_OneViewTransform, BaseEstimator):
-    """Deep CCA: one MLP per view (sigmoid hidden layers, linear output), trained with Adam on
-    minibatches to maximise the sum of canonical correlations of the outputs; a final linear CCA on
-    the training outputs aligns the units (so per-unit correlations are the canonical ones)."""
+    """Deep CCA: one MLP per view (hidden layers, linear output), trained with Adam on minibatches
+    to maximise the sum of canonical correlations of the outputs; a final linear CCA on the training
+    outputs aligns the units (so per-unit correlations are the canonical ones).
+
+    The defaults are the project's first baseline (sigmoid (500, 300)). Wang et al. (ICML 2015)'s
+    Noisy MNIST architecture is ``layers=(1024, 1024, 1024), n_components=10,
+    activation="relu"``; ``batch_norm=True`` and ``weight_decay`` follow the public re-implementations
+    that train it with Adam (``tools/dcca_published.py``)."""
 
     def __init__(
         self,
@@ -202,6 +212,9 @@ class DeepCCA(_OneViewTransform, BaseEstimator):
         reg: float = 1e-4,
         random_state: int | None = 0,
         device: str = "cpu",
+        activation: str = "sigmoid",
+        batch_norm: bool = False,
+        weight_decay: float = 0.0,
     ) -> None:
         self.n_components = n_components
         self.layers = layers
@@ -211,18 +224,24 @@ class DeepCCA(_OneViewTransform, BaseEstimator):
         self.reg = reg
         self.random_state = random_state
         self.device = device
+        self.activation = activation
+        self.batch_norm = batch_norm
+        self.weight_decay = weight_decay
 
     def fit(self, X: Any, Y: Any) -> DeepCCA:
         X, Y = check_views(X, Y)
         gen = torch.Generator().manual_seed(int(self.random_state or 0))
         torch_state = torch.random.get_rng_state()
         torch.manual_seed(int(self.random_state or 0))
-        self.f_ = _mlp(X.shape[1], tuple(self.layers), self.n_components).to(self.device)
-        self.g_ = _mlp(Y.shape[1], tuple(self.layers), self.n_components).to(self.device)
+        arch = (tuple(self.layers), self.n_components, self.activation, self.batch_norm)
+        self.f_ = _mlp(X.shape[1], *arch).to(self.device)
+        self.g_ = _mlp(Y.shape[1], *arch).to(self.device)
         torch.random.set_rng_state(torch_state)
         xt = torch.as_tensor(X, dtype=torch.float32, device=self.device)
         yt = torch.as_tensor(Y, dtype=torch.float32, device=self.device)
-        opt = torch.optim.Adam([*self.f_.parameters(), *self.g_.parameters()], lr=self.lr)
+        params = [*self.f_.parameters(), *self.g_.parameters()]
+        opt = torch.optim.Adam(params, lr=self.lr, weight_decay=self.weight_decay)
+        self.f_.train(), self.g_.train()
         self.history_ = []
         for _ in range(self.epochs):
             perm = torch.randperm(len(X), generator=gen).to(self.device)
@@ -236,6 +255,7 @@ class DeepCCA(_OneViewTransform, BaseEstimator):
                 opt.step()
                 tot += loss.item()
             self.history_.append(-tot / len(starts))
+        self.f_.eval(), self.g_.eval()  # batch norm: running statistics from here on
         with torch.no_grad():
             H1, H2 = self.f_(xt).cpu().numpy(), self.g_(yt).cpu().numpy()
         self.cca_ = LinearCCA(self.n_components, reg=1e-6).fit(H1, H2)
