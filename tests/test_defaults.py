@@ -11,9 +11,9 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from corrnet import CorrNet
+from corrnet.base import AUTO_MAX_EPOCHS, AUTO_MIN_EPOCHS, AUTO_STEPS
 from corrnet.config import Config
 from corrnet.diagnostics import FitWarning
-from corrnet.estimator import AUTO_MAX_EPOCHS, AUTO_MIN_EPOCHS, AUTO_STEPS
 from corrnet.model import CorrNetModule
 from corrnet.training import AUTO_COMPILE_STEPS, resolve_engine
 

@@ -1,5 +1,6 @@
 """corrnet: Correlational Neural Networks (Chandar et al., Neural Computation 2016)."""
 
+from ._version import __version__
 from .config import PRESETS, Config
 from .estimator import CorrNet
 from .model import CorrNetModule
@@ -7,7 +8,6 @@ from .multiview import MultiViewCorrNet
 from .objective import correlation, corrnet_loss, multiview_loss
 from .optim import OriginalRMSprop
 
-__version__ = "0.3.0"
 __all__ = [
     "PRESETS",
     "Config",

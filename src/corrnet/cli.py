@@ -16,6 +16,7 @@ from typing import Any
 import click
 
 from .datasets import NAMES as DATASETS
+from .params import BY_NAME
 
 
 class CorrnetGroup(click.Group):
@@ -135,7 +136,7 @@ def with_views(f):
 @click.option("--log-dir", type=click.Path(file_okay=False), help="history.csv (+ TensorBoard if installed).")
 @click.option("--x-unpaired", type=click.Path(dir_okay=False), help="Rows that have view 1 only (semi-paired).")
 @click.option("--y-unpaired", type=click.Path(dir_okay=False), help="Rows that have view 2 only (semi-paired).")
-@click.option("--device", default="auto", show_default=True)
+@click.option("--device", default=BY_NAME["device"].default, show_default=True)
 @click.option(
     "--nproc",
     type=click.IntRange(1),

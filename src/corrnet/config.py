@@ -1,27 +1,29 @@
-"""Every hyper-parameter of a CorrNet run in one dataclass, plus the named presets.
+"""The model, objective and optimiser settings of a run (:class:`Config`), and the named presets.
 
-The estimator's ``__init__`` parameters mirror :class:`Config` field by field, so a preset is
-simply a dict of overrides (``CorrNet.from_preset("paper")``).
+:class:`Config`'s fields, defaults and allowed values are the rows of :mod:`corrnet.params` marked
+``config=True``; the estimators take the same rows (plus their own), so a preset is a dict of
+overrides (``CorrNet.from_preset("paper")``).
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, field, fields, make_dataclass
 from typing import Any
 
-ACTIVATIONS = ("sigmoid", "tanh", "relu", "linear")
-LOSSES = ("half_squared", "squared", "mse", "bce")
-OPTIMIZERS = ("rmsprop_original", "rmsprop", "adam", "adamw", "sgd")
-LR_SCHEDULES = ("constant", "cosine")
-FUSIONS = ("joint", "sum")
-PASSES = ("both", "x", "y")  # reconstruct both views from h(x,y), h(x,0), h(0,y)
-# N views: from all views together, from each single view, from each pair of views
-MULTIVIEW_PASSES = ("all", "single", "pairs")
-INITS = ("original", "torch")
+from .params import (  # noqa: F401  (re-exported: the allowed values' historical home)
+    ACTIVATIONS,
+    FUSIONS,
+    INITS,
+    LOSSES,
+    LR_SCHEDULES,
+    MULTIVIEW_PASSES,
+    OPTIMIZERS,
+    PARAMS,
+    PASSES,
+)
 
 
-@dataclass
-class Config:
+class _ConfigMethods:
     """Hyper-parameters of the model, objective and optimiser.
 
     See :class:`corrnet.CorrNet` for the meaning of each field. ``output_activation`` and ``epochs``
@@ -29,40 +31,13 @@ class Config:
     module is only ever built from a resolved config (:attr:`resolved`).
     """
 
-    n_components: int = 50
-    encoder_layers: tuple[int, ...] = ()
-    hidden_activation: str = "sigmoid"
-    output_activation: str = "sigmoid"  # or "auto" (CorrNet's default): resolved by CorrNet.fit
-    tied: bool = False
-    fusion: str = "joint"
-    loss: str = "half_squared"
-    lam: float = 2.0
-    reconstruct_from: tuple[str, ...] = PASSES
-    corr_eps: float = 1e-8
-    init: str = "original"
-    optimizer: str = "adam"
-    lr: float = 1e-2
-    lr_schedule: str = "constant"
-    weight_decay: float = 0.0
-    batch_size: int = 100
-    epochs: int | str = 50  # or "auto" (CorrNet's default): resolved by CorrNet.fit
-    shuffle: bool = True
-
     def validate(self) -> Config:
         """Raise ``ValueError`` naming the bad field and its allowed values; return self."""
 
-        def one_of(name: str, allowed: tuple[str, ...]) -> None:
-            value = getattr(self, name)
-            if value not in allowed:
-                raise ValueError(f"{name}={value!r} is not supported; use one of {allowed}.")
-
-        one_of("hidden_activation", ACTIVATIONS)
-        one_of("output_activation", (*ACTIVATIONS, "auto"))
-        one_of("loss", LOSSES)
-        one_of("optimizer", OPTIMIZERS)
-        one_of("lr_schedule", LR_SCHEDULES)
-        one_of("fusion", FUSIONS)
-        one_of("init", INITS)
+        for param in _CONFIG_PARAMS:
+            value = getattr(self, param.name)
+            if param.allowed is not None and param.name != "reconstruct_from" and value not in param.allowed:
+                raise ValueError(f"{param.name}={value!r} is not supported; use one of {param.allowed}.")
         for p in self.reconstruct_from:
             if p not in PASSES + MULTIVIEW_PASSES:
                 raise ValueError(
@@ -116,6 +91,13 @@ class Config:
             if key in d:
                 d[key] = tuple(d[key])
         return cls(**d)
+
+
+_CONFIG_PARAMS = [p for p in PARAMS if p.config]
+Config = make_dataclass(
+    "Config", [(p.name, p.hint, field(default=p.config_value())) for p in _CONFIG_PARAMS], bases=(_ConfigMethods,)
+)
+Config.__module__, Config.__doc__ = __name__, _ConfigMethods.__doc__  # importable by name: pickles
 
 
 PRESETS: dict[str, dict[str, Any]] = {

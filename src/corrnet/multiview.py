@@ -13,10 +13,11 @@ import torch
 from sklearn.utils.validation import check_is_fitted
 
 from . import persistence, training
+from .base import _CorrNetBase
 from .data import check_view, resolve_device, to_tensor
-from .estimator import _CorrNetBase
 from .model import CorrNetModule
 from .objective import correlation
+from .params import with_parameters
 from .plans import Plan, Source
 
 
@@ -27,6 +28,7 @@ def _zero_absent(A: Any, has: np.ndarray) -> Any:
     return np.where(has[:, None], A, 0).astype(A.dtype)
 
 
+@with_parameters(n_views=True)
 class MultiViewCorrNet(_CorrNetBase, auto_wrap_output_keys=None):
     """Correlational Neural Network over N >= 2 views, some possibly absent from some rows.
 
@@ -43,13 +45,7 @@ class MultiViewCorrNet(_CorrNetBase, auto_wrap_output_keys=None):
 
     Parameters
     ----------
-    All of :class:`CorrNet`'s model, objective, optimiser and training parameters, with the same
-    defaults, except:
-
-    reconstruct_from : tuple of {"all", "single", "pairs"}, default=("all", "single")
-        The passes whose reconstructions are trained: ``all`` (the code from every present view),
-        ``single`` (one pass per view: the cross-reconstructions), ``pairs`` (one per pair of
-        views: N (N - 1) / 2 more passes, quadratic in N, not the default).
+    {parameters}
 
     Attributes
     ----------
@@ -61,69 +57,6 @@ class MultiViewCorrNet(_CorrNetBase, auto_wrap_output_keys=None):
     history_, n_iter_, stop_reason_, best_epoch_, config_, engine_, output_activation_, epochs_ :
         as in :class:`CorrNet`.
     """
-
-    def __init__(
-        self,
-        n_components: int = 50,
-        *,
-        encoder_layers: tuple[int, ...] = (),
-        hidden_activation: str = "sigmoid",
-        output_activation: str = "auto",
-        tied: bool = False,
-        fusion: str = "joint",
-        loss: str = "half_squared",
-        lam: float = 2.0,
-        reconstruct_from: tuple[str, ...] = ("all", "single"),
-        corr_eps: float = 1e-8,
-        init: str = "original",
-        optimizer: str = "adam",
-        lr: float = 1e-2,
-        lr_schedule: str = "constant",
-        weight_decay: float = 0.0,
-        batch_size: int = 100,
-        epochs: int | str = "auto",
-        tol: float | None = 1e-4,
-        n_iter_no_change: int = 10,
-        shuffle: bool = True,
-        scale: str | None = "auto",
-        early_stopping: bool = False,
-        patience: int = 10,
-        monitor: str = "sum_corr",
-        random_state: Any = None,
-        device: str = "auto",
-        engine: str = "auto",
-        precision: str = "float32",
-        verbose: int = 0,
-    ) -> None:
-        self.n_components = n_components
-        self.encoder_layers = encoder_layers
-        self.hidden_activation = hidden_activation
-        self.output_activation = output_activation
-        self.tied = tied
-        self.fusion = fusion
-        self.loss = loss
-        self.lam = lam
-        self.reconstruct_from = reconstruct_from
-        self.corr_eps = corr_eps
-        self.init = init
-        self.optimizer = optimizer
-        self.lr = lr
-        self.lr_schedule = lr_schedule
-        self.weight_decay = weight_decay
-        self.batch_size = batch_size
-        self.epochs = epochs
-        self.tol = tol
-        self.n_iter_no_change = n_iter_no_change
-        self.shuffle = shuffle
-        self.scale = scale
-        self.early_stopping = early_stopping
-        self.patience = patience
-        self.monitor = monitor
-        self.random_state = random_state
-        self.device = device
-        self.engine = engine
-        self.precision = precision
-        self.verbose = verbose
 
     # -- input checks --------------------------------------------------------------------------
     def _check_views(

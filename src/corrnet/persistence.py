@@ -20,6 +20,7 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
+from ._version import __version__
 from .config import Config
 from .model import CorrNetModule
 
@@ -100,8 +101,6 @@ def _from_format_1(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
 
 
 def _versions() -> dict[str, str]:
-    from . import __version__
-
     return {"corrnet": __version__, "torch": torch.__version__, "numpy": np.__version__}
 
 

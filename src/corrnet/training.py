@@ -36,6 +36,7 @@ from .objective import (
     reconstruction_error,
 )
 from .optim import make_optimizer, scheduled_lr
+from .params import ENGINES, PRECISIONS
 from .plans import Plan, Source, batch_starts  # noqa: F401  (batch_starts: re-exported)
 
 # validation runs in chunks of about this many input values (4 MiB of float32): its memory does not
@@ -43,7 +44,6 @@ from .plans import Plan, Source, batch_starts  # noqa: F401  (batch_starts: re-e
 EVAL_CHUNK_VALUES = 2**20
 
 MONITORS = {"sum_corr": "max", "loss": "min", "generation": "min"}
-ENGINES = ("auto", "autograd", "fused", "compile")
 # engine="auto" compiles when a run has at least this many optimiser steps: compiling the step costs
 # ~8 s on a 2-core CPU and saves ~0.3-0.5 ms per step over the fused engine (README, Training speed).
 AUTO_COMPILE_STEPS = 20_000
@@ -83,9 +83,6 @@ def _compiled_or_fallback(fn: Callable) -> Callable:
         return out
 
     return step
-
-
-PRECISIONS = ("float32", "bfloat16")
 
 
 def make_step(

@@ -14,7 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from .. import __version__, metrics, report
+from .. import metrics, report
+from .._version import __version__
 from ..baselines import DeepCCA, KernelCCA, LinearCCA
 from ..config import preset
 from ..datasets import MultiViewData, load_dataset

@@ -1,0 +1,335 @@
+"""``_CorrNetBase``: what the two-view and N-view estimators share (the configuration, per-view
+scaling and its undoing, the ``"auto"`` settings, and the training run: checkpoints, logging,
+convergence)."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import hashlib
+import json
+import math
+import os
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.preprocessing import MaxAbsScaler, MinMaxScaler, StandardScaler
+from sklearn.utils import check_random_state
+
+from . import persistence, training
+from .config import Config
+from .data import MappedRows, resolve_device
+from .distributed import Dist
+from .model import CorrNetModule
+from .plans import Plan
+
+# Parameters added after checkpoints existed (version added), at their value that trains as before.
+_FINGERPRINT_NEUTRAL: dict[str, Any] = {"lr_schedule": "constant"}  # 0.3.0
+_UNSET = object()
+
+
+def _fingerprint(views: list[np.ndarray], params: dict[str, Any]) -> str:
+    """A short hash of the data and parameters, so a checkpoint resumes only the run it belongs to."""
+    h = hashlib.sha256()
+    for A in views:
+        h.update(str(A.shape).encode())
+        step = max(1, A.shape[0] // 1000)
+        rows = A.numpy(0, A.shape[0], step) if isinstance(A, MappedRows) else A[::step]
+        for part in (rows.data, rows.indices, rows.indptr) if sp.issparse(rows) else (rows,):
+            h.update(np.ascontiguousarray(part).tobytes())
+    # epochs may grow on resume; device, engine and verbose do not change the result
+    keep = {k: v for k, v in params.items() if k not in ("verbose", "device", "epochs", "engine", "precision")}
+    # a parameter added later is left out at the value that reproduces runs made before it existed, so
+    # their checkpoints still resume
+    keep = {k: v for k, v in keep.items() if _FINGERPRINT_NEUTRAL.get(k, _UNSET) != v}
+    h.update(json.dumps(keep, sort_keys=True, default=str).encode())
+    return h.hexdigest()[:16]
+
+
+class _EpochLogger:
+    """Appends the newest history row to ``history.csv`` (and TensorBoard, if installed)."""
+
+    def __init__(self, log_dir: Path) -> None:
+        log_dir.mkdir(parents=True, exist_ok=True)
+        self.path = log_dir / "history.csv"
+        self.writer = None
+        try:
+            from torch.utils.tensorboard import SummaryWriter
+
+            self.writer = SummaryWriter(str(log_dir))
+        except ImportError:
+            pass
+
+    def __call__(self, state: training.TrainState) -> None:
+        row = state.history[-1]
+        new = not self.path.exists() or row["epoch"] == 1
+        with open(self.path, "w" if new else "a", newline="") as f:
+            w = csv.DictWriter(f, fieldnames=list(row))
+            if new:
+                w.writeheader()
+            w.writerow(row)
+        if self.writer is not None:
+            for k, v in row.items():
+                if k != "epoch":
+                    self.writer.add_scalar(k, v, row["epoch"])
+            self.writer.flush()
+
+
+SCALERS = {None: None, "none": None, "standard": StandardScaler, "minmax": MinMaxScaler, "auto": None}
+
+# epochs="auto": enough epochs for AUTO_STEPS optimiser steps, within [AUTO_MIN_EPOCHS, AUTO_MAX_EPOCHS];
+# at lr 1e-2 every dataset measured had reached its validation plateau by then (README, Defaults). The
+# patience of the convergence check covers at least MIN_PATIENCE_STEPS steps (10 epochs of 10 steps are
+# too few to judge a trend).
+AUTO_STEPS = 10_000
+AUTO_MIN_EPOCHS = 10
+AUTO_MAX_EPOCHS = 5_000
+MIN_PATIENCE_STEPS = 500
+# with epochs="auto", running out of epochs is the plan on large data; it is only worth a warning when
+# the training loss was still falling: the run's last quarter brought more than this fraction of the
+# whole run's decrease of the (best) training loss
+STILL_IMPROVING = 0.05
+
+
+def _stack(A: Any, B: Any) -> Any:
+    """Rows of A then rows of B (dense or CSR)."""
+    return sp.vstack([A, B], format="csr") if sp.issparse(A) or sp.issparse(B) else np.vstack([A, B])
+
+
+def _in_unit_interval(A: Any) -> bool:
+    """All values in [0, 1], up to float rounding (min-max scaled data may reach 1 + 1e-7). A streamed
+    view answers from its scanned per-column bounds (scaling maps each column's bounds to its bounds)."""
+    if isinstance(A, MappedRows):
+        bounds = np.vstack([A.min_, A.max_]).astype(A.dtype)
+        A = bounds if A.transform is None else A.transform(bounds)
+    return bool(A.min() >= -1e-6 and A.max() <= 1.0 + 1e-6)
+
+
+def _mapped(A: Any) -> MappedRows:
+    """A memory-mapped (or parquet) view as :class:`MappedRows`; a 1-D view is one feature (as in memory)."""
+    if isinstance(A, MappedRows):
+        return A
+    return MappedRows(A.reshape(-1, 1) if getattr(A, "ndim", 2) == 1 else A)
+
+
+def _split_tail(A: Any, n_val: int) -> tuple[Any, Any]:
+    """(all rows but the last ``n_val``, the last ``n_val``); a streamed view is split without reading."""
+    n = A.shape[0]
+    return (A.window(0, n - n_val), A.window(n - n_val, n)) if isinstance(A, MappedRows) else (A[:-n_val], A[-n_val:])
+
+
+# auto_wrap_output_keys=None: sklearn's set_output wrapper assumes transform(X, ...) with X
+# required; ours take views as keywords or a list, so they opt out (numpy output only; every
+# subclass must say so again: the option is per class).
+class _CorrNetBase(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
+    """What the two-view and N-view estimators share: the configuration, per-view scaling, the
+    ``"auto"`` settings, and the training run (checkpoints, logging, convergence)."""
+
+    def config(self) -> Config:
+        """The validated :class:`Config` these parameters describe."""
+        fields = Config.__dataclass_fields__
+        d = {k: getattr(self, k) for k in fields}
+        d["encoder_layers"] = tuple(d["encoder_layers"] or ())
+        d["reconstruct_from"] = tuple(d["reconstruct_from"])
+        return Config(**d).validate()
+
+    # -- fitting -------------------------------------------------------------------------------
+    def _device(self) -> torch.device:
+        return resolve_device(self.device)
+
+    def _dist(self, distributed: bool) -> Dist | None:
+        """The ``torch.distributed`` job to train in (``distributed=True``), else None."""
+        if not distributed:
+            return None
+        if self.engine not in ("auto", "autograd"):  # the fused gradients are one process's
+            raise ValueError(
+                f"distributed=True trains with the autograd engine; use engine='auto', not {self.engine!r}."
+            )
+        return Dist.current()
+
+    def _seed(self) -> int:
+        return int(check_random_state(self.random_state).randint(0, 2**31 - 1))
+
+    def _fit_scaler(self, A: np.ndarray) -> Any:
+        """One view's scaling (see ``scale``), fitted on every training row that has the view."""
+        if self.scale not in SCALERS:
+            raise ValueError(f"scale={self.scale!r} is not supported; use 'auto', None, 'standard' or 'minmax'.")
+        cls = SCALERS[self.scale]
+        if self.scale == "auto":
+            cls = None if _in_unit_interval(A) else StandardScaler
+        if cls is None:
+            return None
+        if sp.issparse(A):  # centring would densify: sparse views are divided by their max |value|
+            if cls is MinMaxScaler:
+                raise ValueError(
+                    "scale='minmax' would densify a sparse view; use scale='auto' (max-abs scaling) or None."
+                )
+            return MaxAbsScaler().fit(A.astype(np.float64))
+        scaler = cls()
+        for _, block in A.chunks() if isinstance(A, MappedRows) else [(0, A)]:  # fit = partial_fit of all rows
+            scaler.partial_fit(block.astype(np.float64))
+        if isinstance(scaler, StandardScaler):
+            # a column whose spread is below float32's normal range (e.g. 0 and 1e-45) is constant
+            # to the model: dividing by its std would give inf/NaN in float32
+            scaler.scale_[scaler.scale_ < np.finfo(np.float32).tiny] = 1.0
+        else:  # MinMaxScaler: the same for a range below float32's normal range
+            flat = scaler.data_range_ < np.finfo(np.float32).tiny
+            scaler.scale_[flat], scaler.min_[flat] = 1.0, -scaler.data_min_[flat]
+        return scaler
+
+    def _resolve(self, config: Config, views: list[np.ndarray], steps_per_epoch: int) -> Config:
+        """Replace the ``"auto"`` settings by what they mean for these (scaled) training views."""
+        out = config.output_activation
+        if out == "auto":
+            out = "sigmoid" if all(_in_unit_interval(A) for A in views) else "linear"
+            if config.loss == "bce" and out != "sigmoid":
+                raise ValueError(
+                    "loss='bce' needs both views in [0, 1], but after scaling they are not; use scale='minmax' "
+                    "or another loss ('half_squared')."
+                )
+        epochs = config.epochs
+        if epochs == "auto":
+            epochs = min(max(math.ceil(AUTO_STEPS / steps_per_epoch), AUTO_MIN_EPOCHS), AUTO_MAX_EPOCHS)
+        self.config_ = dataclasses.replace(config, output_activation=out, epochs=int(epochs)).validate()
+        return self.config_
+
+    @property
+    def output_activation_(self) -> str:
+        """The decoders' activation ``output_activation="auto"`` resolved to (from ``config_``)."""
+        return self.config_.output_activation
+
+    @property
+    def epochs_(self) -> int:
+        """The most epochs ``epochs="auto"`` resolved to (from ``config_``)."""
+        return self.config_.epochs
+
+    @staticmethod
+    def _scale(A: Any, scaler: Any) -> Any:
+        if isinstance(A, MappedRows):  # scaled chunk by chunk as it is read
+            return A.with_(transform=None if scaler is None else lambda B: _CorrNetBase._scale(B, scaler))
+        return A if scaler is None else scaler.transform(A).astype(A.dtype, copy=False)
+
+    def _unscale(self, view: int, out: torch.Tensor) -> np.ndarray:
+        """A decoded view (n, d_view), in the model's units, back in that view's own units: the one
+        place that undoes a view's scaling (``reconstruct``, ``generate``, the CLI and the report
+        all come through here; the ONNX graphs carry the same affine map)."""
+        out = out.float().cpu().numpy()
+        scaler = self.scalers_[view]
+        return out if scaler is None else scaler.inverse_transform(out).astype(np.float32, copy=False)
+
+    def _set_widths(self, widths: list[int]) -> None:
+        """The fitted width attributes of views of these widths (set by ``fit`` and by ``load``)."""
+        raise NotImplementedError
+
+    def _engine(self, model: CorrNetModule, config: Config, views: list[Any], n_steps: int) -> str:
+        """``engine_``: sparse views train with autograd (the fused gradients are for dense views)."""
+        if any(sp.issparse(v) for v in views):
+            if self.engine not in ("auto", "autograd"):
+                raise ValueError(f"engine={self.engine!r} needs dense views; sparse views use engine='auto'.")
+            if self.precision == "bfloat16" and next(model.parameters()).device.type == "cpu":
+                raise ValueError(
+                    "precision='bfloat16' has no sparse matmul on the CPU (torch implements it in float32 only); "
+                    "use precision='float32' for sparse views, or pass them dense."
+                )
+            return "autograd"
+        return training.resolve_engine(self.engine, model, config, self.precision, n_steps)
+
+    def _run(
+        self,
+        model: CorrNetModule,
+        config: Config,
+        seed: int,
+        plan: Plan,
+        steps_per_epoch: int,
+        val: list[torch.Tensor] | None,
+        views: list[np.ndarray],
+        checkpoint_dir: str | os.PathLike | None,
+        checkpoint_every: int,
+        resume: bool,
+        log_dir: str | os.PathLike | None,
+        pretrain: Any = None,
+        dist: Dist | None = None,
+    ) -> None:
+        """Train ``model`` on ``plan``: checkpoints (keyed by a fingerprint of ``views`` and the
+        parameters), logging, the convergence patience (at least ``MIN_PATIENCE_STEPS`` of the
+        ``steps_per_epoch`` paired steps), an optional ``pretrain()`` phase (skipped when resuming a run past it),
+        the fitted attributes, and the ConvergenceWarning."""
+        state = training.init_state(model, config, seed + 1)
+        callbacks = []
+        main = dist is None or dist.is_main  # only rank 0 writes files
+        if log_dir is not None and main:
+            callbacks.append(_EpochLogger(Path(log_dir)))
+        if checkpoint_dir is not None:
+            fingerprint = _fingerprint(views, self.get_params())
+            ckpt = Path(checkpoint_dir)
+            if resume and (ckpt / persistence.CKPT_META).is_file():
+                extra = persistence.load_checkpoint(state, ckpt)
+                if extra.get("fingerprint") != fingerprint:
+                    raise ValueError(
+                        f"the checkpoint in {ckpt} was made with other data or parameters; resume with the "
+                        "same data and parameters, or use a new checkpoint_dir."
+                    )
+
+            def checkpoint(s: training.TrainState) -> None:
+                if s.epoch % checkpoint_every == 0 or s.epoch == config.epochs:
+                    persistence.save_checkpoint(s, ckpt, extra={"fingerprint": fingerprint})
+
+            if main:
+                callbacks.append(checkpoint)
+
+        def on_epoch_end(s: training.TrainState) -> None:
+            for cb in callbacks:
+                cb(s)
+
+        # set before any training (pretraining included): a diverged fit keeps its rolled-back model
+        self.model_, self.history_ = model, state.history
+        if pretrain is not None and not (resume and state.epoch):
+            pretrain()
+        try:
+            training.train(
+                state,
+                plan,
+                config,
+                validation=val,
+                early_stopping=self.early_stopping,
+                patience=self.patience,
+                monitor=self.monitor,
+                verbose=self.verbose if main else 0,
+                on_epoch_end=on_epoch_end,
+                engine=self.engine_,
+                precision=self.precision,
+                tol=self.tol,
+                n_iter_no_change=max(int(self.n_iter_no_change), math.ceil(MIN_PATIENCE_STEPS / steps_per_epoch)),
+                dist=dist,
+            )
+        finally:
+            self.n_epochs_ = self.n_iter_ = state.epoch
+            self.best_epoch_ = state.best_epoch
+            self.history_ = state.history
+            self.stop_reason_ = state.stop_reason
+        if self.tol is not None and self.stop_reason_ == "max_epochs" and self._still_improving():
+            warnings.warn(
+                f"{type(self).__name__} stopped after epochs={config.epochs} before the training loss converged "
+                f"(tol={self.tol}); raise epochs (or use epochs='auto'), or raise lr.",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+
+    def _still_improving(self) -> bool:
+        """Did the run end before convergence in a way worth a ConvergenceWarning? Always, for a
+        fixed number of epochs; for ``epochs="auto"``, only when the run's last quarter brought more
+        than ``STILL_IMPROVING`` of the whole run's decrease of the best training loss."""
+        losses = [r["loss"] for r in self.history_]
+        if not losses:
+            return False
+        if self.epochs != "auto":
+            return True
+        q = max(1, (3 * len(losses)) // 4)
+        first, before, end = losses[0], min(losses[:q]), min(losses)
+        return before - end > STILL_IMPROVING * max(first - end, 1e-12)

@@ -1,0 +1,461 @@
+"""Every estimator parameter, written once: its name, default, allowed values and documentation.
+
+- :class:`~corrnet.config.Config` (the model, objective and optimiser) is derived from the rows
+  marked ``config=True``.
+- :class:`~corrnet.CorrNet` and :class:`~corrnet.MultiViewCorrNet` take their ``__init__``
+  signature, defaults and the Parameters section of their docstrings from the rows they use
+  (:func:`estimator_parameters`), as scikit-learn reads them from the signature.
+- A new parameter is one row here (and the code that uses it).
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+ACTIVATIONS = ("sigmoid", "tanh", "relu", "linear")
+LOSSES = ("half_squared", "squared", "mse", "bce")
+OPTIMIZERS = ("rmsprop_original", "rmsprop", "adam", "adamw", "sgd")
+LR_SCHEDULES = ("constant", "cosine")
+FUSIONS = ("joint", "sum")
+INITS = ("original", "torch")
+PASSES = ("both", "x", "y")  # two views: reconstruct both views from h(x,y), h(x,0), h(0,y)
+# N views: from all views together, from each single view, from each pair of views
+MULTIVIEW_PASSES = ("all", "single", "pairs")
+MONITORS = ("sum_corr", "loss", "generation")
+ENGINES = ("auto", "autograd", "fused", "compile")
+PRECISIONS = ("float32", "bfloat16")
+UNPAIRED_STRATEGIES = ("auto", "pretrain", "alternate", "mixed")
+_SAME = object()
+
+
+@dataclass(frozen=True)
+class Param:
+    """One row of the table.
+
+    ``hint`` is the annotation in the signatures; ``doc_type`` the numpydoc type; ``allowed`` the
+    accepted values where they are a list; ``config``: a field of :class:`Config`, whose own
+    default is ``config_default`` where the estimators' is ``"auto"`` (a module is built from
+    resolved settings only); ``views``: ``"two"`` for :class:`CorrNet` only (semi-paired data,
+    validation split); ``n_view_default``: :class:`MultiViewCorrNet`'s default, where it differs.
+    """
+
+    name: str
+    default: Any
+    hint: str
+    doc_type: str
+    doc: str
+    allowed: tuple[Any, ...] | None = None
+    config: bool = False
+    config_default: Any = _SAME
+    views: str = "any"
+    n_view_default: Any = _SAME
+
+    def default_for(self, n_views: bool) -> Any:
+        return self.n_view_default if n_views and self.n_view_default is not _SAME else self.default
+
+    def config_value(self) -> Any:
+        return self.default if self.config_default is _SAME else self.config_default
+
+
+PARAMS: tuple[Param, ...] = (
+    Param(
+        "n_components",
+        50,
+        "int",
+        "int",
+        "Width k of the common representation.",
+        config=True,
+    ),
+    Param(
+        "encoder_layers",
+        (),
+        "tuple[int, ...]",
+        "tuple of int",
+        (
+            "Hidden layer widths of each view's encoder before the joint layer (decoders mirror them).\n"
+            "Needs ``tied=False``."
+        ),
+        config=True,
+    ),
+    Param(
+        "hidden_activation",
+        "sigmoid",
+        "str",
+        '{"sigmoid", "tanh", "relu", "linear"}',
+        "f, the joint layer's activation.",
+        allowed=ACTIVATIONS,
+        config=True,
+    ),
+    Param(
+        "output_activation",
+        "auto",
+        "str",
+        '{"auto", "sigmoid", "tanh", "relu", "linear"}',
+        (
+            "g, the decoders' activation. ``auto``: ``sigmoid`` when both views (after scaling) lie in\n"
+            "[0, 1], else ``linear`` (a sigmoid cannot reach standardised or unbounded values). The\n"
+            "resolved value is in ``output_activation_``."
+        ),
+        allowed=(*ACTIVATIONS, "auto"),
+        config=True,
+        config_default="sigmoid",
+    ),
+    Param(
+        "tied",
+        False,
+        "bool",
+        "bool",
+        (
+            "Decoder weights are the transposed encoder weights (the original code, and the ``paper``\n"
+            "preset), with separate biases. Untied decoders did better on MNIST halves (README)."
+        ),
+        config=True,
+    ),
+    Param(
+        "fusion",
+        "joint",
+        "str",
+        '{"joint", "sum"}',
+        (
+            "``joint``: ``f(W x + V y + b)`` (the paper); ``sum``: ``f(W x + b_x) + f(V y + b_y)`` (the\n"
+            "seed Keras blog's model)."
+        ),
+        allowed=FUSIONS,
+        config=True,
+    ),
+    Param(
+        "loss",
+        "half_squared",
+        "str",
+        '{"half_squared", "squared", "mse", "bce"}',
+        (
+            "Per-row reconstruction error: ``sum (x - x_hat)^2 / 2`` (the original code), without the\n"
+            "``/2`` (the paper), the mean over features (Keras), or summed binary cross-entropy."
+        ),
+        allowed=LOSSES,
+        config=True,
+    ),
+    Param(
+        "lam",
+        2.0,
+        "float",
+        "float",
+        "Weight of the correlation term: the objective is ``recon - lam * sum_j corr_j``.",
+        config=True,
+    ),
+    Param(
+        "reconstruct_from",
+        PASSES,
+        "tuple[str, ...]",
+        'tuple of {"both", "x", "y"} (two views) or of {"all", "single", "pairs"} (N views)',
+        (
+            "Which passes' reconstruction terms are used. Two views: from ``both``, from ``x`` alone, from\n"
+            "``y`` alone (the original code's ablations). N views: ``all`` (the code from every present view),\n"
+            "``single`` (one pass per view: the cross-reconstructions), ``pairs`` (one per pair of views:\n"
+            "N (N - 1) / 2 more passes, quadratic in N, not the default)."
+        ),
+        allowed=PASSES + MULTIVIEW_PASSES,
+        config=True,
+        n_view_default=("all", "single"),
+    ),
+    Param(
+        "corr_eps",
+        1e-8,
+        "float",
+        "float",
+        "Added inside each square root of the correlation's denominator (keeps constant units finite).",
+        config=True,
+    ),
+    Param(
+        "init",
+        "original",
+        "str",
+        '{"original", "torch"}',
+        "``original``: ``4 U(+-sqrt(6/(fan_in+fan_out)))`` for sigmoid layers, biases 0.",
+        allowed=INITS,
+        config=True,
+    ),
+    Param(
+        "optimizer",
+        "adam",
+        "str",
+        '{"adam", "adamw", "rmsprop_original", "rmsprop", "sgd"}',
+        "``rmsprop_original`` is the original code's RMSprop (eps inside the sqrt, no momentum).",
+        allowed=OPTIMIZERS,
+        config=True,
+    ),
+    Param(
+        "lr",
+        1e-2,
+        "float",
+        "float",
+        (
+            "Adam's step size. 1e-2 reached the validation plateau 5-10x sooner than 1e-3 on every\n"
+            "dataset the defaults were chosen on, MNIST halves included (README, Defaults). On inputs\n"
+            "that are far from centred (Noisy MNIST: every pixel noisy, unscaled) it saturates most units\n"
+            "(``FitWarning``); 1e-3 to 3e-3 trains there (README, Noisy MNIST)."
+        ),
+        config=True,
+    ),
+    Param(
+        "lr_schedule",
+        "constant",
+        "str",
+        '{"constant", "cosine"}',
+        (
+            "``cosine``: the learning rate falls from ``lr`` to 0 by half a cosine over the ``epochs`` x\n"
+            "steps-per-epoch optimiser steps (the ``best`` preset's: it allows a 6x larger ``lr`` there).\n"
+            "Early stopping or ``tol`` may end the run before the rate reaches 0."
+        ),
+        allowed=LR_SCHEDULES,
+        config=True,
+    ),
+    Param(
+        "weight_decay",
+        0.0,
+        "float",
+        "float",
+        "",
+        config=True,
+    ),
+    Param(
+        "batch_size",
+        100,
+        "int",
+        "int",
+        "",
+        config=True,
+    ),
+    Param(
+        "epochs",
+        "auto",
+        "int | str",
+        'int or "auto"',
+        (
+            "The most epochs to run. ``auto``: enough for 10 000 optimiser steps, at least 10 and at\n"
+            "most 5 000 epochs (1 000 rows: 1 000 epochs of 10 steps; MNIST's 50 000: 20 epochs; 90\n"
+            "rows: 5 000 epochs of 1 step); the convergence check (``tol``) usually stops earlier. The\n"
+            "resolved value is in ``epochs_``."
+        ),
+        config=True,
+        config_default=50,
+    ),
+    Param(
+        "tol",
+        1e-4,
+        "float | None",
+        "float or None",
+        (
+            "Convergence: training stops when the epoch's training loss has not improved on the best so\n"
+            "far by ``tol * max(1, |best|)`` for ``n_iter_no_change`` epochs (at least 500 steps' worth\n"
+            "of epochs). ``None`` runs exactly ``epochs`` epochs. When a fixed number of epochs runs out\n"
+            'before convergence, ``fit`` warns with a ``ConvergenceWarning``; with ``epochs="auto"`` it\n'
+            "warns only if the loss was still falling (the last quarter of the epochs brought more than\n"
+            "5 % of the run's whole decrease)."
+        ),
+    ),
+    Param(
+        "n_iter_no_change",
+        10,
+        "int",
+        "int",
+        "",
+    ),
+    Param(
+        "shuffle",
+        True,
+        "bool",
+        "bool",
+        "Visit rows in a new random order each epoch (the original code does not: ``paper`` preset).",
+        config=True,
+    ),
+    Param(
+        "scale",
+        "auto",
+        "str | None",
+        '{"auto", None, "standard", "minmax"}',
+        (
+            "Per-feature scaling fitted on the training rows of each view (paired and unpaired), undone\n"
+            "on reconstructions and saved with the model. ``auto``: a view whose values all lie in\n"
+            "[0, 1] (pixels, spectrograms scaled to [0, 1]) is left alone; any other view is\n"
+            "standardised (zero mean, unit variance; constant columns are left at scale 1)."
+        ),
+        allowed=("auto", None, "none", "standard", "minmax"),
+    ),
+    Param(
+        "validation_fraction",
+        None,
+        "float | None",
+        "float",
+        (
+            "Hold out this fraction of the training rows (the last rows, no shuffling) for validation\n"
+            "metrics in ``history_`` and early stopping. Ignored when ``fit`` gets ``validation_data``."
+        ),
+        views="two",
+    ),
+    Param(
+        "early_stopping",
+        False,
+        "bool",
+        "bool",
+        (
+            "Stop when the monitored validation metric has not improved for ``patience`` epochs and keep\n"
+            "the best epoch's weights."
+        ),
+    ),
+    Param(
+        "patience",
+        10,
+        "int",
+        "int",
+        "",
+    ),
+    Param(
+        "monitor",
+        "sum_corr",
+        "str",
+        '{"sum_corr", "loss", "generation"}',
+        "",
+        allowed=MONITORS,
+    ),
+    Param(
+        "random_state",
+        None,
+        "Any",
+        "int, RandomState or None",
+        "Seeds initial weights and shuffling. Same seed, data and device give identical weights.",
+    ),
+    Param(
+        "device",
+        "auto",
+        "str",
+        "str",
+        '``"auto"`` uses CUDA when available, else the CPU.',
+    ),
+    Param(
+        "engine",
+        "auto",
+        "str",
+        '{"auto", "autograd", "fused", "compile"}',
+        (
+            "How gradients are computed; all give the same loss and gradients (tested). ``auto``:\n"
+            "``compile`` for runs of at least 20 000 optimiser steps (where the ~8 s of compilation pays\n"
+            'off; ``epochs="auto"`` runs stay below that), ``fused`` for shorter ones, ``autograd``\n'
+            'where the fused path does not apply (deep encoders, ``fusion="sum"``, bfloat16); the\n'
+            "choice is in ``engine_``. ``compile``\n"
+            "(hand-derived gradients under ``torch.compile``) is the fastest for long runs (about 1.9x\n"
+            "per epoch on MNIST halves, README) after a few seconds of compilation; ``fused`` applies to\n"
+            "single-layer joint models and falls back to autograd elsewhere."
+        ),
+        allowed=ENGINES,
+    ),
+    Param(
+        "precision",
+        "float32",
+        "str",
+        '{"float32", "bfloat16"}',
+        (
+            "``bfloat16`` trains under ``torch.autocast`` (matmuls in bfloat16, the correlation and loss\n"
+            "reductions in float32, float32 weights): for GPUs; on a CPU it is usually slower."
+        ),
+        allowed=PRECISIONS,
+    ),
+    Param(
+        "unpaired_strategy",
+        "auto",
+        "str",
+        '{"auto", "pretrain", "alternate", "mixed"}',
+        (
+            "How rows with one view (``fit(..., X_unpaired=, Y_unpaired=)``) are used. ``auto``:\n"
+            "``mixed`` when fewer than 5 % of the rows are paired, else ``pretrain`` (the choice measured\n"
+            "best on MNIST halves at 1 % and 10 % paired; the chosen one is in ``unpaired_strategy_``). ``pretrain``:\n"
+            "``pretrain_epochs`` epochs of self-reconstruction on every row's views (paired and unpaired),\n"
+            "then the full objective on the paired rows with a fresh optimiser. ``alternate``: every epoch\n"
+            "also visits single-view batches, interleaved with the paired batches. ``mixed``: every batch\n"
+            "holds ``paired_per_batch`` paired rows plus single-view rows. Single-view rows only ever\n"
+            "contribute ``unpaired_weight`` times their self-reconstruction error: never to the\n"
+            "correlation or the cross-reconstruction terms. See the README's semi-paired table."
+        ),
+        allowed=UNPAIRED_STRATEGIES,
+        views="two",
+    ),
+    Param(
+        "unpaired_weight",
+        1.0,
+        "float",
+        "float",
+        "",
+        views="two",
+    ),
+    Param(
+        "pretrain_epochs",
+        2,
+        "int",
+        "int",
+        "",
+        views="two",
+    ),
+    Param(
+        "paired_per_batch",
+        None,
+        "int | None",
+        "int",
+        "Paired rows per mixed batch (default ``batch_size // 2``); the correlation is computed on them.",
+        views="two",
+    ),
+    Param(
+        "verbose",
+        0,
+        "int",
+        "int",
+        "0: silent; 1: a progress bar per fit.",
+    ),
+)
+BY_NAME = {p.name: p for p in PARAMS}
+
+
+def estimator_parameters(n_views: bool) -> list[Param]:
+    """The rows of :class:`CorrNet` (``n_views=False``) or :class:`MultiViewCorrNet` (True)."""
+    return [p for p in PARAMS if p.views == "any" or not n_views]
+
+
+def _numpydoc(p: Param, n_views: bool) -> str:
+    default = p.default_for(n_views)
+    shown = "optional" if default is None and p.name != "random_state" else f"default={default!r}"
+    text = "\n".join("    " + line if line else "" for line in p.doc.splitlines())
+    return f"{p.name} : {p.doc_type}, {shown}" + (f"\n{text}" if text else "")
+
+
+def with_parameters(n_views: bool) -> Callable[[type], type]:
+    """Class decorator: the estimator's ``__init__`` (first parameter positional, the rest keyword
+    only; each stored unchanged as an attribute, scikit-learn's contract) and the ``{parameters}``
+    placeholder of its docstring, both from the table."""
+    rows = estimator_parameters(n_views)
+    kinds = [inspect.Parameter.POSITIONAL_OR_KEYWORD] + [inspect.Parameter.KEYWORD_ONLY] * (len(rows) - 1)
+    signature = inspect.Signature(
+        [inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)]
+        + [
+            inspect.Parameter(p.name, k, default=p.default_for(n_views), annotation=p.hint) for p, k in zip(rows, kinds)
+        ],
+        return_annotation="None",
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        bound = signature.bind(self, *args, **kwargs)
+        bound.apply_defaults()
+        for name, value in list(bound.arguments.items())[1:]:
+            setattr(self, name, value)
+
+    __init__.__signature__ = signature  # type: ignore[attr-defined]  # what sklearn's get_params reads
+    docs = "\n".join(_numpydoc(p, n_views) for p in rows)
+
+    def decorate(cls: type) -> type:
+        __init__.__qualname__ = f"{cls.__name__}.__init__"
+        cls.__init__ = __init__  # type: ignore[misc]
+        cls.__doc__ = (cls.__doc__ or "").replace("{parameters}", docs.replace("\n", "\n    "))
+        return cls
+
+    return decorate
