@@ -6,23 +6,27 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 TORCH  := torch==2.13.0
 
-.PHONY: demo test quick bench mutants clean
+.PHONY: demo test quick docs bench mutants clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q $(TORCH)
-	$(BIN)/pip install -q -e '.[test]'
+	$(BIN)/pip install -q -e '.[test,docs]'
 	touch $@
 
 demo: $(BIN)/.installed  ## train on the bundled digits halves, print metrics, write corrnet-report/index.html
 	$(BIN)/corrnet demo
 
-test: $(BIN)/.installed  ## lint + the whole test suite
-	$(BIN)/ruff check src tests benchmarks tools
+test: $(BIN)/.installed  ## lint + the whole test suite + the docs site (what CI runs)
+	$(BIN)/ruff check src tests benchmarks tools docs/conf.py docs/examples
 	$(BIN)/python -m pytest
+	$(MAKE) docs
+
+docs: $(BIN)/.installed  ## the Sphinx site in docs/_build/html (warnings are errors; the gallery's examples run)
+	CORRNET_DATA=$${CORRNET_DATA:-$(CURDIR)/../shared/data} MPLBACKEND=Agg $(BIN)/sphinx-build -W --keep-going -q -b html docs docs/_build/html
 
 quick: $(BIN)/.installed  ## lint + the tests not marked slow (for contributors; CI runs `make test`)
-	$(BIN)/ruff check src tests benchmarks tools
+	$(BIN)/ruff check src tests benchmarks tools docs/conf.py docs/examples
 	$(BIN)/python -m pytest -m "not slow"
 
 bench: $(BIN)/.installed  ## side-by-side speed benchmark (README, "Training speed")
@@ -35,4 +39,4 @@ mutants: $(BIN)/.installed  ## mutation testing of the core modules with mutmut 
 	$(BIN)/mutmut results
 
 clean:
-	rm -rf $(VENV) corrnet-report results .pytest_cache mutants
+	rm -rf $(VENV) corrnet-report results .pytest_cache mutants docs/_build docs/auto_examples

@@ -156,3 +156,14 @@ def test_n_view_experiments_smoke(tmp_path):
     res = run_bridge(tmp_path / "b", subset=400, epochs=2, verbose=False)
     assert [r["method"] for r in res["rows"]] == ["bridge (never paired)", "direct pairs"]
     assert (tmp_path / "b" / "index.html").is_file()
+
+
+def test_every_experiment_is_in_the_registry_with_one_keyword_signature():
+    import inspect
+
+    from corrnet.cli import experiment
+    from corrnet.experiments import REGISTRY
+
+    assert set(experiment.params[0].type.choices) == set(REGISTRY)
+    signatures = {str(inspect.signature(run)) for run in REGISTRY.values()}
+    assert len(signatures) == 1, signatures

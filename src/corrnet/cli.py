@@ -16,6 +16,7 @@ from typing import Any
 import click
 
 from .datasets import NAMES as DATASETS
+from .experiments import REGISTRY as EXPERIMENTS  # names -> runs; their modules load on use
 from .params import BY_NAME
 
 
@@ -446,22 +447,7 @@ def demo(out: str, epochs: int | None, components: int, seed: int, as_json: bool
 
 
 @main.command()
-@click.argument(
-    "name",
-    type=click.Choice(
-        (
-            "mnist-halves",
-            "noisy-mnist",
-            "av-digits",
-            "semi-paired",
-            "defaults",
-            "multi30k",
-            "mnist-quadrants",
-            "bridge",
-            "transliteration",
-        )
-    ),
-)
+@click.argument("name", type=click.Choice(tuple(EXPERIMENTS)))
 @click.option("--out", default=None, type=click.Path(file_okay=False), help="Results directory [results/NAME].")
 @click.option("--seeds", default="0,1,2", show_default=True, help="Comma-separated seeds.")
 @click.option("--epochs", type=click.IntRange(1), help="Override the epochs of every neural model (smoke runs).")
@@ -480,70 +466,18 @@ def experiment(name, out, seeds, epochs, subset, methods, data_dir, locales, qui
     ``defaults``: CorrNet() with
     no settings vs tuned, corrnet 0.1's defaults, CCA and kernel CCA on six datasets at their
     published scale (--methods picks methods)."""
-    from .experiments.runner import run_experiment
-
-    seed_list = [int(s) for s in seeds.split(",") if s.strip()]
-    if name == "multi30k":
-        from .experiments.multi30k import METHODS as M30K
-        from .experiments.multi30k import run_multi30k
-
-        res = run_multi30k(
-            out or "results/multi30k",
-            methods=tuple(methods.split(",")) if methods else M30K,
-            seeds=tuple(seed_list),
-            data_dir=data_dir,
-            subset=subset,
-            epochs=epochs,
-            verbose=not quiet,
-        )
-        click.echo(res["markdown"])
-        return
-    if name == "transliteration":
-        from .experiments.transliteration import LOCALES, METHODS, run_transliteration
-
-        res = run_transliteration(
-            out or "results/transliteration",
-            locales=tuple(locales.split(",")) if locales else LOCALES,
-            methods=tuple(methods.split(",")) if methods else METHODS,
-            seeds=tuple(seed_list),
-            epochs=epochs,
-            subset=subset,
-            verbose=not quiet,
-        )
-        click.echo(res["markdown"])
-        return
-    if name in ("mnist-quadrants", "bridge"):
-        from .experiments.nview import run_bridge, run_quadrants
-
-        run = run_quadrants if name == "mnist-quadrants" else run_bridge
-        res = run(out or f"results/{name}", tuple(seed_list), data_dir, subset, epochs, not quiet)
-        click.echo(res["markdown"])
-        return
-    if name == "defaults":
-        from .experiments.defaults import METHODS, run_defaults
-
-        res = run_defaults(
-            out or "results/defaults",
-            methods=tuple(methods.split(",")) if methods else METHODS,
-            seeds=tuple(seed_list),
-            data_dir=data_dir,
-            subset=subset,
-            verbose=not quiet,
-        )
-        click.echo(res["markdown"])
-        return
-    res = run_experiment(
-        name,
+    res = EXPERIMENTS[name](
         out or f"results/{name}",
-        seeds=seed_list,
-        epochs=epochs,
-        subset=subset,
-        methods=methods.split(",") if methods else None,
+        seeds=tuple(int(s) for s in seeds.split(",") if s.strip()),
+        methods=tuple(methods.split(",")) if methods else None,
         data_dir=data_dir,
+        subset=subset,
+        epochs=epochs,
         verbose=not quiet,
+        locales=tuple(locales.split(",")) if locales else None,
     )
     click.echo(res["markdown"])
-    click.echo(f"\nwrote {res['dir']}/results.md, results.csv, results.json, index.html", err=True)
+    click.echo(f"\nwrote {out or f'results/{name}'}/: results.md, results.csv, results.json, index.html", err=True)
 
 
 def run() -> None:

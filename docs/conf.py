@@ -1,0 +1,43 @@
+"""Sphinx configuration: `make docs` builds docs/_build/html with warnings as errors, running the
+gallery's examples (docs/examples/*.py) as it builds."""
+
+import os
+import warnings
+
+from corrnet import __version__
+
+project = "corrnet"
+author = "the corrnet developers"
+release = version = __version__
+extensions = [
+    "sphinx.ext.autodoc",
+    "sphinx.ext.autosummary",
+    "sphinx.ext.mathjax",
+    "sphinx.ext.viewcode",
+    "numpydoc",
+    "myst_parser",
+    "sphinx_gallery.gen_gallery",
+]
+source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
+# docs/results/* and docs/mutation/* are the experiments' raw outputs (linked from the pages), not pages
+exclude_patterns = ["_build", "results", "mutation", "examples/README.rst"]
+html_theme = "furo"
+html_title = f"corrnet {version}"
+myst_heading_anchors = 3
+# the moved README pages link to files of the repository (results tables, scripts): not documents
+suppress_warnings = ["myst.xref_missing", "myst.header"]
+numpydoc_show_class_members = False
+numpydoc_validation_checks: set[str] = set()
+autodoc_member_order = "bysource"
+autosummary_generate = False
+
+sphinx_gallery_conf = {
+    "examples_dirs": "examples",
+    "gallery_dirs": "auto_examples",
+    "filename_pattern": r"/plot_",
+    "within_subsection_order": "FileNameSortKey",
+    "download_all_examples": False,
+    "remove_config_comments": True,
+}
+os.environ.setdefault("CORRNET_DOCS", "1")
+warnings.filterwarnings("ignore", category=UserWarning, message="Matplotlib is currently using agg")
