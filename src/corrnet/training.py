@@ -248,179 +248,235 @@ def _part_backward(model: CorrNetModule, source: Source, rows, config: Config) -
     return terms.recon["unpaired"].detach(), terms
 
 
-def train(
-    state: TrainState,
-    plan: Plan,
-    config: Config,
-    *,
-    validation: list[Tensor] | None = None,
-    early_stopping: bool = False,
-    patience: int = 10,
-    monitor: str = "sum_corr",
-    verbose: int = 0,
-    on_epoch_end: Callable[[TrainState], Any] | None = None,
-    engine: str = "autograd",
-    precision: str = "float32",
-    tol: float | None = None,
-    n_iter_no_change: int = 10,
-    dist: Dist | None = None,
-) -> TrainState:
-    """Run epochs ``state.epoch .. config.epochs - 1`` of ``plan`` (which rows of which sources form
-    each step; :mod:`corrnet.plans`).
+@dataclass
+class RunOptions:
+    """How :func:`train` runs a plan (what it computes is in the :class:`Config`).
 
-    Each step zeroes the gradients, adds every part's (the paired part through the engine's
-    ``step``; single-view parts their self-reconstruction times the source's weight; masked parts
-    the masked objective) and steps the optimiser once. Single-view rows never reach the
-    correlation or the cross-reconstruction terms.
-
-    The loop is resumable: everything it needs between epochs is in ``state`` (model, optimiser,
-    RNG for shuffling, history, early-stopping bookkeeping). ``on_epoch_end`` is called after each
-    epoch (checkpointing). With ``early_stopping`` the best epoch's weights (by ``monitor`` on
-    ``validation``) are restored at the end. With ``tol``, training has converged (and stops) when
-    the epoch's training loss has not improved on the best so far by ``tol * max(1, |best|)`` for
-    ``n_iter_no_change`` epochs in a row (scikit-learn's ``MLPRegressor`` rule, made scale-free).
-    ``state.stop_reason`` says why the loop ended.
-
-    ``dist`` (a :class:`corrnet.distributed.Dist`): data-parallel training; every process runs this
-    loop on the same plan (batches of world size x batch size rows), keeps its share of each batch's
-    rows, and uses the exact global-batch objective. One source, fully paired or masked (N views,
-    rows missing some views); the engine is autograd.
+    ``validation``: fully paired views for per-epoch validation metrics. ``early_stopping``: stop
+    when ``monitor`` on them has not improved for ``patience`` epochs and keep the best epoch's
+    weights. ``tol``: converged (stop) when the epoch's training loss has not improved on the best
+    so far by ``tol * max(1, |best|)`` for ``n_iter_no_change`` epochs in a row (scikit-learn's
+    ``MLPRegressor`` rule, made scale-free). ``on_epoch_end(state)`` runs after each epoch
+    (checkpoints, logs). ``dist``: data parallelism (:mod:`corrnet.distributed`).
     """
-    if monitor not in MONITORS:
-        raise ValueError(f"monitor={monitor!r} is not supported; use one of {sorted(MONITORS)}.")
-    if early_stopping and validation is None:
-        raise ValueError("early_stopping needs validation data: pass validation_data or validation_fraction.")
-    model, opt = state.model, state.optimizer
-    if dist is not None:
+
+    validation: list[Tensor] | None = None
+    early_stopping: bool = False
+    patience: int = 10
+    monitor: str = "sum_corr"
+    verbose: int = 0
+    on_epoch_end: Callable[[TrainState], Any] | None = None
+    engine: str = "autograd"
+    precision: str = "float32"
+    tol: float | None = None
+    n_iter_no_change: int = 10
+    dist: Dist | None = None
+
+    def check(self, plan: Plan) -> None:
+        if self.monitor not in MONITORS:
+            raise ValueError(f"monitor={self.monitor!r} is not supported; use one of {sorted(MONITORS)}.")
+        if self.early_stopping and self.validation is None:
+            raise ValueError("early_stopping needs validation data: pass validation_data or validation_fraction.")
         src = plan.sources[0]
-        if len(plan.sources) > 1 or not (src.paired or src.mask is not None):
+        if self.dist is not None and (len(plan.sources) > 1 or not (src.paired or src.mask is not None)):
             raise ValueError(
                 "distributed training takes one source of rows, fully paired or with a row mask "
                 "(MultiViewCorrNet's masks); single-view sources (X_unpaired/Y_unpaired) train in one process."
             )
-        dist.broadcast_params(model)
-        step = make_distributed_step(model, config, dist, precision)
+
+
+class EpochTotals:
+    """An epoch's loss terms, summed on the device over its steps: ``loss``, ``sum_corr`` and each
+    pass's reconstruction over the steps with a correlation term; ``unpaired`` (single-view
+    rows' self-reconstruction) over the steps that had such rows. :meth:`row` is the epoch's one
+    host sync."""
+
+    def __init__(self, passes: list[str], device: torch.device) -> None:
+        self.passes = passes
+        self.sums = {k: torch.zeros((), device=device) for k in ("loss", "sum_corr", "unpaired", *passes)}
+        self.n_main = self.n_single = 0
+
+    @torch.no_grad()
+    def add(self, terms: LossTerms | None, single: Tensor | None) -> None:
+        if terms is not None:
+            self.n_main += 1
+            z = terms.total.new_zeros(())
+            self.sums["loss"] += terms.total.detach()
+            self.sums["sum_corr"] += terms.corr.detach().sum()
+            for k in self.passes:
+                self.sums[k] += terms.recon.get(k, z).detach()
+        if single is not None:
+            self.n_single += 1
+            self.sums["unpaired"] += single
+
+    def row(self, epoch: int, seconds: float, semi: bool, dist: Dist | None) -> dict[str, float]:
+        stacked = torch.stack(list(self.sums.values()))
+        if dist is not None:  # the processes' shares add up to the global batches' terms
+            torch.distributed.all_reduce(stacked)
+        sums = dict(zip(self.sums, stacked.tolist()))  # the one host sync
+        main = max(self.n_main, 1)
+        row = {"epoch": epoch, "loss": sums["loss"] / main}
+        row.update({f"recon_{k}": sums[k] / main for k in self.passes})
+        row.update({"sum_corr": sums["sum_corr"] / main, "time_s": seconds})
+        if semi:  # single-view terms are averaged over the steps that had single-view rows
+            row["recon_unpaired"] = sums["unpaired"] / max(self.n_single, 1)
+            if self.n_main == 0:  # pretraining on single-view rows only
+                row["loss"] = row["recon_unpaired"]
+        return row
+
+
+class StoppingRules:
+    """Divergence (roll back to the last finite epoch and raise), convergence (``tol``) and early
+    stopping (``monitor``, ``patience``), applied to each epoch's history row; their bookkeeping
+    lives in the :class:`TrainState`, so a resumed run continues it."""
+
+    def __init__(self, model: CorrNetModule, config: Config, options: RunOptions) -> None:
+        self.model, self.config, self.o = model, config, options
+        self.sign = 1.0 if MONITORS[options.monitor] == "max" else -1.0
+        self.last_good = copy.deepcopy(model.state_dict())
+
+    def check_finite(self, row: dict[str, float], state: TrainState) -> None:
+        if not math.isfinite(row["loss"]):
+            self.model.load_state_dict(self.last_good)
+            c = self.config
+            raise DivergenceError(
+                f"the training loss became {row['loss']} in epoch {state.epoch + 1}; the model was rolled "
+                f"back to the end of epoch {state.epoch}. Lower lr (now {c.lr}) or lam (now "
+                f"{c.lam}), or use optimizer='adam'; if the inputs were not scaled (scale=None), use "
+                "scale='auto'."
+            )
+
+    def update(self, row: dict[str, float], state: TrainState) -> None:
+        """After the epoch is recorded: remember its weights, and set ``state.stop_reason``."""
+        with torch.no_grad():  # in place: no allocation per epoch (tiny data runs thousands of epochs)
+            for k, v in self.model.state_dict().items():
+                self.last_good[k].copy_(v)
+        o = self.o
+        if o.tol is not None:
+            best = state.best_loss
+            if best is None or row["loss"] < best - o.tol * max(1.0, abs(best)):
+                state.best_loss, state.loss_bad_epochs = row["loss"], 0
+            else:
+                state.loss_bad_epochs += 1
+                if state.loss_bad_epochs >= o.n_iter_no_change:
+                    state.stop_reason = "converged"
+        if o.early_stopping:
+            score = self.sign * row[f"val_{o.monitor}"]
+            if state.best_score is None or score > state.best_score:
+                state.best_score, state.best_epoch, state.bad_epochs = score, state.epoch, 0
+                state.best_state = copy.deepcopy(self.model.state_dict())
+            else:
+                state.bad_epochs += 1
+                if state.bad_epochs >= o.patience:
+                    state.stop_reason = "early_stopping"
+
+
+def _step_parts(parts, plan: Plan, step: Callable, model: CorrNetModule, config: Config, dist: Dist | None):
+    """One optimiser step's gradients from its parts: (the terms with a correlation, the single-view
+    rows' self-reconstruction), either None when the step has no such part."""
+    terms, single = None, None
+    for si, rows in parts:
+        src = plan.sources[si]
+        if dist is not None:  # this process's share; the terms are the global batch's
+            xs, mask = src.take(dist.shard(rows))
+            terms = step(xs, _n_rows(rows), mask)
+            if mask is not None:  # as in _part_backward: rows with one view are "unpaired"
+                single = terms.recon["unpaired"].detach()
+        elif src.paired:  # first in its step: a fused engine overwrites .grad
+            terms = step(src.take(rows)[0])
+        else:
+            u, masked = _part_backward(model, src, rows, config)
+            single = u if single is None else single + u
+            terms = masked if masked is not None else terms
+    return terms, single
+
+
+def run_epoch(state: TrainState, plan: Plan, config: Config, step: Callable, totals: EpochTotals, dist: Dist | None):
+    """One pass over the plan: per step, zero the gradients, add every part's, step the optimiser
+    (at the scheduled learning rate, from the global step count: a resumed run continues it)."""
+    model, opt = state.model, state.optimizer
+    per_epoch = plan.steps_per_epoch
+    for i, parts in enumerate(plan.epoch(state.generator, next(model.parameters()).device)):
+        if config.lr_schedule != "constant":
+            lr = scheduled_lr(config.lr, config.lr_schedule, state.epoch * per_epoch + i, config.epochs * per_epoch)
+            for group in opt.param_groups:
+                group["lr"] = lr
+        for p in model.parameters():
+            p.grad = None
+        terms, single = _step_parts(parts, plan, step, model, config, dist)
+        if dist is not None:
+            dist.sum_grads(model)
+        opt.step()
+        totals.add(terms, single)
+
+
+def _progress(options: RunOptions, config: Config, state: TrainState):
+    if not options.verbose:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=config.epochs, initial=state.epoch, desc="corrnet", unit="epoch", leave=options.verbose > 1)
+
+
+def train(
+    state: TrainState, plan: Plan, config: Config, options: RunOptions | None = None, **kwargs: Any
+) -> TrainState:
+    """Run epochs ``state.epoch .. config.epochs - 1`` of ``plan`` (which rows of which sources form
+    each step; :mod:`corrnet.plans`); ``options`` (or its fields as keywords) say how.
+
+    Each step zeroes the gradients, adds every part's (the paired part through the engine's
+    ``step``; single-view parts their self-reconstruction times the source's weight; masked parts
+    the masked objective) and steps the optimiser once. Single-view rows never reach the
+    correlation or the cross-reconstruction terms. Once per epoch: one host sync, the history row,
+    validation, the stopping rules, ``on_epoch_end``. Everything the loop needs between epochs is in
+    ``state``, so it resumes. With early stopping the best epoch's weights are restored at the end;
+    ``state.stop_reason`` says why the loop ended. Data parallel (``dist``): every process runs this
+    loop on the same plan, keeps its share of each batch's rows, and uses the exact global-batch
+    objective (one source, fully paired or masked; autograd).
+    """
+    o = options or RunOptions(**kwargs)
+    o.check(plan)
+    model = state.model
+    if o.dist is not None:
+        o.dist.broadcast_params(model)
+        step = make_distributed_step(model, config, o.dist, o.precision)
     else:
-        step = make_step(model, config, engine, precision)
+        step = make_step(model, config, o.engine, o.precision)
     device = next(model.parameters()).device
     semi = len(plan.sources) > 1 or not plan.sources[0].paired
     N = model.n_views
-    names = (
+    passes = (
         list(TWO_VIEW_PASSES) if N == 2 else [pass_name(s, N) for s in pass_subsets(tuple(config.reconstruct_from), N)]
     )
-
+    rules = StoppingRules(model, config, o)
     model.train()
-    pbar = None
-    if verbose:
-        from tqdm.auto import tqdm
-
-        pbar = tqdm(total=config.epochs, initial=state.epoch, desc="corrnet", unit="epoch", leave=verbose > 1)
-    last_good = copy.deepcopy(model.state_dict())
-    sign = 1.0 if MONITORS[monitor] == "max" else -1.0
+    pbar = _progress(o, config, state)
     if state.stop_reason == "max_epochs":  # a resumed run may be given more epochs
         state.stop_reason = None
-    # a learning-rate schedule runs over config.epochs x steps per epoch; its step count comes from
-    # state.epoch, so a resumed run continues it where it stopped (constant: the groups are untouched)
-    scheduled = config.lr_schedule != "constant"
-    per_epoch = plan.steps_per_epoch
-    total_steps = config.epochs * per_epoch
     try:
         while state.epoch < config.epochs and state.stop_reason is None:
             t0 = time.perf_counter()
-            acc = torch.zeros(3 + len(names), device=device)  # total, sum corr, single-view recon, recon per pass
-            n_main = n_single = 0  # steps with a correlation term; steps with single-view rows
-            for i, parts in enumerate(plan.epoch(state.generator, device)):
-                if scheduled:
-                    lr = scheduled_lr(config.lr, config.lr_schedule, state.epoch * per_epoch + i, total_steps)
-                    for group in opt.param_groups:
-                        group["lr"] = lr
-                for p in model.parameters():
-                    p.grad = None
-                terms, single = None, None
-                for si, rows in parts:
-                    src = plan.sources[si]
-                    if dist is not None:  # this process's share; the terms are the global batch's
-                        xs, mask = src.take(dist.shard(rows))
-                        terms = step(xs, _n_rows(rows), mask)
-                        if mask is not None:  # as in _part_backward: rows with one view are "unpaired"
-                            single = terms.recon["unpaired"].detach()
-                    elif src.paired:  # first in its step: a fused engine overwrites .grad
-                        terms = step(src.take(rows)[0])
-                    else:
-                        u, masked = _part_backward(model, src, rows, config)
-                        single = u if single is None else single + u
-                        terms = masked if masked is not None else terms
-                if dist is not None:
-                    dist.sum_grads(model)
-                opt.step()
-                with torch.no_grad():
-                    if terms is not None:
-                        n_main += 1
-                        z = terms.total.new_zeros(())
-                        acc[0] += terms.total.detach()
-                        acc[1] += terms.corr.detach().sum()
-                        acc[3:] += torch.stack([terms.recon.get(k, z).detach() for k in names])
-                    if single is not None:
-                        n_single += 1
-                        acc[2] += single
-            if dist is not None:  # the processes' shares add up to the global batches' terms
-                torch.distributed.all_reduce(acc)
-            sums = acc.tolist()  # the epoch's one host sync
-            vals = [v / max(n_main, 1) for v in sums]
-            row = {"epoch": state.epoch + 1, "loss": vals[0]}
-            row.update({f"recon_{k}": v for k, v in zip(names, vals[3:])})
-            row.update({"sum_corr": vals[1], "time_s": time.perf_counter() - t0})
-            if semi:  # single-view terms are averaged over the steps that had single-view rows
-                row["recon_unpaired"] = sums[2] / max(n_single, 1)
-                if n_main == 0:  # pretraining on single-view rows only
-                    row["loss"] = row["recon_unpaired"]
-            if not math.isfinite(row["loss"]):
-                model.load_state_dict(last_good)
-                raise DivergenceError(
-                    f"the training loss became {row['loss']} in epoch {state.epoch + 1}; the model was rolled "
-                    f"back to the end of epoch {state.epoch}. Lower lr (now {config.lr}) or lam (now "
-                    f"{config.lam}), or use optimizer='adam'; if the inputs were not scaled (scale=None), use "
-                    "scale='auto'."
-                )
-            if validation is not None:
-                v = evaluate(model, validation, config)
-                row.update({f"val_{k}": val for k, val in v.items()})
+            totals = EpochTotals(passes, device)
+            run_epoch(state, plan, config, step, totals, o.dist)
+            row = totals.row(state.epoch + 1, time.perf_counter() - t0, semi, o.dist)
+            rules.check_finite(row, state)
+            if o.validation is not None:
+                row.update({f"val_{k}": v for k, v in evaluate(model, o.validation, config).items()})
             state.history.append(row)
             state.epoch += 1
-            with torch.no_grad():  # in place: no allocation per epoch (tiny data runs thousands of epochs)
-                for k, v in model.state_dict().items():
-                    last_good[k].copy_(v)
-            if tol is not None:
-                best = state.best_loss
-                if best is None or row["loss"] < best - tol * max(1.0, abs(best)):
-                    state.best_loss, state.loss_bad_epochs = row["loss"], 0
-                else:
-                    state.loss_bad_epochs += 1
-                    if state.loss_bad_epochs >= n_iter_no_change:
-                        state.stop_reason = "converged"
-            if early_stopping:
-                score = sign * row[f"val_{monitor}"]
-                if state.best_score is None or score > state.best_score:
-                    state.best_score, state.best_epoch, state.bad_epochs = score, state.epoch, 0
-                    state.best_state = copy.deepcopy(model.state_dict())
-                else:
-                    state.bad_epochs += 1
-                    if state.bad_epochs >= patience:
-                        state.stop_reason = "early_stopping"
+            rules.update(row, state)
             if pbar is not None:
                 post = {"loss": f"{row['loss']:.3f}", "corr": f"{row['sum_corr']:.2f}"}
-                if validation is not None:
-                    post["val_corr"] = f"{row['val_sum_corr']:.2f}"
+                post.update({"val_corr": f"{row['val_sum_corr']:.2f}"} if o.validation is not None else {})
                 pbar.set_postfix(post)
                 pbar.update(1)
-            if on_epoch_end is not None:
-                on_epoch_end(state)  # a stop_reason set above ends the loop after this
+            if o.on_epoch_end is not None:
+                o.on_epoch_end(state)  # a stop_reason set above ends the loop after this
     finally:
         if pbar is not None:
             pbar.close()
-    if state.stop_reason is None:
-        state.stop_reason = "max_epochs"
-    if early_stopping and state.best_state is not None:
+    state.stop_reason = state.stop_reason or "max_epochs"
+    if o.early_stopping and state.best_state is not None:
         model.load_state_dict(state.best_state)
     model.eval()
     return state
