@@ -4,6 +4,8 @@ gallery's examples (docs/examples/*.py) as it builds."""
 import os
 import warnings
 
+from sklearn.exceptions import ConvergenceWarning
+
 from corrnet import __version__
 
 project = "corrnet"
@@ -24,6 +26,7 @@ exclude_patterns = ["_build", "results", "mutation", "examples/README.rst"]
 html_theme = "furo"
 html_title = f"corrnet {version}"
 myst_heading_anchors = 3
+myst_enable_extensions = ["dollarmath"]
 # the moved README pages link to files of the repository (results tables, scripts): not documents
 suppress_warnings = ["myst.xref_missing", "myst.header"]
 numpydoc_show_class_members = False
@@ -41,3 +44,5 @@ sphinx_gallery_conf = {
 }
 os.environ.setdefault("CORRNET_DOCS", "1")
 warnings.filterwarnings("ignore", category=UserWarning, message="Matplotlib is currently using agg")
+# the examples fix their epochs to keep the build short; a fit stopped before converging is expected there
+warnings.filterwarnings("ignore", category=ConvergenceWarning)

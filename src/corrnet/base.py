@@ -11,6 +11,8 @@ import json
 import math
 import os
 import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +26,7 @@ from sklearn.utils import check_random_state
 
 from . import persistence, training
 from .config import Config
-from .data import MappedRows, resolve_device
+from .data import MappedRows, resolve_device, to_tensor
 from .distributed import Dist
 from .model import CorrNetModule
 from .plans import Plan
@@ -122,6 +124,34 @@ def _split_tail(A: Any, n_val: int) -> tuple[Any, Any]:
     """(all rows but the last ``n_val``, the last ``n_val``); a streamed view is split without reading."""
     n = A.shape[0]
     return (A.window(0, n - n_val), A.window(n - n_val, n)) if isinstance(A, MappedRows) else (A[:-n_val], A[-n_val:])
+
+
+@dataclass
+class RunFiles:
+    """What a fit writes as it runs (``fit``'s keywords of the same names)."""
+
+    checkpoint_dir: str | os.PathLike | None = None
+    checkpoint_every: int = 1
+    resume: bool = False
+    log_dir: str | os.PathLike | None = None
+
+
+@dataclass
+class FitInputs:
+    """What an estimator's front end hands the shared fit path (:meth:`_CorrNetBase._fit_views`):
+    the views' widths, the batch plan over its scaled sources, the paired steps per epoch (for
+    ``epochs="auto"`` and the convergence patience), scaled validation views, the views the
+    ``"auto"`` output activation is read from (default: the training views), an optional
+    pretraining phase ``pretrain(model, config, seed)``, the run's files and its process group."""
+
+    dims: list[int]
+    plan: Plan
+    steps_per_epoch: int
+    val: list[torch.Tensor] | None = None
+    resolve_views: list[Any] | None = None
+    pretrain: Callable[[CorrNetModule, Config, int], None] | None = None
+    files: RunFiles = field(default_factory=RunFiles)
+    dist: Dist | None = None
 
 
 # auto_wrap_output_keys=None: sklearn's set_output wrapper assumes transform(X, ...) with X
@@ -240,35 +270,54 @@ class _CorrNetBase(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
             return "autograd"
         return training.resolve_engine(self.engine, model, config, self.precision, n_steps)
 
+    def _fit_scalers(self, rows: list[Any]) -> None:
+        """``scalers_``: one per view, each fitted on the training rows that have the view."""
+        self.scalers_ = [self._fit_scaler(A) for A in rows]
+
+    def _validation(self, views: list[Any] | None, device: torch.device) -> list[torch.Tensor] | None:
+        """Checked validation views (one per view, fully paired), scaled and on ``device``."""
+        if views is None:
+            return None
+        return [to_tensor(self._scale(v, sc), device) for v, sc in zip(views, self.scalers_)]
+
+    def _fit_views(self, config: Config, views: list[Any], fit: FitInputs) -> tuple[CorrNetModule, Config]:
+        """The fit path both estimators share, once their front end has checked, scaled and planned
+        the data: resolve the ``"auto"`` settings, build the module, choose the engine, train.
+
+        ``views``: the scaled training views (dense, sparse or streamed; their sparsity picks the
+        engine and they key the checkpoints)."""
+        config = self._resolve(config, fit.resolve_views or views, fit.steps_per_epoch)
+        seed = self._seed()
+        model = CorrNetModule(fit.dims, config, generator=torch.Generator().manual_seed(seed)).to(self._device())
+        n_steps = config.epochs * fit.steps_per_epoch
+        self.engine_ = "autograd" if fit.dist is not None else self._engine(model, config, views, n_steps)
+        pretrain = None if fit.pretrain is None else (lambda: fit.pretrain(model, config, seed))
+        self._run(model, config, seed, views, fit, pretrain)
+        return model, config
+
     def _run(
         self,
         model: CorrNetModule,
         config: Config,
         seed: int,
-        plan: Plan,
-        steps_per_epoch: int,
-        val: list[torch.Tensor] | None,
-        views: list[np.ndarray],
-        checkpoint_dir: str | os.PathLike | None,
-        checkpoint_every: int,
-        resume: bool,
-        log_dir: str | os.PathLike | None,
-        pretrain: Any = None,
-        dist: Dist | None = None,
+        views: list[Any],
+        fit: FitInputs,
+        pretrain: Callable[[], None] | None = None,
     ) -> None:
-        """Train ``model`` on ``plan``: checkpoints (keyed by a fingerprint of ``views`` and the
+        """Train ``model`` on ``fit.plan``: checkpoints (keyed by a fingerprint of ``views`` and the
         parameters), logging, the convergence patience (at least ``MIN_PATIENCE_STEPS`` of the
-        ``steps_per_epoch`` paired steps), an optional ``pretrain()`` phase (skipped when resuming a run past it),
-        the fitted attributes, and the ConvergenceWarning."""
+        ``fit.steps_per_epoch`` paired steps), an optional ``pretrain()`` phase (skipped when resuming a
+        run past it), the fitted attributes, and the ConvergenceWarning."""
         state = training.init_state(model, config, seed + 1)
         callbacks = []
+        files, dist = fit.files, fit.dist
         main = dist is None or dist.is_main  # only rank 0 writes files
-        if log_dir is not None and main:
-            callbacks.append(_EpochLogger(Path(log_dir)))
-        if checkpoint_dir is not None:
+        if files.log_dir is not None and main:
+            callbacks.append(_EpochLogger(Path(files.log_dir)))
+        if files.checkpoint_dir is not None:
             fingerprint = _fingerprint(views, self.get_params())
-            ckpt = Path(checkpoint_dir)
-            if resume and (ckpt / persistence.CKPT_META).is_file():
+            ckpt = Path(files.checkpoint_dir)
+            if files.resume and (ckpt / persistence.CKPT_META).is_file():
                 extra = persistence.load_checkpoint(state, ckpt)
                 if extra.get("fingerprint") != fingerprint:
                     raise ValueError(
@@ -277,7 +326,7 @@ class _CorrNetBase(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
                     )
 
             def checkpoint(s: training.TrainState) -> None:
-                if s.epoch % checkpoint_every == 0 or s.epoch == config.epochs:
+                if s.epoch % files.checkpoint_every == 0 or s.epoch == config.epochs:
                     persistence.save_checkpoint(s, ckpt, extra={"fingerprint": fingerprint})
 
             if main:
@@ -289,25 +338,24 @@ class _CorrNetBase(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
 
         # set before any training (pretraining included): a diverged fit keeps its rolled-back model
         self.model_, self.history_ = model, state.history
-        if pretrain is not None and not (resume and state.epoch):
+        if pretrain is not None and not (files.resume and state.epoch):
             pretrain()
+        patience = max(int(self.n_iter_no_change), math.ceil(MIN_PATIENCE_STEPS / fit.steps_per_epoch))
+        options = training.RunOptions(
+            validation=fit.val,
+            early_stopping=self.early_stopping,
+            patience=self.patience,
+            monitor=self.monitor,
+            verbose=self.verbose if main else 0,
+            on_epoch_end=on_epoch_end,
+            engine=self.engine_,
+            precision=self.precision,
+            tol=self.tol,
+            n_iter_no_change=patience,
+            dist=dist,
+        )
         try:
-            training.train(
-                state,
-                plan,
-                config,
-                validation=val,
-                early_stopping=self.early_stopping,
-                patience=self.patience,
-                monitor=self.monitor,
-                verbose=self.verbose if main else 0,
-                on_epoch_end=on_epoch_end,
-                engine=self.engine_,
-                precision=self.precision,
-                tol=self.tol,
-                n_iter_no_change=max(int(self.n_iter_no_change), math.ceil(MIN_PATIENCE_STEPS / steps_per_epoch)),
-                dist=dist,
-            )
+            training.train(state, fit.plan, config, options)
         finally:
             self.n_epochs_ = self.n_iter_ = state.epoch
             self.best_epoch_ = state.best_epoch

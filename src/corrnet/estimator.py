@@ -12,10 +12,11 @@ import torch
 from sklearn.utils.validation import check_is_fitted
 
 from . import persistence, training
-from .base import _CorrNetBase, _mapped, _split_tail, _stack
+from .base import FitInputs, RunFiles, _CorrNetBase, _mapped, _split_tail, _stack
 from .config import Config, preset
-from .data import check_paired_rows, check_view, check_views, is_mapped, to_tensor
+from .data import MappedRows, check_paired_rows, check_view, check_views, is_mapped, to_tensor
 from .diagnostics import FitWarning, diagnose
+from .distributed import Dist
 from .model import CorrNetModule
 from .objective import correlation
 from .params import UNPAIRED_STRATEGIES, with_parameters
@@ -106,11 +107,50 @@ class CorrNet(_CorrNetBase, auto_wrap_output_keys=None):
             global batch's (:mod:`corrnet.distributed`). Rank 0 alone writes checkpoints and logs.
             Fully paired data, autograd engine.
 
-        Returns
-        -------
-        self
+        Returns ``self``.
         """
         config = self.config()
+        X, Y, Xu, Yu, validation_data, dist = self._check_fit_inputs(
+            X, Y, X_unpaired, Y_unpaired, validation_data, distributed
+        )
+        world = 1 if dist is None else dist.world_size
+        strategy = self._strategy(X, Xu, Yu)
+        # scalers are fitted on every row that has the view, paired or not
+        self._fit_scalers([X if Xu is None else _stack(X, Xu), Y if Yu is None else _stack(Y, Yu)])
+        X, Y = self._scale(X, self.scalers_[0]), self._scale(Y, self.scalers_[1])
+        Xu = None if Xu is None else self._scale(Xu, self.scalers_[0])
+        Yu = None if Yu is None else self._scale(Yu, self.scalers_[1])
+        mixed_ppb = (self.paired_per_batch or max(2, config.batch_size // 2)) if strategy == "mixed" else None
+        batch = mixed_ppb or config.batch_size * world
+        device = self._device()
+        val = self._validation(self._check_validation(validation_data, isinstance(X, MappedRows)), device)
+        Xt, Yt = to_tensor(X, device), to_tensor(Y, device)
+        chunk = None
+        if isinstance(X, MappedRows):  # both views read in chunks of the same whole number of batches
+            chunk = max(1, min(X.chunk_rows, Y.chunk_rows) // batch) * batch
+            Xt, Yt = Xt.with_(chunk_rows=chunk), Yt.with_(chunk_rows=chunk)
+        sources, pretrain = self._sources(strategy, Xt, Yt, X, Y, Xu, Yu, device)
+        fit = FitInputs(
+            dims=[X.shape[1], Y.shape[1]],
+            plan=Plan(sources, config.batch_size * world, config.shuffle, paired_per_batch=mixed_ppb, chunk_rows=chunk),
+            steps_per_epoch=len(training.batch_starts(X.shape[0], batch)),
+            val=val,
+            pretrain=pretrain,
+            files=RunFiles(checkpoint_dir, checkpoint_every, resume, log_dir),
+            dist=dist,
+        )
+        model, config = self._fit_views(config, [X, Y], fit)
+        if config.epochs > 0:
+            self.diagnostics_ = diagnose(model, Xt, Yt, config.lam, lr=config.lr)  # on its first max_rows training rows
+            for msg in self.diagnostics_.messages:
+                warnings.warn(msg, FitWarning, stacklevel=2)
+        return self
+
+    def _check_fit_inputs(
+        self, X: Any, Y: Any, X_unpaired: Any, Y_unpaired: Any, validation_data: Any, distributed: bool
+    ) -> tuple[Any, Any, Any, Any, Any, Dist | None]:
+        """The checked paired views (streamed when both are memory-mapped), single-view rows,
+        validation views (split off the tail with ``validation_fraction``) and process group."""
         # two memory-mapped views (np.load(..., mmap_mode="r")) train streamed from disk, chunk by chunk
         streamed = is_mapped(X) and is_mapped(Y) and X_unpaired is None and Y_unpaired is None
         if streamed:
@@ -123,7 +163,6 @@ class CorrNet(_CorrNetBase, auto_wrap_output_keys=None):
             if X_unpaired is not None or Y_unpaired is not None:
                 raise ValueError("distributed=True supports paired rows only; drop X_unpaired/Y_unpaired.")
             dist.check_same("the shapes of X and Y", (X.shape[0], X.shape[1], Y.shape[1]))
-        world = 1 if dist is None else dist.world_size
         if validation_data is None and self.validation_fraction:
             if not 0 < self.validation_fraction < 1:
                 raise ValueError(f"validation_fraction must be in (0, 1), got {self.validation_fraction}.")
@@ -138,13 +177,18 @@ class CorrNet(_CorrNetBase, auto_wrap_output_keys=None):
         if streamed:  # checked (and their bounds scanned) once the validation rows are split off
             X, Y = check_views(X, Y, min_rows=2)
         self._set_widths([X.shape[1], Y.shape[1]])
-        Xu = Yu = None
-        if X_unpaired is not None:
-            Xu = check_view(X_unpaired, "X_unpaired", n_features=self.n_features_in_)
-        if Y_unpaired is not None:
-            Yu = check_view(Y_unpaired, "Y_unpaired", n_features=self.n_features_y_, allow_1d=True)
-        semi = Xu is not None or Yu is not None
+        Xu = None if X_unpaired is None else check_view(X_unpaired, "X_unpaired", n_features=self.n_features_in_)
+        Yu = (
+            None
+            if Y_unpaired is None
+            else check_view(Y_unpaired, "Y_unpaired", n_features=self.n_features_y_, allow_1d=True)
+        )
+        return X, Y, Xu, Yu, validation_data, dist
+
+    def _strategy(self, X: Any, Xu: Any, Yu: Any) -> str | None:
+        """``unpaired_strategy_``: the strategy ``"auto"`` resolves to (None for fully paired data)."""
         strategy = self.unpaired_strategy
+        semi = Xu is not None or Yu is not None
         if semi and strategy not in UNPAIRED_STRATEGIES:
             raise ValueError(
                 f"unpaired_strategy={strategy!r} is not supported; use 'auto', 'pretrain', 'alternate' or 'mixed'."
@@ -153,81 +197,40 @@ class CorrNet(_CorrNetBase, auto_wrap_output_keys=None):
             n_single = (0 if Xu is None else Xu.shape[0]) + (0 if Yu is None else Yu.shape[0])
             strategy = "mixed" if X.shape[0] < 0.05 * (X.shape[0] + n_single) else "pretrain"
         self.unpaired_strategy_ = strategy if semi else None
-        # scalers are fitted on every row that has the view, paired or not
-        self.scalers_ = [
-            self._fit_scaler(X if Xu is None else _stack(X, Xu)),
-            self._fit_scaler(Y if Yu is None else _stack(Y, Yu)),
-        ]
-        X, Y = self._scale(X, self.scalers_[0]), self._scale(Y, self.scalers_[1])
-        Xu = None if Xu is None else self._scale(Xu, self.scalers_[0])
-        Yu = None if Yu is None else self._scale(Yu, self.scalers_[1])
-        mixed_ppb = (self.paired_per_batch or max(2, config.batch_size // 2)) if strategy == "mixed" and semi else None
-        batch = mixed_ppb or config.batch_size * world
-        steps_per_epoch = len(training.batch_starts(X.shape[0], batch))
-        config = self._resolve(config, [X, Y], steps_per_epoch)
-        device = self._device()
-        seed = self._seed()
-        torch_gen = torch.Generator().manual_seed(seed)
-        model = CorrNetModule([X.shape[1], Y.shape[1]], config, generator=torch_gen).to(device)
-        self.engine_ = (
-            self._engine(model, config, [X, Y], config.epochs * steps_per_epoch) if dist is None else "autograd"
-        )
-        val = None
-        if validation_data is not None:
-            if streamed and all(is_mapped(A) for A in validation_data):
-                validation_data = tuple(_mapped(A) for A in validation_data)
-            Xv, Yv = check_views(*validation_data, min_rows=2)
-            Xv = check_view(Xv, "X_val", n_features=self.n_features_in_)
-            Yv = check_view(Yv, "Y_val", n_features=self.n_features_y_, allow_1d=True)
-            val = [
-                to_tensor(self._scale(Xv, self.scalers_[0]), device),
-                to_tensor(self._scale(Yv, self.scalers_[1]), device),
-            ]
-        Xt, Yt = to_tensor(X, device), to_tensor(Y, device)
-        chunk = None
-        if streamed:  # both views read in chunks of the same whole number of batches
-            chunk = max(1, min(X.chunk_rows, Y.chunk_rows) // batch) * batch
-            Xt, Yt = Xt.with_(chunk_rows=chunk), Yt.with_(chunk_rows=chunk)
+        return self.unpaired_strategy_
+
+    def _check_validation(self, validation_data: Any, streamed: bool) -> list[Any] | None:
+        if validation_data is None:
+            return None
+        if streamed and all(is_mapped(A) for A in validation_data):
+            validation_data = tuple(_mapped(A) for A in validation_data)
+        Xv, Yv = check_views(*validation_data, min_rows=2)
+        Xv = check_view(Xv, "X_val", n_features=self.n_features_in_)
+        Yv = check_view(Yv, "Y_val", n_features=self.n_features_y_, allow_1d=True)
+        return [Xv, Yv]
+
+    def _sources(self, strategy: str | None, Xt, Yt, X, Y, Xu, Yu, device: torch.device) -> tuple[list[Source], Any]:
+        """The batch sources of each unpaired strategy (:mod:`corrnet.plans`), and the pretraining
+        phase of ``pretrain``: self-reconstruction of every row's views, then a fresh optimiser."""
         sources = [Source([Xt, Yt])]
-        pretrain = None
-        if semi and strategy == "pretrain":
-
-            def pretrain() -> None:
-                """Phase 1: self-reconstruction of every row's views (a fresh optimiser follows)."""
-                pre_cfg = Config(**{**config.to_dict(), "epochs": int(self.pretrain_epochs)}).validate()
-                Xall = to_tensor(X if Xu is None else _stack(X, Xu), device)
-                Yall = to_tensor(Y if Yu is None else _stack(Y, Yu), device)
-                singles = [Source([Xall[:0], Yall[:0]]), Source([Xall, None]), Source([None, Yall])]
-                pre = training.init_state(model, pre_cfg, seed + 2)
-                training.train(pre, Plan(singles, config.batch_size, config.shuffle), pre_cfg, verbose=self.verbose)
-                self.pretrain_history_ = pre.history
-                model.train()
-
-        elif semi and strategy in ("alternate", "mixed"):
+        if strategy in ("alternate", "mixed"):
             w = float(self.unpaired_weight)
             sources += [Source([to_tensor(Xu, device), None], weight=w)] if Xu is not None else []
             sources += [Source([None, to_tensor(Yu, device)], weight=w)] if Yu is not None else []
-        plan = Plan(sources, config.batch_size * world, config.shuffle, paired_per_batch=mixed_ppb, chunk_rows=chunk)
-        self._run(
-            model,
-            config,
-            seed,
-            plan,
-            steps_per_epoch,
-            val,
-            [X, Y],
-            checkpoint_dir,
-            checkpoint_every,
-            resume,
-            log_dir,
-            pretrain,
-            dist,
-        )
-        if config.epochs > 0:
-            self.diagnostics_ = diagnose(model, Xt, Yt, config.lam, lr=config.lr)  # on its first max_rows training rows
-            for msg in self.diagnostics_.messages:
-                warnings.warn(msg, FitWarning, stacklevel=2)
-        return self
+        if strategy != "pretrain":
+            return sources, None
+
+        def pretrain(model: CorrNetModule, config: Config, seed: int) -> None:
+            pre_cfg = Config(**{**config.to_dict(), "epochs": int(self.pretrain_epochs)}).validate()
+            Xall = to_tensor(X if Xu is None else _stack(X, Xu), device)
+            Yall = to_tensor(Y if Yu is None else _stack(Y, Yu), device)
+            singles = [Source([Xall[:0], Yall[:0]]), Source([Xall, None]), Source([None, Yall])]
+            pre = training.init_state(model, pre_cfg, seed + 2)
+            training.train(pre, Plan(singles, config.batch_size, config.shuffle), pre_cfg, verbose=self.verbose)
+            self.pretrain_history_ = pre.history
+            model.train()
+
+        return sources, pretrain
 
     @property
     def scaler_x_(self) -> Any:

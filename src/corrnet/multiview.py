@@ -13,9 +13,8 @@ import torch
 from sklearn.utils.validation import check_is_fitted
 
 from . import persistence, training
-from .base import _CorrNetBase
-from .data import check_view, resolve_device, to_tensor
-from .model import CorrNetModule
+from .base import FitInputs, RunFiles, _CorrNetBase
+from .data import check_view, to_tensor
 from .objective import correlation
 from .params import with_parameters
 from .plans import Plan, Source
@@ -139,36 +138,23 @@ class MultiViewCorrNet(_CorrNetBase, auto_wrap_output_keys=None):
                 (mask[:, i] & mask[:, j]).sum() >= 2 for i, j in itertools.combinations(range(self.n_views_), 2)
             ):
                 raise ValueError("no pair of views shares 2 rows: the correlation term needs rows with two views.")
-        self.scalers_ = [self._fit_scaler(v[h]) for v, h in zip(views, has)]
+        self._fit_scalers([v[h] for v, h in zip(views, has)])
         views = [_zero_absent(self._scale(v, sc), h) for v, sc, h in zip(views, self.scalers_, has)]
-        steps_per_epoch = len(training.batch_starts(views[0].shape[0], config.batch_size * world))
-        config = self._resolve(config, [v[h] for v, h in zip(views, has)], steps_per_epoch)
-        device = resolve_device(self.device)
-        seed = self._seed()
-        model = CorrNetModule(self.n_features_views_, config, generator=torch.Generator().manual_seed(seed)).to(device)
-        self.engine_ = "autograd" if dist else self._engine(model, config, views, config.epochs * steps_per_epoch)
-        val = None
-        if validation_data is not None:
-            vviews, _ = self._check_views(validation_data)
-            val = [to_tensor(self._scale(v, sc), device) for v, sc in zip(vviews, self.scalers_)]
+        device = self._device()
+        val = None if validation_data is None else self._validation(self._check_views(validation_data)[0], device)
         source = Source(
             [to_tensor(v, device) for v in views], None if mask is None else torch.from_numpy(mask).to(device)
         )
-        plan = Plan([source], config.batch_size * world, config.shuffle)
-        self._run(
-            model,
-            config,
-            seed,
-            plan,
-            steps_per_epoch,
-            val,
-            views,
-            checkpoint_dir,
-            checkpoint_every,
-            resume,
-            log_dir,
+        fit = FitInputs(
+            dims=self.n_features_views_,
+            plan=Plan([source], config.batch_size * world, config.shuffle),
+            steps_per_epoch=len(training.batch_starts(views[0].shape[0], config.batch_size * world)),
+            val=val,
+            resolve_views=[v[h] for v, h in zip(views, has)],  # "auto" output: the present rows' values
+            files=RunFiles(checkpoint_dir, checkpoint_every, resume, log_dir),
             dist=dist,
         )
+        self._fit_views(config, views, fit)
         return self
 
     def _set_widths(self, widths: list[int]) -> None:
