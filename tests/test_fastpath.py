@@ -69,3 +69,20 @@ def test_bfloat16_autocast_trains_close_to_float32(two_views):
     assert all(np.isfinite(r["loss"]) for r in b.history_)
     assert abs(a.score(X, Y) - b.score(X, Y)) < 0.3  # bf16 has ~3 significant digits
     assert next(b.model_.parameters()).dtype == torch.float32
+
+
+def test_the_fast_path_refuses_an_objective_term_it_does_not_derive(two_views, monkeypatch):
+    """A term added to objective.terms (here a made-up decorrelation term) that fastpath.DERIVES
+    does not list sends engine='auto' (and 'fused') to autograd instead of training without it."""
+    from corrnet import CorrNet, CorrNetModule, fastpath, objective
+    from corrnet.training import resolve_engine
+
+    X, Y = two_views
+    cfg = Config(n_components=3).validate()
+    model = CorrNetModule([X.shape[1], Y.shape[1]], cfg, generator=torch.Generator().manual_seed(0))
+    assert objective.terms(cfg) == ("reconstruction", "correlation") and fastpath.supported(model, cfg)
+    assert objective.terms(Config(n_components=3, lam=0.0)) == ("reconstruction",)
+    monkeypatch.setattr(objective, "terms", lambda c: ("reconstruction", "correlation", "decorrelation"))
+    assert not fastpath.supported(model, cfg)
+    assert resolve_engine("auto", model, cfg, "float32", 10**6) == "autograd"
+    assert CorrNet(3, epochs=1, device="cpu", random_state=0).fit(X, Y).engine_ == "autograd"

@@ -21,14 +21,20 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from . import objective
 from .config import Config
 from .model import CorrNetModule
 from .objective import LossTerms, pass_name, pass_subsets
 
+# the objective's terms (objective.terms) whose gradients are derived here; any other term: autograd
+DERIVES = frozenset({"reconstruction", "correlation"})
+
 
 def supported(model: CorrNetModule, config: Config) -> bool:
     """True where the hand-derived gradients apply (otherwise autograd is used): two views, one layer,
-    joint fusion (on batches without masks)."""
+    joint fusion (on batches without masks), and an objective made only of the terms in ``DERIVES``."""
+    if not set(objective.terms(config)) <= DERIVES:
+        return False
     return model.n_views == 2 and model.fusion == "joint" and not any(enc.hidden for enc in model.encoders)
 
 
@@ -99,8 +105,8 @@ def loss_and_grads(model: CorrNetModule, x: Tensor, y: Tensor, config: Config) -
         sx = torch.sqrt((cx * cx).sum(0) + config.corr_eps)
         sy = torch.sqrt((cy * cy).sum(0) + config.corr_eps)
         corr = (cx * cy).sum(0) / (sx * sy)
+        total = objective.combine(total, corr.sum(), config)
         if config.lam:
-            total = total - config.lam * corr.sum()
             sxy = sx * sy
             dH["x"] -= config.lam * (cy / sxy - corr * cx / (sx * sx))
             dH["y"] -= config.lam * (cx / sxy - corr * cy / (sy * sy))

@@ -156,6 +156,20 @@ def reconstruction_error(target: Tensor, out: Tensor, loss: str, logits: bool = 
     return 0.5 * s if loss == "half_squared" else s
 
 
+def terms(config: Config) -> tuple[str, ...]:
+    """The objective's terms for ``config``: ``reconstruction`` (when some pass is reconstructed)
+    and ``correlation`` (when ``lam > 0``). A new term is added here and in :func:`combine`; the fast
+    path (:mod:`corrnet.fastpath`) trains only configurations whose terms it derives."""
+    out = ("reconstruction",) if config.reconstruct_from else ()
+    return out + (("correlation",) if config.lam else ())
+
+
+def combine(recon: Tensor, corr_sum: Tensor, config: Config) -> Tensor:
+    """The minimised objective from its terms: summed reconstruction error minus ``lam`` times the
+    summed correlation (the loss, the fused engine's loss and validation all combine through here)."""
+    return recon - config.lam * corr_sum if config.lam else recon
+
+
 @dataclass
 class LossTerms:
     """Scalars of one batch; ``total`` is what is minimised. ``recon`` maps pass name to the
@@ -223,9 +237,7 @@ def multiview_loss(
             for i, j in pairs
         ]
     )  # (n_pairs, k)
-    if config.lam:
-        total = total - config.lam * corr.sum()
-    return LossTerms(total, recon, corr)
+    return LossTerms(combine(total, corr.sum(), config), recon, corr)
 
 
 def _masked_recon(

@@ -28,6 +28,7 @@ from .objective import (
     TWO_VIEW_PASSES,
     LossTerms,
     _wide,
+    combine,
     correlation_from_stats,
     correlation_stats,
     multiview_loss,
@@ -207,7 +208,10 @@ def evaluate(model: CorrNetModule, views: list[Tensor], config: Config, chunk: i
                 gen += sum(float((out.outs[j][p] - xs[j]).pow(2).mean(-1).sum()) for j in range(N) if j != i)
     sum_corr = sum(float(correlation_from_stats(S, config.corr_eps).sum()) for S in stats)
     model.train()
-    return {"loss": rec / n - config.lam * sum_corr, "sum_corr": sum_corr, "generation": gen / (n * N * (N - 1))}
+    loss = float(
+        combine(torch.tensor(rec / n, dtype=torch.float64), torch.tensor(sum_corr, dtype=torch.float64), config)
+    )
+    return {"loss": loss, "sum_corr": sum_corr, "generation": gen / (n * N * (N - 1))}
 
 
 def init_state(model: CorrNetModule, config: Config, seed: int) -> TrainState:
