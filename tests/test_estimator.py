@@ -8,7 +8,7 @@ import pytest
 from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV, KFold, cross_val_score
 
-from corrnet import CorrNet
+from corrnet import CorrNet, MultiViewCorrNet
 from corrnet.training import DivergenceError
 
 FAST = dict(n_components=4, epochs=3, batch_size=20, random_state=0, device="cpu")
@@ -176,3 +176,111 @@ def test_scaling_round_trip(two_views):
 
 def test_default_is_untied_and_paper_preset_is_tied():
     assert CorrNet().tied is False and CorrNet.paper().tied is True
+
+
+CPU = dict(device="cpu", random_state=0)
+
+
+def _three(n=150):
+    rng = np.random.default_rng(0)
+    z = rng.normal(size=(n, 2))
+    return [(1 / (1 + np.exp(-(z @ rng.normal(size=(2, d)))))).astype(np.float32) for d in (5, 4, 3)]
+
+
+def test_one_row_can_be_transformed():
+    views = _three(60)
+    est = MultiViewCorrNet(2, epochs=1, tol=None, **CPU).fit(views)
+    assert est.transform([views[0][:1], None, None]).shape == (1, 2)
+
+
+def test_cpu_estimators_are_deterministic_by_sklearn_tag():
+    assert CorrNet(device="cpu").__sklearn_tags__().non_deterministic is False
+    assert CorrNet(device="cuda").__sklearn_tags__().non_deterministic is True
+
+
+def test_view_errors_name_the_view(two_views):
+    X, Y = two_views
+    est = CorrNet(2, epochs=1, tol=None, **CPU).fit(X, Y)
+    with pytest.raises(ValueError, match=r"^X has 6 features, but CorrNet is expecting 7"):
+        est.transform(X=X[:, :6])
+    with pytest.raises(ValueError, match=r"^Y has 7 features, but CorrNet is expecting 5"):
+        est.transform(Y=X)
+    with pytest.raises(ValueError, match=r"^pass at least one view: X=\.\.\., Y=\.\.\. or both\.$"):
+        est.transform()
+    with pytest.raises(ValueError, match=r"at least 2 paired rows: correlations\(X, Y\)\.$"):
+        est.correlations(X[:1], Y[:1])
+
+
+def test_validation_fraction_leaves_at_least_two_rows_each_side(two_views):
+    X, Y = two_views
+    CorrNet(2, epochs=1, tol=None, validation_fraction=0.8, **CPU).fit(X[:10], Y[:10])  # 8 + 2: allowed
+    with pytest.raises(ValueError, match=r"validation_fraction=0.9 leaves 9 validation and 1 training rows"):
+        CorrNet(2, epochs=1, tol=None, validation_fraction=0.9, **CPU).fit(X[:10], Y[:10])
+
+
+def test_validation_views_are_checked_and_scaled(two_views):
+    X, Y = two_views
+    kw = dict(n_components=2, epochs=2, tol=None, scale="standard", **CPU)
+    est = CorrNet(**kw)
+    with pytest.raises(ValueError, match=r"^X_val has 6 features, but CorrNet is expecting 7"):
+        est.fit(X[:80], Y[:80], validation_data=(X[80:, :6], Y[80:]))
+    # validation metrics are computed in the model's (scaled) units: an affine change of the columns
+    # of every view, training and validation alike, leaves them unchanged
+    a = CorrNet(**kw).fit(X[:80], Y[:80], validation_data=(X[80:], Y[80:])).history_
+    b = CorrNet(**kw).fit(9 * X[:80] + 2, 7 * Y[:80] - 1, validation_data=(9 * X[80:] + 2, 7 * Y[80:] - 1)).history_
+    for ra, rb in zip(a, b):
+        assert ra["val_sum_corr"] == pytest.approx(rb["val_sum_corr"], abs=1e-4)
+        assert ra["val_generation"] == pytest.approx(rb["val_generation"], rel=1e-3)
+    one = CorrNet(**kw).fit(X[:80], Y[:80, 0], validation_data=(X[80:], Y[80:, 0]))  # 1-D Y and Y_val
+    assert "val_sum_corr" in one.history_[-1]
+
+
+def test_a_one_dimensional_sparse_y_is_one_feature_like_a_dense_one(two_views):
+    """A 1-D scipy sparse array is read as one column, as a 1-D numpy Y is (it used to fail with
+    numpy's 'setting an array element with a sequence')."""
+    import scipy.sparse as sp
+
+    from corrnet.data import check_view
+
+    X, Y = two_views
+    y = Y[:, 0].copy()
+    y[::3] = 0.0
+    col = check_view(sp.coo_array(y), "Y", allow_1d=True)
+    assert sp.issparse(col) and col.shape == (len(y), 1)
+    np.testing.assert_array_equal(col.toarray()[:, 0], y)
+    kw = dict(n_components=2, epochs=2, tol=None, **CPU)
+    dense = CorrNet(**kw).fit(X, y)
+    sparse = CorrNet(**kw).fit(X, sp.coo_array(y))
+    assert sparse.n_features_y_ == dense.n_features_y_ == 1
+    np.testing.assert_allclose(sparse.transform(X), dense.transform(X), rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "A, head, tail",
+    [
+        (
+            np.array([["a", "b"], ["c", "d"]]),
+            "X holds non-numeric data (",
+            "). Encode categorical or text columns as numbers first (e.g. sklearn.preprocessing.OneHotEncoder) "
+            "or drop them.",
+        ),
+        (
+            np.array([[0.0, np.nan], [1.0, 2.0]]),
+            "X contains NaN or infinity (",
+            "). Impute or drop those rows first (e.g. sklearn.impute.SimpleImputer).",
+        ),
+        (
+            np.ones((1, 3)),
+            "X has too few rows (",
+            "). CorrNet needs at least 2 paired rows: the correlation term is computed across rows.",
+        ),
+    ],
+)
+def test_bad_views_are_refused_with_the_fix(A, head, tail):
+    """check_view's refusals: sklearn's reason in brackets, then what to do, word for word."""
+    from corrnet.data import check_view
+
+    with pytest.raises(ValueError) as err:
+        check_view(A, "X", min_rows=2)
+    msg = str(err.value)
+    assert msg.startswith(head) and msg.endswith(tail)

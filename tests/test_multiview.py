@@ -217,3 +217,74 @@ def test_save_load_round_trip_and_the_right_class(tmp_path):
     CorrNet(2, epochs=1, tol=None, **CPU).fit(X, Y).save(tmp_path / "c")
     with pytest.raises(ModelFormatError, match=r"holds a CorrNet model; load it with CorrNet\.load"):
         MultiViewCorrNet.load(tmp_path / "c")
+
+
+def _three(n=150):
+    rng = np.random.default_rng(0)
+    z = rng.normal(size=(n, 2))
+    return [(1 / (1 + np.exp(-(z @ rng.normal(size=(2, d)))))).astype(np.float32) for d in (5, 4, 3)]
+
+
+def test_multiview_generate_and_correlations_by_hand():
+    """generate(view=0) is allowed; correlations pair each view's own code (not the others')."""
+    views = _three()
+    est = MultiViewCorrNet(2, epochs=3, tol=None, **CPU).fit(views)
+    assert est.generate([None, views[1], None], view=0).shape == views[0].shape
+    h = [est.transform([v if j == i else None for j in range(3)]) for i, v in enumerate(views)]
+    want = [[np.corrcoef(h[i][:, u], h[j][:, u])[0, 1] for u in range(2)] for i, j in ((0, 1), (0, 2), (1, 2))]
+    np.testing.assert_allclose(est.correlations(views), want, rtol=1e-4, atol=1e-5)
+
+
+def test_multiview_parameters_match_corrnets_and_are_stored():
+    shared = {k: v for k, v in CorrNet().get_params().items() if k in MultiViewCorrNet().get_params()}
+    mv = MultiViewCorrNet().get_params()
+    assert {k: mv[k] for k in shared if k != "reconstruct_from"} == {
+        k: v for k, v in shared.items() if k != "reconstruct_from"
+    }
+    assert mv["reconstruct_from"] == ("all", "single")
+    assert MultiViewCorrNet(patience=3, verbose=2).get_params()["patience"] == 3
+
+
+def test_multiview_inputs_are_checked_against_the_fit():
+    views = _three(60)
+    est = MultiViewCorrNet(2, epochs=1, tol=None, **CPU).fit([views[0], views[1], views[2][:, 0]])  # 1-D: one feature
+    assert est.n_features_views_ == [5, 4, 1]
+    with pytest.raises(ValueError, match="4 features"):
+        est.transform([None, views[0], None])  # view 1 has 4 columns, not 5
+    with pytest.raises(ValueError, match=r"^pass at least one view \(the others may be None\)\.$"):
+        est.transform([None, None, None])
+    MultiViewCorrNet(2, epochs=1, tol=None, **CPU).fit([v[:2] for v in views])  # 2 rows are enough to fit
+
+
+def test_multiview_masks_are_checked_and_none_means_present(tmp_path):
+    views = _three(60)
+    m = np.arange(60) % 3 != 0
+    a = MultiViewCorrNet(2, epochs=1, tol=None, **CPU).fit(views, masks=[None, m, None])
+    b = MultiViewCorrNet(2, epochs=1, tol=None, **CPU).fit(views, masks=[np.ones(60, bool), m, np.ones(60, bool)])
+    np.testing.assert_array_equal(a.transform(views), b.transform(views))
+    with pytest.raises(ValueError, match="masks has 2 entries for 3 views"):
+        MultiViewCorrNet().fit(views, masks=[None, m])
+    none = np.zeros(60, bool)
+    with pytest.raises(ValueError, match=r"^7 rows have no view at all"):
+        MultiViewCorrNet().fit(views, masks=[np.arange(60) >= 7, none, none])
+    # a checkpoint is only resumed when asked: a second fit without resume starts over
+    kw = dict(n_components=2, tol=None, **CPU)
+    MultiViewCorrNet(**kw, epochs=3).fit(views, checkpoint_dir=tmp_path)
+    again = MultiViewCorrNet(**kw, epochs=2).fit(views, checkpoint_dir=tmp_path)
+    assert [r["epoch"] for r in again.history_] == [1, 2]  # resumed, it would hold the 3 epochs run before
+    # pairs of views that share exactly 2 rows are enough for the correlation term
+    two = np.zeros(60, bool)
+    two[:2] = True
+    MultiViewCorrNet(2, epochs=1, tol=None, **CPU).fit(views, masks=[None, two, ~two])
+    with pytest.raises(ValueError, match="too few rows"):
+        MultiViewCorrNet(2, epochs=1, **CPU).fit([v[:1] for v in views])
+
+
+def test_multiview_fit_scales_the_views():
+    """scale='standard' is applied in fit: an affine change of every column leaves the codes unchanged."""
+    views = _three()
+    moved = [v * 1000.0 + 5.0 for v in views]
+    kw = dict(n_components=2, epochs=3, tol=None, scale="standard", **CPU)
+    a = MultiViewCorrNet(**kw).fit(views).transform(views)
+    b = MultiViewCorrNet(**kw).fit(moved).transform(moved)
+    np.testing.assert_allclose(a, b, atol=1e-4)

@@ -7,8 +7,9 @@ import pytest
 import torch
 from conftest import assert_grads_close, double_model_and_batch
 
-from corrnet import Config, CorrNetModule, corrnet_loss
+from corrnet import Config, CorrNet, CorrNetModule, corrnet_loss, multiview_loss
 from corrnet.objective import correlation
+from corrnet.training import self_reconstruction
 
 D = torch.float64
 
@@ -171,3 +172,140 @@ def test_correlation_term_has_the_paper_sign():
         corrnet_loss(model, x, y, c).total.backward()
         opt.step()
     assert corrnet_loss(model, x, y, c).corr.sum().item() > first + 0.5
+
+
+CPU = dict(device="cpu", random_state=0)
+
+
+def test_bce_self_reconstruction_of_single_view_rows_by_hand():
+    c = Config(n_components=3, loss="bce").validate()
+    model = CorrNetModule([6, 5], c, generator=torch.Generator().manual_seed(0)).double()
+    x = torch.rand(7, 6, dtype=torch.float64)
+    p = model.decode(model.encode([x, None]))[0]
+    want = -(x * torch.log(p) + (1 - x) * torch.log(1 - p)).sum(1).mean()
+    torch.testing.assert_close(self_reconstruction(model, 0, x, c), want, rtol=1e-6, atol=1e-8)
+    with torch.no_grad():  # saturated outputs: the fused logit form stays exact where sigmoid rounds to 1
+        model.decoders[0].out.bias.fill_(50.0)
+    pre = model.decode_pre(model.encode([x, None]))[0]
+    exact = torch.nn.functional.binary_cross_entropy_with_logits(pre, x, reduction="none").sum(1).mean()
+    torch.testing.assert_close(self_reconstruction(model, 0, x, c), exact, rtol=1e-9, atol=1e-9)
+
+
+def test_a_source_missing_some_views_equals_its_masked_batch():
+    """A source holding views 0 and 1 of a three-view model (no mask) trains like the masked batch."""
+    from corrnet.plans import Source
+    from corrnet.training import _part_backward
+
+    c = Config(n_components=3, reconstruct_from=("all", "single")).validate()
+    gen = torch.Generator().manual_seed(0)
+    a, b = torch.rand(8, 5, generator=gen, dtype=torch.float64), torch.rand(8, 4, generator=gen, dtype=torch.float64)
+    grads = []
+    for how in ("source", "mask"):
+        model = CorrNetModule([5, 4, 3], c, generator=torch.Generator().manual_seed(1)).double()
+        if how == "source":
+            _part_backward(model, Source([a, b, None]), slice(None), c)
+        else:
+            mask = torch.tensor([[True, True, False]] * 8)
+            multiview_loss(model, [a, b, torch.zeros(8, 3, dtype=torch.float64)], c, mask=mask).total.backward()
+        grads.append([torch.zeros_like(p) if p.grad is None else p.grad for p in model.parameters()])
+    for u, v in zip(*grads):
+        torch.testing.assert_close(u, v, rtol=1e-12, atol=1e-14)
+
+
+def test_masked_objective_row_weights():
+    c = Config(n_components=3, lam=0.0, reconstruct_from=("all", "single")).validate()
+    model = CorrNetModule([5, 4], c, generator=torch.Generator().manual_seed(0)).double()
+    gen = torch.Generator().manual_seed(2)
+    xs = [torch.rand(6, 5, generator=gen, dtype=torch.float64), torch.rand(6, 4, generator=gen, dtype=torch.float64)]
+    mask = torch.ones(6, 2, dtype=torch.bool)
+    mask[4, 1] = mask[5, 0] = False
+    base = multiview_loss(model, xs, c, mask=mask).total
+    same = multiview_loss(model, xs, c, mask=mask, weight=torch.full((6,), 1 / 6, dtype=torch.float64)).total
+    double = multiview_loss(model, xs, c, mask=mask, weight=torch.full((6,), 2 / 6, dtype=torch.float64)).total
+    torch.testing.assert_close(same, base)
+    torch.testing.assert_close(double, 2 * base)
+
+
+@pytest.mark.parametrize("engine", ["fused", "autograd"])
+def test_correlation_only_objective_trains_with_every_engine(two_views, engine):
+    """reconstruct_from=() (the correlation term alone): every pass's reconstruction is 0 in the history."""
+    X, Y = two_views
+    est = CorrNet(3, reconstruct_from=(), epochs=2, tol=None, engine=engine, **CPU).fit(X, Y)
+    assert est.engine_ == engine
+    row = est.history_[-1]
+    assert (row["recon_both"], row["recon_x"], row["recon_y"]) == (0.0, 0.0, 0.0)
+    assert row["loss"] == pytest.approx(-2.0 * row["sum_corr"], rel=1e-6)
+
+
+def test_unmasked_objective_row_weights_by_hand():
+    torch.manual_seed(0)
+    cfg = Config(n_components=2, lam=0.0)
+    model = CorrNetModule((4, 3), cfg).double()
+    xs = [torch.rand(6, 4, dtype=torch.float64), torch.rand(6, 3, dtype=torch.float64)]
+    w = torch.rand(6, dtype=torch.float64)
+    terms = multiview_loss(model, xs, cfg, weight=w)
+    with torch.no_grad():
+        for name, subset in (("both", [0, 1]), ("x", [0]), ("y", [1])):
+            h = model.encode([x if i in subset else None for i, x in enumerate(xs)])
+            err = sum(((o - x) ** 2).sum(1) / 2 for o, x in zip(model.decode(h), xs))  # half squared, per row
+            torch.testing.assert_close(terms.recon[name], (w * err).sum())
+
+
+def test_bce_objective_is_exact_at_saturated_outputs():
+    """loss='bce' uses the logits form: an output saturated the wrong way costs its full pre-activation
+    (|a| = 40 per element), not the 16.1 of a probability clamped at 1e-7."""
+    cfg = Config(n_components=1, lam=0.0, loss="bce", reconstruct_from=("both",))
+    model = CorrNetModule((1, 1), cfg)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.zero_()
+        for dec in model.decoders:
+            dec.out.bias.fill_(40.0)  # sigmoid(40) == 1 in float32
+    xs = [torch.zeros(3, 1), torch.zeros(3, 1)]
+    terms = multiview_loss(model, xs, cfg)
+    torch.testing.assert_close(terms.recon["both"], torch.tensor(80.0))  # two views x 40
+
+
+def test_bce_on_probabilities_is_the_per_row_formula_with_clamped_outputs():
+    """Round 3: ``.sum(None)`` (one number, not one per row) and wrong clamp bounds in the
+    probability (non-logit) BCE passed: only its total reached a test."""
+    from corrnet.objective import reconstruction_error
+
+    rng = np.random.default_rng(0)
+    target, out = rng.random((5, 4)), rng.uniform(0.01, 0.99, (5, 4))
+    out[0, 0], out[1, 1], target[0, 0], target[1, 1] = 0.0, 1.0, 0.3, 0.6  # saturated outputs
+    p = np.clip(out, 1e-7, 1 - 1e-7)
+    want = -(target * np.log(p) + (1 - target) * np.log(1 - p)).sum(1)  # (5,)
+    got = reconstruction_error(torch.from_numpy(target), torch.from_numpy(out), "bce")
+    assert got.shape == (5,)
+    np.testing.assert_allclose(got.numpy(), want, rtol=1e-10)
+
+
+def test_a_mask_with_one_row_gives_zero_correlation():
+    """objective.correlation: fewer than two masked rows give 0 (docstring), not the one row's
+    correlation with itself (about +-1 if its mean were taken over a wrong count)."""
+    from corrnet.objective import correlation
+
+    g = torch.Generator().manual_seed(0)
+    hx, hy = torch.rand(6, 3, generator=g), torch.rand(6, 3, generator=g)
+    one = torch.tensor([False, False, True, False, False, False])
+    torch.testing.assert_close(correlation(hx, hy, mask=one), torch.zeros(3), rtol=0, atol=0)
+    two = one.clone()
+    two[4] = True  # two rows: the correlation of two points, +-1 per unit
+    assert correlation(hx, hy, mask=two).abs().min() > 0.99
+
+
+def test_n_view_pass_names_join_the_views_with_plus():
+    from corrnet.objective import pass_name
+
+    assert pass_name((0, 2), 3) == "0+2" and pass_name((1,), 3) == "1" and pass_name((0, 1, 2), 3) == "all"
+    assert pass_name((0, 1), 2) == "both" and pass_name((1,), 2) == "y"
+
+
+def test_reconstruction_passes_come_in_a_fixed_order():
+    """The code from every view first, then one-view codes, then pairs (each group in view order),
+    whatever order reconstruct_from names them in: history columns and sums follow this order."""
+    from corrnet.objective import pass_subsets
+
+    assert pass_subsets(("pairs", "single", "all"), 3) == ((0, 1, 2), (0,), (1,), (2,), (0, 1), (0, 2), (1, 2))
+    assert pass_subsets(("y", "x", "both"), 2) == ((0, 1), (0,), (1,))

@@ -3,6 +3,7 @@
 import json
 import os
 import pickle
+import re
 import signal
 import subprocess
 import sys
@@ -10,8 +11,10 @@ import time
 
 import numpy as np
 import pytest
+import torch
 
-from corrnet import CorrNet, persistence
+import corrnet
+from corrnet import CorrNet, MultiViewCorrNet, persistence
 from corrnet.persistence import ModelFormatError
 
 FAST = dict(n_components=4, epochs=3, batch_size=20, random_state=0, device="cpu")
@@ -251,3 +254,171 @@ def test_format_1_checkpoints_resume(two_views, tmp_path):
     resumed = CorrNet(**{**kw, "epochs": 4}).fit(X, Y, checkpoint_dir=tmp_path, resume=True)
     straight = CorrNet(**{**kw, "epochs": 4}).fit(X, Y)
     np.testing.assert_allclose(resumed.transform(X=X), straight.transform(X=X), atol=1e-6)
+
+
+CPU = dict(device="cpu", random_state=0)
+
+
+def _three(n=150):
+    rng = np.random.default_rng(0)
+    z = rng.normal(size=(n, 2))
+    return [(1 / (1 + np.exp(-(z @ rng.normal(size=(2, d)))))).astype(np.float32) for d in (5, 4, 3)]
+
+
+def test_saved_model_keeps_best_epoch_metadata_and_numpy_metrics(two_views, tmp_path):
+    X, Y = two_views
+    est = CorrNet(3, epochs=6, tol=None, early_stopping=True, patience=2, validation_fraction=0.25, **CPU).fit(X, Y)
+    est.save(tmp_path / "m", metrics={"score": np.float32(0.5), "n": np.int64(3)})  # numpy scalars are JSON'd
+    back = CorrNet.load(tmp_path / "m")
+    assert back.best_epoch_ == est.best_epoch_ is not None
+    assert back.metrics_ == {"score": 0.5, "n": 3.0}
+    from safetensors import safe_open
+
+    with safe_open(str(tmp_path / "m" / "weights.safetensors"), "np") as f:
+        assert f.metadata() == {"format": "corrnet", "format_version": "3"}
+
+
+def test_a_random_state_object_is_saved_as_none(two_views, tmp_path):
+    X, Y = two_views
+    est = CorrNet(3, epochs=1, tol=None, device="cpu", random_state=np.random.RandomState(0)).fit(X, Y)
+    est.save(tmp_path / "m")
+    assert json.loads((tmp_path / "m" / "model.json").read_text())["params"]["random_state"] is None
+    assert CorrNet.load(tmp_path / "m").random_state is None
+
+
+def test_a_converged_run_resumed_from_its_last_checkpoint_stays_converged(two_views, tmp_path):
+    X, Y = two_views
+    kw = dict(n_components=3, batch_size=10, tol=1e-2, epochs=1000, **CPU)
+    first = CorrNet(**kw).fit(X[:40], Y[:40], checkpoint_dir=tmp_path)
+    assert first.stop_reason_ == "converged"
+    again = CorrNet(**kw, verbose=0).fit(X[:40], Y[:40], checkpoint_dir=tmp_path, resume=True)
+    assert (again.n_iter_, again.stop_reason_) == (first.n_iter_, "converged")  # no extra epoch ran
+    np.testing.assert_array_equal(again.transform(X=X), first.transform(X=X))
+
+
+def test_resume_ignores_verbose(two_views, tmp_path):
+    """verbose does not change the result, so it is not part of the checkpoint's fingerprint."""
+    X, Y = two_views
+    CorrNet(3, epochs=2, tol=None, **CPU).fit(X, Y, checkpoint_dir=tmp_path)
+    CorrNet(3, epochs=3, tol=None, verbose=1, **CPU).fit(X, Y, checkpoint_dir=tmp_path, resume=True)
+
+
+def test_loading_checks_every_tensor_and_keeps_versions(two_views, tmp_path):
+    from safetensors.numpy import load_file, save_file
+
+    from corrnet.persistence import ModelFormatError
+
+    X, Y = two_views
+    est = CorrNet(3, epochs=1, tol=None, **CPU).fit(X, Y)
+    est.save(tmp_path / "m")
+    meta = json.loads((tmp_path / "m" / "model.json").read_text())
+    assert meta["versions"] == {
+        "corrnet": __import__("corrnet").__version__,
+        "torch": torch.__version__,
+        "numpy": np.__version__,
+    }
+    assert CorrNet.load(tmp_path / "m").metrics_ == {}
+    (tmp_path / "m" / "model.json").write_text(json.dumps({**meta, "format_version": 99}))
+    with pytest.raises(ModelFormatError, match=re.escape(f"by corrnet {corrnet.__version__})")):
+        CorrNet.load(tmp_path / "m")
+    (tmp_path / "m" / "model.json").write_text(json.dumps(meta))
+    tensors = load_file(str(tmp_path / "m" / "weights.safetensors"))
+    del tensors["model.decoders.1.out.bias"]
+    save_file(tensors, str(tmp_path / "m" / "weights.safetensors"))
+    with pytest.raises(ModelFormatError, match=r"decoders\.1\.out\.bias"):
+        CorrNet.load(tmp_path / "m")
+
+
+def test_old_model_files_load_resave_and_explain_themselves(two_views, tmp_path):
+    """A model file without the resolved settings or versions (corrnet 0.1) loads and re-saves;
+    errors about it say which corrnet wrote it, or '?' when the file does not say."""
+    from corrnet.persistence import ModelFormatError
+
+    X, Y = two_views
+    CorrNet(3, epochs=1, tol=None, **CPU).fit(X, Y).save(tmp_path / "m")
+    meta = json.loads((tmp_path / "m" / "model.json").read_text())
+    old = {k: v for k, v in meta.items() if k not in ("resolved", "versions")}
+    (tmp_path / "m" / "model.json").write_text(json.dumps(old))
+    CorrNet.load(tmp_path / "m").save(tmp_path / "again")
+    (tmp_path / "m" / "model.json").write_text(json.dumps({**old, "format_version": 99}))
+    with pytest.raises(ModelFormatError, match=r"by corrnet \?\)"):
+        CorrNet.load(tmp_path / "m")
+    bad = {**meta, "config": {**meta["config"], "n_components": 4}}
+    (tmp_path / "m" / "model.json").write_text(json.dumps(bad))
+    with pytest.raises(ModelFormatError, match=r"params and config disagree on \['n_components'\]"):
+        CorrNet.load(tmp_path / "m")
+
+
+def test_sparse_checkpoints_resume(tmp_path):
+    """The checkpoint fingerprint reads a CSR view's arrays (dense code would hash junk or fail)."""
+    import scipy.sparse as sp
+
+    rng = np.random.default_rng(0)
+    X = sp.random(80, 30, density=0.2, format="csr", dtype=np.float32, random_state=rng)
+    Y = sp.csr_matrix(
+        X[:, :20] * 0.5 + sp.random(80, 20, density=0.1, format="csr", dtype=np.float32, random_state=rng)
+    )
+    kw = dict(n_components=2, tol=None, **CPU)
+    CorrNet(**kw, epochs=2).fit(X, Y, checkpoint_dir=tmp_path)
+    resumed = CorrNet(**kw, epochs=3).fit(X, Y, checkpoint_dir=tmp_path, resume=True)
+    straight = CorrNet(**kw, epochs=3).fit(X, Y)
+    np.testing.assert_allclose(resumed.transform(X=X), straight.transform(X=X), atol=1e-6)
+    X2 = X.copy()
+    X2.data[0] += 1.0  # other data: the fingerprint must change
+    with pytest.raises(ValueError, match="other data or parameters"):
+        CorrNet(**kw, epochs=3).fit(X2, Y, checkpoint_dir=tmp_path, resume=True)
+
+
+def test_multiview_writes_checkpoints_and_resumes(tmp_path):
+    views = _three()
+    kw = dict(n_components=2, epochs=3, tol=None, **CPU)
+    full = MultiViewCorrNet(**kw).fit(views, checkpoint_dir=tmp_path / "ck")
+    assert any((tmp_path / "ck").iterdir())  # checkpoint_dir is not ignored
+    again = MultiViewCorrNet(**kw).fit(views, checkpoint_dir=tmp_path / "ck", resume=True)
+    np.testing.assert_array_equal(again.transform(views), full.transform(views))
+
+
+def test_resume_may_change_engine_and_precision_but_not_the_model(two_views, tmp_path):
+    """The checkpoint fingerprint ignores how a run computes (engine, precision, device, verbose,
+    epochs) and keeps what it computes."""
+    X, Y = two_views
+    kw = dict(n_components=3, tol=None, **CPU)
+    CorrNet(epochs=2, **kw).fit(X, Y, checkpoint_dir=tmp_path)
+    more = CorrNet(epochs=3, engine="autograd", precision="bfloat16", **kw).fit(
+        X, Y, checkpoint_dir=tmp_path, resume=True
+    )
+    assert [h["epoch"] for h in more.history_][:2] == [1, 2] and len(more.history_) == 3
+    with pytest.raises(ValueError, match="made with other data or parameters"):
+        CorrNet(epochs=3, lam=1.0, **kw).fit(X, Y, checkpoint_dir=tmp_path, resume=True)
+
+
+def test_checkpoints_from_before_lr_schedule_still_resume(two_views, tmp_path, monkeypatch):
+    """A checkpoint written by a version without ``lr_schedule`` (its get_params lacked the key) resumes
+    with the constant schedule, which trains as that version did, and is refused with the cosine one."""
+    X, Y = two_views
+    kw = dict(n_components=3, tol=None, **CPU)
+    real = CorrNet.get_params
+
+    def old_get_params(self, deep=True):
+        return {k: v for k, v in real(self, deep).items() if k != "lr_schedule"}
+
+    with monkeypatch.context() as m:
+        m.setattr(CorrNet, "get_params", old_get_params)
+        CorrNet(epochs=2, **kw).fit(X, Y, checkpoint_dir=tmp_path)
+    more = CorrNet(epochs=3, **kw).fit(X, Y, checkpoint_dir=tmp_path, resume=True)
+    assert [h["epoch"] for h in more.history_] == [1, 2, 3]
+    with pytest.raises(ValueError, match="made with other data or parameters"):
+        CorrNet(epochs=3, lr_schedule="cosine", **kw).fit(X, Y, checkpoint_dir=tmp_path, resume=True)
+
+
+def test_verbose_shows_a_progress_bar_that_counts_resumed_epochs(tmp_path, capsys):
+    """Round 3: no progress bar at all under ``verbose``, and a resumed run's bar restarting at 0
+    instead of the checkpoint's epoch, both passed."""
+    rng = np.random.default_rng(0)
+    X, Y = rng.random((40, 3), dtype=np.float32), rng.random((40, 2), dtype=np.float32)
+    kw = dict(tol=None, **CPU)
+    CorrNet(2, epochs=2, **kw).fit(X, Y, checkpoint_dir=tmp_path)
+    capsys.readouterr()
+    CorrNet(2, epochs=4, verbose=2, **kw).fit(X, Y, checkpoint_dir=tmp_path, resume=True)
+    err = capsys.readouterr().err
+    assert "corrnet" in err and "4/4" in err  # 2 resumed + 2 new epochs, counted from the checkpoint

@@ -4,8 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from corrnet import Config, CorrNet, CorrNetModule, corrnet_loss
-from corrnet.objective import multiview_loss
+from corrnet import Config, CorrNet, CorrNetModule, corrnet_loss, multiview_loss, training
 from corrnet.training import self_reconstruction
 
 
@@ -138,3 +137,75 @@ def test_auto_strategy_picks_mixed_for_few_pairs_and_pretrain_otherwise(two_view
     many = CorrNet(**kw).fit(X[:40], Y[:40], X_unpaired=X[40:80], Y_unpaired=Y[80:])
     assert many.unpaired_strategy_ == "pretrain" and len(many.pretrain_history_) == 2
     assert CorrNet(**kw).fit(X, Y).unpaired_strategy_ is None
+
+
+CPU = dict(device="cpu", random_state=0)
+
+
+def _semi(n_paired, n_single, seed=0):
+    rng = np.random.default_rng(seed)
+    z = rng.normal(size=(n_paired + 2 * n_single, 2))
+    X = (1 / (1 + np.exp(-(z @ rng.normal(size=(2, 7)))))).astype(np.float32)
+    Y = (1 / (1 + np.exp(-(z @ rng.normal(size=(2, 5)))))).astype(np.float32)
+    p, s = slice(0, n_paired), slice(n_paired, n_paired + n_single)
+    t = slice(n_paired + n_single, None)
+    return X[p], Y[p], X[s], Y[t]
+
+
+def test_auto_unpaired_strategy_counts_rows_of_both_views():
+    """'auto': mixed when paired rows are under 5 % of all rows (rows, not columns), else pretrain."""
+    kw = dict(n_components=2, epochs=1, tol=None, pretrain_epochs=1, **CPU)
+    X, Y, Xu, Yu = _semi(100, 200)
+    assert CorrNet(**kw).fit(X, Y, X_unpaired=Xu).unpaired_strategy_ == "pretrain"  # 100 of 300
+    X, Y, Xu, Yu = _semi(10, 300)
+    assert CorrNet(**kw).fit(X, Y, X_unpaired=Xu).unpaired_strategy_ == "mixed"  # 10 of 310
+    assert CorrNet(**kw).fit(X, Y, Y_unpaired=Yu).unpaired_strategy_ == "mixed"
+    assert CorrNet(**kw).fit(X, Y, X_unpaired=Xu[:100], Y_unpaired=Yu[:100]).unpaired_strategy_ == "mixed"
+
+
+def test_semi_paired_fit_scales_the_unpaired_rows():
+    """Unpaired Y rows go through Y's scaler: an affine change of Y's columns leaves the codes unchanged."""
+    X, Y, _, Yu = _semi(60, 60)
+    kw = dict(n_components=2, epochs=2, tol=None, scale="standard", unpaired_strategy="alternate", **CPU)
+    a = CorrNet(**kw).fit(X, Y, Y_unpaired=Yu).transform(Y=Y)
+    b = CorrNet(**kw).fit(X, 50 * Y - 3, Y_unpaired=50 * Yu - 3).transform(Y=50 * Y - 3)
+    np.testing.assert_allclose(a, b, atol=1e-4)
+
+
+def test_unpaired_views_are_checked_by_name_and_width():
+    X, Y, Xu, Yu = _semi(40, 20)
+    est = CorrNet(2, epochs=1, tol=None, **CPU)
+    with pytest.raises(ValueError, match=r"^Y_unpaired has 4 features, but CorrNet is expecting 5"):
+        est.fit(X, Y, Y_unpaired=Yu[:, :4])
+    with pytest.raises(ValueError, match=r"^X_unpaired has 6 features, but CorrNet is expecting 7"):
+        est.fit(X, Y, X_unpaired=Xu[:, :6])
+    # a 1-D Y (one column) takes a 1-D Y_unpaired
+    est.fit(X, Y[:, 0], Y_unpaired=Yu[:, 0])
+    assert est.n_features_y_ == 1
+
+
+def test_pretraining_with_only_y_unpaired_rows():
+    X, Y, _, Yu = _semi(40, 60)
+    est = CorrNet(2, epochs=1, tol=None, unpaired_strategy="pretrain", pretrain_epochs=2, **CPU)
+    est.fit(X, Y, Y_unpaired=Yu)
+    assert len(est.pretrain_history_) == 2
+
+
+def test_pretraining_sees_every_row_of_each_view_paired_or_not(monkeypatch):
+    """Round 3: pretraining on the paired rows only (``Xall = X``, the unpaired rows dropped) passed.
+    The pretraining plan's single-view sources hold the paired rows plus that view's unpaired rows."""
+    rng = np.random.default_rng(0)
+    X, Y = rng.random((60, 4), dtype=np.float32), rng.random((60, 3), dtype=np.float32)
+    Xu, Yu = rng.random((25, 4), dtype=np.float32), rng.random((15, 3), dtype=np.float32)
+    plans = []
+    real = training.train
+    monkeypatch.setattr(
+        training, "train", lambda state, plan, *a, **k: plans.append(plan) or real(state, plan, *a, **k)
+    )
+    CorrNet(2, epochs=1, tol=None, unpaired_strategy="pretrain", pretrain_epochs=1, **CPU).fit(
+        X, Y, X_unpaired=Xu, Y_unpaired=Yu
+    )
+    pre = plans[0]  # the first run is the pretraining
+    assert [len(s) for s in pre.sources] == [0, 85, 75]
+    assert [s.present for s in pre.sources[1:]] == [(0,), (1,)]
+    np.testing.assert_array_equal(pre.sources[1].views[0][60:].numpy(), Xu)  # the unpaired rows, in order

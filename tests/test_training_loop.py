@@ -7,16 +7,18 @@ import copy
 import dataclasses
 import math
 import re
+import warnings
 
 import numpy as np
 import pytest
 import torch
+from sklearn.exceptions import ConvergenceWarning
 
-from corrnet import CorrNet, persistence
-from corrnet.config import Config, preset
-from corrnet.model import CorrNetModule
+import corrnet
+from corrnet import Config, CorrNet, CorrNetModule, MultiViewCorrNet, multiview_loss, persistence, training
+from corrnet.config import preset
 from corrnet.plans import Plan, Source
-from corrnet.training import DivergenceError, init_state, train
+from corrnet.training import DivergenceError, init_state, self_reconstruction, train
 
 CPU = dict(random_state=0, device="cpu")
 
@@ -414,3 +416,204 @@ def test_early_stopping_monitors_the_named_validation_metric(two_views, monitor,
     others["sum_corr"] = int(np.argmax([r["val_sum_corr"] for r in est.history_])) + 1
     if len(set(others.values())) == 3:  # the three metrics disagree here: the choice is visible
         assert est.best_epoch_ == others[monitor]
+
+
+def test_auto_epochs_do_not_warn_when_the_loss_was_flat_at_the_end():
+    """With epochs='auto' running out of epochs is the plan; only a still-falling loss warns."""
+    est = CorrNet(2, tol=1e-12, **CPU)
+    est.history_ = [{"loss": v} for v in [10.0, 5.0, 4.0] + [3.0] * 97]  # flat for the last quarter
+    assert not est._still_improving()
+    est.history_ = [{"loss": 10.0 - 0.09 * i} for i in range(100)]  # still falling
+    assert est._still_improving()
+    # the run's whole decrease is measured from its first epoch (100 -> 9: the last quarter's 0.25 is < 5 %)
+    est.history_ = [{"loss": v} for v in [100.0, 10.0, *np.linspace(10, 9, 98)]]
+    assert not est._still_improving()
+    est.set_params(epochs=100)
+    est.history_ = [{"loss": v} for v in [10.0, 5.0, 4.0] + [3.0] * 97]
+    assert est._still_improving()  # a fixed budget that ran out always warns (tol is set)
+
+
+def test_a_failing_torch_compile_falls_back_with_one_warning(two_views, monkeypatch):
+    """engine='compile' on a machine where compiling fails: the same maths without it, one warning."""
+
+    def broken(fn, **kw):
+        def call(*a):
+            raise RuntimeError("no C++ compiler")
+
+        return call
+
+    monkeypatch.setattr(torch, "compile", broken)
+    X, Y = two_views
+    kw = dict(n_components=3, epochs=2, tol=None, **CPU)
+    with pytest.warns(UserWarning, match="torch.compile failed \\(RuntimeError\\); training without it"):
+        a = CorrNet(**kw, engine="compile").fit(X, Y)
+    b = CorrNet(**kw, engine="fused").fit(X, Y)
+    np.testing.assert_allclose(a.transform(X=X), b.transform(X=X), atol=1e-6)
+
+
+def test_a_working_torch_compile_does_not_warn():
+    fn = training._compiled_or_fallback(lambda t: t * 2 + 1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = fn(torch.ones(3))
+        out = fn(torch.ones(3))
+    torch.testing.assert_close(out, torch.full((3,), 3.0))
+
+
+def test_fixed_epochs_warn_when_not_converged(two_views):
+    X, Y = two_views
+    with pytest.warns(ConvergenceWarning, match="stopped after epochs=2"):
+        CorrNet(3, epochs=2, **CPU).fit(X, Y)
+
+
+def test_plans_shuffle_slice_and_mix_as_documented():
+    from corrnet.plans import Plan, Source
+
+    X, Y = torch.zeros(250, 2), torch.zeros(250, 3)
+    fixed = Plan([Source([X, Y])], 100, shuffle=False).epoch(torch.Generator().manual_seed(0), torch.device("cpu"))
+    assert [p for (p,) in fixed] == [(0, slice(0, 100)), (0, slice(100, 200)), (0, slice(200, 250))]
+    steps = Plan([Source([X, Y])], 100, shuffle=True).epoch(torch.Generator().manual_seed(0), torch.device("cpu"))
+    rows = torch.cat([r for ((_, r),) in steps])
+    assert sorted(rows.tolist()) == list(range(250)) and rows.tolist() != list(range(250))  # a permutation
+    # mixed: every step holds paired_per_batch paired rows and the rest from the single-view sources
+    plan = Plan([Source([X, Y]), Source([torch.zeros(30, 2), None]), Source([None, torch.zeros(7, 3)])], 100, True, 60)
+    seen = {1: [], 2: []}
+    for step in plan.epoch(torch.Generator().manual_seed(0), torch.device("cpu")):
+        (_, paired), *singles = step
+        assert len(paired) == 60 or paired.numel() < 60  # the last paired batch may be shorter
+        assert [(j, len(r)) for j, r in singles] == [(1, 20), (2, 20)]
+        for j, r in singles:
+            seen[j] += r.tolist()
+    assert set(seen[1]) == set(range(30)) and set(seen[2]) == set(range(7))  # cycling through every row
+
+
+def test_make_step_defaults_to_float32_and_auto_means_the_fused_step(monkeypatch):
+    """Round 3: ``make_step``'s default precision misspelt (``"FLOAT32"``) and ``auto`` resolved with
+    ``n_steps=None`` (a TypeError) both passed: every caller named its precision and engine."""
+    cfg = Config(n_components=3).validate()
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.rand(20, 5, generator=g), torch.rand(20, 4, generator=g)
+    model = CorrNetModule([5, 4], dataclasses.replace(cfg, output_activation="sigmoid"), generator=g)
+    fused_calls = []
+    real = corrnet.fastpath.loss_and_grads
+    monkeypatch.setattr(corrnet.fastpath, "loss_and_grads", lambda *a: fused_calls.append(1) or real(*a))
+    auto = training.make_step(model, cfg, "auto")([x, y])  # the default precision; fused, not compiled
+    assert fused_calls == [1]  # the hand-derived gradients ran (a float32 check misspelt would skip them)
+    grads = [p.grad.clone() for p in model.parameters()]
+    ref = training.make_step(model, cfg, "autograd", "float32")([x, y])
+    torch.testing.assert_close(auto.total, ref.total.detach(), rtol=1e-5, atol=1e-6)
+    for a, p in zip(grads, model.parameters()):
+        torch.testing.assert_close(a, p.grad, rtol=1e-4, atol=1e-6)
+
+
+def test_training_arguments_errors_say_exactly_what_to_do():
+    """Round 3: the two argument errors of ``train`` garbled (upper case, ``XX`` around the text) or
+    the list of monitors replaced by a TypeError passed: the tests matched loosely or not at all."""
+    rng = np.random.default_rng(0)
+    X, Y = rng.random((30, 3), dtype=np.float32), rng.random((30, 2), dtype=np.float32)
+    with pytest.raises(ValueError) as err:
+        CorrNet(2, epochs=1, early_stopping=True, validation_fraction=None, **CPU).fit(X, Y)
+    assert str(err.value) == "early_stopping needs validation data: pass validation_data or validation_fraction."
+    with pytest.raises(ValueError) as err:
+        CorrNet(2, epochs=1, monitor="accuracy", **CPU).fit(X, Y, validation_data=(X, Y))
+    assert str(err.value) == "monitor='accuracy' is not supported; use one of ['generation', 'loss', 'sum_corr']."
+
+
+def test_history_names_each_models_own_terms():
+    """Round 3: ``recon_unpaired`` logged for fully paired data, missing with one single-view source,
+    and the two-view pass names used for three views (their terms then read 0) all passed."""
+    rng = np.random.default_rng(0)
+    X, Y = rng.random((40, 3), dtype=np.float32), rng.random((40, 2), dtype=np.float32)
+    kw = dict(epochs=1, tol=None, **CPU)
+    paired = CorrNet(2, **kw).fit(X, Y).history_[0]
+    assert set(paired) == {"epoch", "loss", "recon_both", "recon_x", "recon_y", "sum_corr", "time_s"}
+    semi = CorrNet(2, unpaired_strategy="alternate", **kw).fit(X, Y, X_unpaired=X[:10]).history_[0]
+    assert semi["recon_unpaired"] > 0  # paired rows plus one single-view source
+    views = [rng.random((40, d), dtype=np.float32) for d in (3, 4, 2)]
+    three = MultiViewCorrNet(2, **kw).fit(views).history_[0]
+    assert {k for k in three if k.startswith("recon_")} == {"recon_all", "recon_0", "recon_1", "recon_2"}
+    assert all(three[k] > 0 for k in ("recon_all", "recon_0", "recon_1", "recon_2"))
+
+
+def test_the_loop_logs_each_epochs_mean_step_loss_and_continues_a_finished_state():
+    """Round 3: the epoch's averages divided by one step too many, and a finished state (stop
+    reason ``max_epochs``) that ``train`` would not continue when given more epochs, both passed."""
+    import copy
+
+    from corrnet.plans import Plan, Source
+
+    cfg = Config(n_components=3, output_activation="sigmoid", batch_size=20, shuffle=False).validate()
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.rand(40, 5, generator=g), torch.rand(40, 4, generator=g)
+    model = CorrNetModule([5, 4], cfg, generator=g)
+    start = copy.deepcopy(model)
+    plan = Plan([Source([x, y])], 20, shuffle=False)
+    state = training.init_state(model, dataclasses.replace(cfg, epochs=1), seed=0)
+    training.train(state, plan, dataclasses.replace(cfg, epochs=1), engine="autograd")
+    # epoch 1 = two steps: the first at the initial weights, the second after one Adam step
+    first = multiview_loss(start, [x[:20], y[:20]], cfg).total.item()
+    opt = torch.optim.Adam(start.parameters(), lr=cfg.lr)
+    multiview_loss(start, [x[:20], y[:20]], cfg).total.backward()
+    opt.step()
+    second = multiview_loss(start, [x[20:], y[20:]], cfg).total.item()
+    assert state.history[0]["loss"] == pytest.approx((first + second) / 2, rel=1e-5)
+    assert state.stop_reason == "max_epochs"
+    training.train(state, plan, dataclasses.replace(cfg, epochs=3), engine="autograd")  # more epochs
+    assert state.epoch == 3 and len(state.history) == 3 and state.stop_reason == "max_epochs"
+
+
+def test_the_epoch_log_averages_every_term_over_its_steps():
+    """Round 3: the per-pass and single-view accumulators overwritten by the last step (``=`` for
+    ``+=``), read under the wrong key, or the step count doubled, all passed. With a learning rate
+    of 1e-12 the weights stay put, so each logged term must be the mean of that term over the
+    epoch's steps at the initial weights (the steps' rows taken from the plan, seeded alike)."""
+    import copy
+
+    from corrnet.plans import Plan, Source
+
+    cfg = Config(n_components=3, output_activation="sigmoid", optimizer="sgd", lr=1e-12, epochs=1).validate()
+    g = torch.Generator().manual_seed(0)
+    x, y, xu = torch.rand(40, 5, generator=g), torch.rand(40, 4, generator=g), torch.rand(30, 5, generator=g)
+    model = CorrNetModule([5, 4], cfg, generator=g)
+    start = copy.deepcopy(model)
+    plan = Plan([Source([x, y]), Source([xu, None])], 20, shuffle=False)
+    steps = list(plan.epoch(torch.Generator().manual_seed(7), torch.device("cpu")))
+    state = training.init_state(model, cfg, seed=7)
+    training.train(state, plan, cfg, engine="autograd")
+    row = state.history[0]
+    paired = [multiview_loss(start, [x[r], y[r]], cfg) for ((s, r),) in steps if s == 0]
+    single = [self_reconstruction(start, 0, xu[r], cfg).item() for ((s, r),) in steps if s == 1]
+    assert len(paired) == 2 and len(single) == 2
+    assert row["loss"] == pytest.approx(np.mean([t.total.item() for t in paired]), rel=1e-5)
+    for k in ("both", "x", "y"):
+        assert row[f"recon_{k}"] == pytest.approx(np.mean([t.recon[k].item() for t in paired]), rel=1e-5)
+    assert row["recon_unpaired"] == pytest.approx(np.mean(single), rel=1e-5)
+
+
+def test_an_epoch_with_one_single_view_step_logs_that_steps_reconstruction(two_views):
+    """recon_unpaired is the mean over the steps that had single-view rows: with exactly one such
+    step it is that step's error (computed here from the model before the step), not half of it."""
+    from corrnet.plans import Plan, Source
+
+    X, Y = (torch.from_numpy(a) for a in two_views)
+    cfg = Config(n_components=3, epochs=1, batch_size=100).validate()
+    model = CorrNetModule([7, 5], cfg, generator=torch.Generator().manual_seed(0))
+    x = X[:30]
+    with torch.no_grad():
+        x_hat = torch.sigmoid(model.decode_pre(model.encode([x, None]), views=[0])[0])
+        want = float(((x - x_hat) ** 2).sum(1).mean() / 2)
+    plan = Plan([Source([X[:0], Y[:0]]), Source([x, None])], cfg.batch_size, cfg.shuffle)
+    state = training.init_state(model, cfg, 1)
+    training.train(state, plan, cfg, engine="autograd")
+    assert plan.steps_per_epoch == 1
+    assert state.history[0]["recon_unpaired"] == pytest.approx(want, rel=1e-5)
+
+
+def test_a_plan_over_one_paired_row_is_refused_with_the_reason(two_views):
+    from corrnet.plans import Plan, Source
+
+    X, Y = (torch.from_numpy(a) for a in two_views)
+    with pytest.raises(ValueError) as err:
+        Plan([Source([X[:1], Y[:1]])], 100, True)
+    assert str(err.value) == "one paired row cannot be trained on: the correlation needs at least 2 paired rows."
+    assert Plan([Source([X[:2], Y[:2]])], 100, True).steps_per_epoch == 1
