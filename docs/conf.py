@@ -26,7 +26,7 @@ exclude_patterns = ["_build", "results", "mutation", "examples/README.rst"]
 html_theme = "furo"
 html_title = f"corrnet {version}"
 myst_heading_anchors = 3
-myst_enable_extensions = ["dollarmath"]
+myst_enable_extensions: list[str] = []  # no $math$: the pages read offline, without MathJax
 # the moved README pages link to files of the repository (results tables, scripts): not documents
 suppress_warnings = ["myst.xref_missing", "myst.header"]
 numpydoc_show_class_members = False
