@@ -298,3 +298,12 @@ def test_interrupted_training_exits_130(tmp_path):
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
     assert "Traceback" not in err
+
+
+def test_train_summary_reports_the_whole_fits_time_not_the_last_epochs(files):
+    """Issue 26: `corrnet train` printed the last epoch's time_s (0.0009 s after a 100 s run)."""
+    r = run("train", "--x", files / "x.npy", "--y", files / "y.csv", "--out", files / "t", "--epochs", 5, "--json")
+    summary = json.loads(r.output[r.output.index("{") :])
+    history = CorrNet.load(files / "t").history_
+    assert summary["last_epoch_s"] == pytest.approx(history[-1]["time_s"])
+    assert summary["time_s"] >= sum(h["time_s"] for h in history) > summary["last_epoch_s"]

@@ -31,6 +31,7 @@ from ..datasets import MultiViewData, digits_halves_raw, mnist_halves
 from ..datasets.av_digits import av_digits
 from ..datasets.tabular import breast_cancer_views, iris_views, wine_views
 from ..estimator import CorrNet
+from . import tables
 
 TUNING = ("breast-cancer", "wine", "digits-halves-raw")
 HELD_OUT = ("iris", "mnist-halves-raw", "av-digits-raw")
@@ -153,9 +154,9 @@ def run_defaults(
                 runs.append(row)
                 if verbose:
                     print(json.dumps(row, default=str), flush=True)
-                (outdir / "results.json").write_text(json.dumps({"runs": runs}, indent=1, default=str))
+                tables.write_tables(outdir, markdown(runs), {"runs": runs})  # a stopped run keeps its rows
     md = markdown(runs)
-    (outdir / "results.md").write_text(md + "\n")
+    tables.write_tables(outdir, md, {"runs": runs})
     return {"dir": str(outdir), "runs": runs, "markdown": md}
 
 

@@ -14,7 +14,6 @@ each view, then linear CCA; cosine in the CCA space), ``corrnet`` (CorrNet on th
 
 from __future__ import annotations
 
-import json
 import resource
 import time
 import warnings
@@ -29,6 +28,7 @@ from .. import metrics, report
 from ..baselines import LinearCCA
 from ..datasets.multi30k import multi30k
 from ..estimator import CorrNet
+from . import tables
 
 METHODS = ("random", "svd-cca", "corrnet")
 # (SVD width, CCA width): the grid searched on the validation pairs
@@ -156,13 +156,9 @@ def run_multi30k(
                 }
             )
     md = _table(rows)
-    (out / "results.md").write_text(md + "\n")
-    (out / "results.json").write_text(json.dumps({"info": info, "rows": rows}, indent=1))
-    report.write_report(
-        out / "index.html",
-        "Multi30k English–German retrieval",
-        [("Test 2016 pairs (settings chosen on val)", report.md_table_to_html(md))],
-    )
+    title = "Multi30k English–German retrieval"
+    sections = [("Test 2016 pairs (settings chosen on val)", report.md_table_to_html(md))]
+    tables.write_tables(out, md, {"info": info, "rows": rows}, html=(title, sections))
     return {"markdown": md, "rows": rows, "info": info, "dir": str(out)}
 
 

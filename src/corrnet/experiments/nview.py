@@ -16,7 +16,6 @@ split, next to the same model trained on direct (left, right) pairs.
 from __future__ import annotations
 
 import itertools
-import json
 import time
 import warnings
 from pathlib import Path
@@ -28,6 +27,7 @@ from .. import metrics, report
 from ..baselines import MaxVarGCCA
 from ..datasets.mnist import load_mnist
 from ..multiview import MultiViewCorrNet
+from . import tables
 
 
 def _images(data_dir: str | None, subset: int | None) -> dict[str, tuple[np.ndarray, np.ndarray]]:
@@ -64,10 +64,7 @@ def _write(out: Path, title: str, rows: list[dict[str, Any]], cols: list[str]) -
         cells = [f"{100 * r[c]:.1f}" if c != "sum_corr" else f"{r[c]:.2f}" for c in cols]
         lines.append(f"| {r['method']} | {r['seed']} | " + " | ".join(cells) + f" | {r['fit_s']:.0f} |")
     md = "\n".join(lines)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "results.md").write_text(md + "\n")
-    (out / "results.json").write_text(json.dumps(rows, indent=1))
-    report.write_report(out / "index.html", title, [("Test split", report.md_table_to_html(md))])
+    tables.write_tables(out, md, rows, html=(title, [("Test split", report.md_table_to_html(md))]))
     return md
 
 

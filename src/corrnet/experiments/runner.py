@@ -3,8 +3,6 @@ same data and the same metrics, over several seeds; writes Markdown, CSV, JSON a
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import platform
 import time
@@ -20,6 +18,7 @@ from ..baselines import DeepCCA, KernelCCA, LinearCCA
 from ..config import preset
 from ..datasets import MultiViewData, load_dataset
 from ..estimator import CorrNet
+from . import tables
 
 # corrnet's best configuration on MNIST halves: the "best" preset (config.PRESETS, README "Presets").
 BEST = preset("best")
@@ -152,15 +151,8 @@ def write_tables(
     return the JSON's content, the Markdown table and the per-method summary."""
     agg = aggregate(runs)
     md = markdown(agg)
-    outdir.mkdir(parents=True, exist_ok=True)
-    report.atomic_write_text(outdir / "results.md", md + "\n")
-    buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=["method", "seed", *COLUMNS], extrasaction="ignore")
-    w.writeheader()
-    w.writerows(runs)
-    report.atomic_write_text(outdir / "results.csv", buf.getvalue())
     meta = {**header, "runs": runs, "summary": agg}
-    report.atomic_write_text(outdir / "results.json", json.dumps(meta, indent=1, default=float))
+    tables.write_tables(outdir, md, meta, csv_rows=runs, csv_columns=["method", "seed", *COLUMNS])
     return meta, md, agg
 
 

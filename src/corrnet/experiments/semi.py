@@ -14,6 +14,7 @@ from sklearn.linear_model import LogisticRegression
 from .. import metrics, report
 from ..datasets import MultiViewData, mnist_halves
 from ..estimator import CorrNet
+from . import tables
 
 # corrnet defaults, with early stopping on the validation generation error (compare best checkpoints)
 # corrnet 0.1's defaults (lr 1e-3, no convergence stop, autograd), which the README's tables were
@@ -129,17 +130,9 @@ def run_semi_paired(
         )
     table = "\n".join(md)
     outdir = Path(out)
-    outdir.mkdir(parents=True, exist_ok=True)
-    report.atomic_write_text(outdir / "results.md", table + "\n")
-    report.atomic_write_text(
-        outdir / "results.json",
-        json.dumps({"base_params": SEMI_BASE, "strategies": STRATEGIES, "runs": runs, "summary": summary}, indent=1),
-    )
-    report.write_report(
-        outdir / "index.html",
-        "corrnet: semi-paired MNIST halves",
-        [("Paired-only vs semi-paired (test split)", report.md_table_to_html(table))],
-    )
+    data = {"base_params": SEMI_BASE, "strategies": STRATEGIES, "runs": runs, "summary": summary}
+    sections = [("Paired-only vs semi-paired (test split)", report.md_table_to_html(table))]
+    tables.write_tables(outdir, table, data, html=("corrnet: semi-paired MNIST halves", sections))
     return {"dir": str(outdir), "markdown": table, "runs": runs, "summary": summary}
 
 
@@ -237,11 +230,7 @@ def run_av_experiment(
         lines.append("| " + " | ".join(cells) + " |")
     table = "\n".join(lines)
     outdir = Path(out)
-    outdir.mkdir(parents=True, exist_ok=True)
-    report.atomic_write_text(outdir / "results.md", table + "\n")
-    report.atomic_write_text(
-        outdir / "results.json", json.dumps({"params": AV_PARAMS, "runs": runs, "summary": summary}, indent=1)
-    )
+    tables.write_tables(outdir, table, {"params": AV_PARAMS, "runs": runs, "summary": summary})
     est = keep["paired (all clips)"]
     sections = [
         ("Results (held-out speaker)", report.md_table_to_html(table)),

@@ -40,6 +40,7 @@ from ..baselines import LinearCCA
 from ..datasets.cldr import KINDS, SCRIPTS, NameTable, cldr_names
 from ..estimator import CorrNet
 from ..multiview import MultiViewCorrNet
+from . import tables
 
 METHODS = ("random", "romanise", "cca", "corrnet", "corrnet-multi")
 LOCALES = ("ru", "el", "hi", "ar", "ko")
@@ -276,8 +277,7 @@ def run_transliteration(
 
 def _write(out: Path, rows: list[dict[str, Any]], info: dict[str, Any], locales: tuple[str, ...]) -> str:
     md = _table(rows, locales)
-    (out / "results.md").write_text(md + "\n")
-    (out / "results.json").write_text(json.dumps({"info": info, "rows": rows}, indent=1, default=str))
+    tables.write_tables(out, md, {"info": info, "rows": rows})
     return md
 
 
