@@ -1,6 +1,7 @@
 """The scikit-learn contract, input validation, determinism and the demo."""
 
 import pickle
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -284,3 +285,17 @@ def test_bad_views_are_refused_with_the_fix(A, head, tail):
         check_view(A, "X", min_rows=2)
     msg = str(err.value)
     assert msg.startswith(head) and msg.endswith(tail)
+
+
+def test_fit_warnings_point_at_the_callers_line(two_views):
+    """ConvergenceWarning and FitWarning name the user's line, not corrnet's (stacklevel through the
+    shared fit path), for both estimators."""
+    X, Y = two_views
+    for fit in (
+        lambda: CorrNet(2, epochs=1, **CPU).fit(X, Y),
+        lambda: MultiViewCorrNet(2, epochs=1, **CPU).fit([X, Y]),
+    ):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            fit()
+        assert caught and {w.filename for w in caught} == {__file__}

@@ -309,33 +309,9 @@ class _CorrNetBase(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
         ``fit.steps_per_epoch`` paired steps), an optional ``pretrain()`` phase (skipped when resuming a
         run past it), the fitted attributes, and the ConvergenceWarning."""
         state = training.init_state(model, config, seed + 1)
-        callbacks = []
         files, dist = fit.files, fit.dist
         main = dist is None or dist.is_main  # only rank 0 writes files
-        if files.log_dir is not None and main:
-            callbacks.append(_EpochLogger(Path(files.log_dir)))
-        if files.checkpoint_dir is not None:
-            fingerprint = _fingerprint(views, self.get_params())
-            ckpt = Path(files.checkpoint_dir)
-            if files.resume and (ckpt / persistence.CKPT_META).is_file():
-                extra = persistence.load_checkpoint(state, ckpt)
-                if extra.get("fingerprint") != fingerprint:
-                    raise ValueError(
-                        f"the checkpoint in {ckpt} was made with other data or parameters; resume with the "
-                        "same data and parameters, or use a new checkpoint_dir."
-                    )
-
-            def checkpoint(s: training.TrainState) -> None:
-                if s.epoch % files.checkpoint_every == 0 or s.epoch == config.epochs:
-                    persistence.save_checkpoint(s, ckpt, extra={"fingerprint": fingerprint})
-
-            if main:
-                callbacks.append(checkpoint)
-
-        def on_epoch_end(s: training.TrainState) -> None:
-            for cb in callbacks:
-                cb(s)
-
+        on_epoch_end = self._resume_and_callbacks(state, config, views, files, main)
         # set before any training (pretraining included): a diverged fit keeps its rolled-back model
         self.model_, self.history_ = model, state.history
         if pretrain is not None and not (files.resume and state.epoch):
@@ -366,8 +342,40 @@ class _CorrNetBase(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
                 f"{type(self).__name__} stopped after epochs={config.epochs} before the training loss converged "
                 f"(tol={self.tol}); raise epochs (or use epochs='auto'), or raise lr.",
                 ConvergenceWarning,
-                stacklevel=3,
+                stacklevel=4,  # _run <- _fit_views <- fit <- the caller
             )
+
+    def _resume_and_callbacks(
+        self, state: training.TrainState, config: Config, views: list[Any], files: RunFiles, main: bool
+    ) -> Callable[[training.TrainState], None]:
+        """Restore ``state`` from the checkpoint when resuming (refused if it was made with other data
+        or parameters), and return the per-epoch callback: the history log and checkpoints (rank 0)."""
+        callbacks: list[Callable[[training.TrainState], None]] = []
+        if files.log_dir is not None and main:
+            callbacks.append(_EpochLogger(Path(files.log_dir)))
+        if files.checkpoint_dir is not None:
+            fingerprint = _fingerprint(views, self.get_params())
+            ckpt = Path(files.checkpoint_dir)
+            if files.resume and (ckpt / persistence.CKPT_META).is_file():
+                extra = persistence.load_checkpoint(state, ckpt)
+                if extra.get("fingerprint") != fingerprint:
+                    raise ValueError(
+                        f"the checkpoint in {ckpt} was made with other data or parameters; resume with the "
+                        "same data and parameters, or use a new checkpoint_dir."
+                    )
+
+            def checkpoint(s: training.TrainState) -> None:
+                if s.epoch % files.checkpoint_every == 0 or s.epoch == config.epochs:
+                    persistence.save_checkpoint(s, ckpt, extra={"fingerprint": fingerprint})
+
+            if main:
+                callbacks.append(checkpoint)
+
+        def on_epoch_end(s: training.TrainState) -> None:
+            for cb in callbacks:
+                cb(s)
+
+        return on_epoch_end
 
     def _still_improving(self) -> bool:
         """Did the run end before convergence in a way worth a ConvergenceWarning? Always, for a
