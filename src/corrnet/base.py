@@ -29,6 +29,7 @@ from .config import Config
 from .data import MappedRows, resolve_device, to_tensor
 from .distributed import Dist
 from .model import CorrNetModule
+from .params import BY_NAME
 from .plans import Plan
 
 # Parameters added after checkpoints existed (version added), at their value that trains as before.
@@ -188,7 +189,7 @@ class _CorrNetBase(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
 
     def _fit_scaler(self, A: np.ndarray) -> Any:
         """One view's scaling (see ``scale``), fitted on every training row that has the view."""
-        if self.scale not in SCALERS:
+        if self.scale not in BY_NAME["scale"].allowed:
             raise ValueError(f"scale={self.scale!r} is not supported; use 'auto', None, 'standard' or 'minmax'.")
         cls = SCALERS[self.scale]
         if self.scale == "auto":

@@ -164,7 +164,7 @@ def terms(config: Config) -> tuple[str, ...]:
     return out + (("correlation",) if config.lam else ())
 
 
-def combine(recon: Tensor, corr_sum: Tensor, config: Config) -> Tensor:
+def combine(recon: Tensor | float, corr_sum: Tensor | float, config: Config) -> Tensor | float:
     """The minimised objective from its terms: summed reconstruction error minus ``lam`` times the
     summed correlation (the loss, the fused engine's loss and validation all combine through here)."""
     return recon - config.lam * corr_sum if config.lam else recon

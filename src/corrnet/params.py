@@ -24,7 +24,7 @@ INITS = ("original", "torch")
 PASSES = ("both", "x", "y")  # two views: reconstruct both views from h(x,y), h(x,0), h(0,y)
 # N views: from all views together, from each single view, from each pair of views
 MULTIVIEW_PASSES = ("all", "single", "pairs")
-MONITORS = ("sum_corr", "loss", "generation")
+MONITORS = {"sum_corr": "max", "loss": "min", "generation": "min"}  # each metric and the direction that is better
 ENGINES = ("auto", "autograd", "fused", "compile")
 PRECISIONS = ("float32", "bfloat16")
 UNPAIRED_STRATEGIES = ("auto", "pretrain", "alternate", "mixed")
@@ -319,7 +319,7 @@ PARAMS: tuple[Param, ...] = (
         "str",
         '{"sum_corr", "loss", "generation"}',
         "",
-        allowed=MONITORS,
+        allowed=tuple(MONITORS),
     ),
     Param(
         "random_state",

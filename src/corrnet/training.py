@@ -37,14 +37,13 @@ from .objective import (
     reconstruction_error,
 )
 from .optim import make_optimizer, scheduled_lr
-from .params import ENGINES, PRECISIONS
+from .params import ENGINES, MONITORS, PRECISIONS
 from .plans import Plan, Source, batch_starts  # noqa: F401  (batch_starts: re-exported)
 
 # validation runs in chunks of about this many input values (4 MiB of float32): its memory does not
 # grow with the number of validation rows
 EVAL_CHUNK_VALUES = 2**20
 
-MONITORS = {"sum_corr": "max", "loss": "min", "generation": "min"}
 # engine="auto" compiles when a run has at least this many optimiser steps: compiling the step costs
 # ~8 s on a 2-core CPU and saves ~0.3-0.5 ms per step over the fused engine (README, Training speed).
 AUTO_COMPILE_STEPS = 20_000
@@ -208,9 +207,7 @@ def evaluate(model: CorrNetModule, views: list[Tensor], config: Config, chunk: i
                 gen += sum(float((out.outs[j][p] - xs[j]).pow(2).mean(-1).sum()) for j in range(N) if j != i)
     sum_corr = sum(float(correlation_from_stats(S, config.corr_eps).sum()) for S in stats)
     model.train()
-    loss = float(
-        combine(torch.tensor(rec / n, dtype=torch.float64), torch.tensor(sum_corr, dtype=torch.float64), config)
-    )
+    loss = float(combine(rec / n, sum_corr, config))  # Python floats: float64, as before
     return {"loss": loss, "sum_corr": sum_corr, "generation": gen / (n * N * (N - 1))}
 
 
