@@ -54,7 +54,9 @@ def test_streamed_views_with_validation_and_early_stopping_equal_the_in_memory_f
     np.save(tmp_path / "x.npy", X)
     np.save(tmp_path / "y.npy", Y)
     Xm, Ym = np.load(tmp_path / "x.npy", mmap_mode="r"), np.load(tmp_path / "y.npy", mmap_mode="r")
-    kw = dict(n_components=8, epochs=300, batch_size=20, validation_fraction=0.25, shuffle=False, **CPU)
+    kw = dict(
+        n_components=8, epochs=300, batch_size=20, validation_fraction=0.25, shuffle=False, optimizer="adam", **CPU
+    )
     kw.update(early_stopping=True, patience=3)
     streamed, memory = CorrNet(**kw).fit(Xm, Ym), CorrNet(**kw).fit(X, Y)
     assert streamed.stop_reason_ == memory.stop_reason_ == "early_stopping"

@@ -115,7 +115,7 @@ def test_auto_epochs_give_enough_steps_and_no_more(n, batch):
 
 def test_converges_and_reports_why(two_views):
     X, Y = two_views
-    est, caught = fit_quietly(CorrNet(3, tol=1e-2, **CPU), X, Y)
+    est, caught = fit_quietly(CorrNet(3, tol=1e-2, optimizer="adam", **CPU), X, Y)
     assert est.stop_reason_ == "converged" and est.n_iter_ < est.epochs_
     assert not [w for w in caught if issubclass(w.category, ConvergenceWarning)]
     # by hand from the history: the last improvement by more than tol came a full patience window
@@ -138,9 +138,11 @@ def test_budget_exhausted_warns_and_tol_none_runs_every_epoch(two_views):
 
 def test_converged_checkpoint_resumes_as_converged(two_views, tmp_path):
     X, Y = two_views
-    est, _ = fit_quietly(CorrNet(3, tol=1e-2, **CPU), X, Y, checkpoint_dir=tmp_path, checkpoint_every=50)
+    est, _ = fit_quietly(
+        CorrNet(3, tol=1e-2, optimizer="adam", **CPU), X, Y, checkpoint_dir=tmp_path, checkpoint_every=50
+    )
     assert est.stop_reason_ == "converged"
-    again, _ = fit_quietly(CorrNet(3, tol=1e-2, **CPU), X, Y, checkpoint_dir=tmp_path, resume=True)
+    again, _ = fit_quietly(CorrNet(3, tol=1e-2, optimizer="adam", **CPU), X, Y, checkpoint_dir=tmp_path, resume=True)
     assert again.n_iter_ == est.n_iter_ and again.stop_reason_ == "converged"
     np.testing.assert_array_equal(again.transform(X=X), est.transform(X=X))
 
@@ -161,7 +163,7 @@ def test_auto_engine_choice():
 
 def test_auto_engine_trains_like_the_explicit_engines(two_views):
     X, Y = two_views
-    kw = dict(n_components=3, epochs=5, tol=None, batch_size=40, **CPU)
+    kw = dict(n_components=3, epochs=5, tol=None, batch_size=40, optimizer="adam", **CPU)
     auto = CorrNet(**kw).fit(X, Y)
     assert auto.engine_ == "fused"
     fused = CorrNet(**kw, engine="fused").fit(X, Y)
@@ -224,7 +226,7 @@ def test_worse_than_mean_warns():
 
 def test_too_short_training_warns_with_the_other_cause(two_views):
     X, Y = two_views  # in [0, 1]: sigmoid outputs can reach them, but 2 epochs cannot
-    msgs = fit_warnings(CorrNet(3, epochs=2, **CPU), X, Y)
+    msgs = fit_warnings(CorrNet(3, epochs=2, optimizer="adam", **CPU), X, Y)
     assert any("predicting the training mean beats" in m and "far from convergence" in m for m in msgs)
 
 

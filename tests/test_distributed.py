@@ -145,8 +145,16 @@ def test_two_processes_compute_the_global_batch_loss_and_gradient(two_processes)
 
 def test_two_processes_train_like_one_process_with_the_doubled_batch(two_processes):
     out, X, Y, ranks = two_processes
-    one = CorrNet(
-        3, batch_size=2 * B, epochs=3, tol=None, shuffle=False, engine="autograd", device="cpu", random_state=0
+    one = CorrNet(  # distributed fits train with Adam (full-batch L-BFGS is one process's)
+        3,
+        batch_size=2 * B,
+        epochs=3,
+        tol=None,
+        shuffle=False,
+        engine="autograd",
+        device="cpu",
+        random_state=0,
+        optimizer="adam",
     )
     one.fit(X, Y)
     for r in ranks:  # both ranks end with the same weights as the single process
@@ -178,7 +186,15 @@ def test_two_processes_compute_the_masked_n_view_objective_of_the_global_batch(t
 def test_two_processes_train_a_masked_multiview_model_like_one_process(two_processes):
     views, masks = _mv_data()
     one = MultiViewCorrNet(
-        3, batch_size=2 * B, epochs=3, tol=None, shuffle=False, engine="autograd", device="cpu", random_state=0
+        3,
+        batch_size=2 * B,
+        epochs=3,
+        tol=None,
+        shuffle=False,
+        engine="autograd",
+        device="cpu",
+        random_state=0,
+        optimizer="adam",
     ).fit(views, masks=masks)
     for r in two_processes[3]:
         for k, v in one.model_.state_dict().items():

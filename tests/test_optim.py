@@ -76,6 +76,11 @@ def test_make_optimizer_settings_per_name():
         assert type(opt) is cls and opt.param_groups[0]["lr"] == 0.0123, name
         for key, value in settings.items():
             assert opt.param_groups[0][key] == value, (name, key)
-    with pytest.raises(ValueError, match="unknown optimizer 'lbfgs'"):
-        make_optimizer("lbfgs", p, lr=0.1)
+    lbfgs = make_optimizer("lbfgs", p, lr=0.1)  # full batch: the line search sets the step, not lr
+    assert type(lbfgs) is torch.optim.LBFGS and lbfgs.defaults["line_search_fn"] == "strong_wolfe"
+    assert (lbfgs.defaults["lr"], lbfgs.defaults["max_iter"], lbfgs.defaults["max_eval"]) == (1.0, 10, 40)
+    with pytest.raises(ValueError, match="no weight_decay"):
+        make_optimizer("lbfgs", p, lr=0.1, weight_decay=1e-4)
+    with pytest.raises(ValueError, match="unknown optimizer 'newton'"):
+        make_optimizer("newton", p, lr=0.1)
     OriginalRMSprop(p, rho=0.0)  # rho = 0 is allowed: plain RMS of the last gradient

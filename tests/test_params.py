@@ -29,7 +29,11 @@ def test_config_is_the_table_rows_marked_config():
     for name, f in fields.items():
         assert f.default == BY_NAME[name].config_value()
     # the estimators' "auto" settings are Config's concrete defaults only where a module needs them
-    assert {n for n in fields if BY_NAME[n].default != fields[n].default} == {"output_activation", "epochs"}
+    assert {n for n in fields if BY_NAME[n].default != fields[n].default} == {
+        "output_activation",
+        "epochs",
+        "optimizer",
+    }
 
 
 def test_positional_and_unknown_arguments_fail_like_a_written_signature():

@@ -17,7 +17,7 @@ import corrnet
 from corrnet import CorrNet, MultiViewCorrNet, persistence
 from corrnet.persistence import ModelFormatError
 
-FAST = dict(n_components=4, epochs=3, batch_size=20, random_state=0, device="cpu")
+FAST = dict(n_components=4, epochs=3, batch_size=20, random_state=0, device="cpu", optimizer="adam")
 
 
 @pytest.fixture
@@ -239,7 +239,7 @@ def test_format_1_checkpoints_resume(two_views, tmp_path):
     from safetensors.numpy import load_file, save_file
 
     X, Y = two_views
-    kw = dict(n_components=3, epochs=2, tol=None, random_state=0, device="cpu")
+    kw = dict(n_components=3, epochs=2, tol=None, random_state=0, device="cpu", optimizer="adam")
     CorrNet(**kw).fit(X, Y, checkpoint_dir=tmp_path)
     f = tmp_path / "checkpoint.safetensors"
     old = {"encoders.0.": "enc_x.", "encoders.1.": "enc_y.", "decoders.0.": "dec_x.", "decoders.1.": "dec_y."}
@@ -358,7 +358,7 @@ def test_sparse_checkpoints_resume(tmp_path):
     Y = sp.csr_matrix(
         X[:, :20] * 0.5 + sp.random(80, 20, density=0.1, format="csr", dtype=np.float32, random_state=rng)
     )
-    kw = dict(n_components=2, tol=None, **CPU)
+    kw = dict(n_components=2, tol=None, optimizer="adam", **CPU)
     CorrNet(**kw, epochs=2).fit(X, Y, checkpoint_dir=tmp_path)
     resumed = CorrNet(**kw, epochs=3).fit(X, Y, checkpoint_dir=tmp_path, resume=True)
     straight = CorrNet(**kw, epochs=3).fit(X, Y)
@@ -396,7 +396,7 @@ def test_checkpoints_from_before_lr_schedule_still_resume(two_views, tmp_path, m
     """A checkpoint written by a version without ``lr_schedule`` (its get_params lacked the key) resumes
     with the constant schedule, which trains as that version did, and is refused with the cosine one."""
     X, Y = two_views
-    kw = dict(n_components=3, tol=None, **CPU)
+    kw = dict(n_components=3, tol=None, optimizer="adam", **CPU)
     real = CorrNet.get_params
 
     def old_get_params(self, deep=True):

@@ -196,7 +196,7 @@ def test_resume_keeps_the_convergence_state(two_views, tmp_path):
 # -- precision and scaling ----------------------------------------------------------------------------
 def test_bfloat16_precision_is_used(two_views):
     X, Y = two_views
-    kw = dict(n_components=3, epochs=3, tol=None, engine="autograd", **CPU)
+    kw = dict(n_components=3, epochs=3, tol=None, engine="autograd", optimizer="adam", **CPU)
     f32 = CorrNet(**kw).fit(X, Y).transform(X=X)
     bf16 = CorrNet(**kw, precision="bfloat16").fit(X, Y).transform(X=X)
     assert np.abs(f32 - bf16).max() > 1e-5  # same engine, same seed: only bfloat16 can make them differ ...

@@ -94,6 +94,10 @@ AUTO_STEPS = 10_000
 AUTO_MIN_EPOCHS = 10
 AUTO_MAX_EPOCHS = 5_000
 MIN_PATIENCE_STEPS = 500
+# optimizer="auto" trains full-batch L-BFGS on at most this many (fully paired, in-memory) rows, for
+# at most AUTO_LBFGS_EPOCHS epochs of LBFGS_EPOCH_ITERS iterations (results: small tables)
+AUTO_LBFGS_ROWS = 2_000
+AUTO_LBFGS_EPOCHS = 20
 # with epochs="auto", running out of epochs is the plan on large data; it is only worth a warning when
 # the training loss was still falling: the run's last quarter brought more than this fraction of the
 # whole run's decrease of the (best) training loss
@@ -225,10 +229,40 @@ class _CorrNetBase(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
                     "or another loss ('half_squared')."
                 )
         epochs = config.epochs
-        if epochs == "auto":
+        if epochs == "auto" and config.optimizer == "lbfgs":
+            epochs = AUTO_LBFGS_EPOCHS
+        elif epochs == "auto":
             epochs = min(max(math.ceil(AUTO_STEPS / steps_per_epoch), AUTO_MIN_EPOCHS), AUTO_MAX_EPOCHS)
         self.config_ = dataclasses.replace(config, output_activation=out, epochs=int(epochs)).validate()
         return self.config_
+
+    def _optimizer(self, config: Config, n_rows: int, plain: bool) -> Config:
+        """The config with ``optimizer="auto"`` resolved for ``n_rows`` training rows, in a fit that is
+        ``plain`` (one fully paired or masked in-memory source, one process); ``lbfgs`` trains the
+        whole set as one batch (:meth:`_batch`)."""
+        opt = config.optimizer
+        if opt == "auto":
+            small = plain and n_rows <= AUTO_LBFGS_ROWS
+            opt = "lbfgs" if small and config.lr_schedule == "constant" and not config.weight_decay else "adam"
+        if opt == "lbfgs":
+            if not plain:
+                raise ValueError(
+                    "optimizer='lbfgs' trains all rows as one batch: it needs paired rows in memory in one process "
+                    "(no X_unpaired/Y_unpaired, memory-mapped views or distributed=True); use optimizer='adam'."
+                )
+            if config.lr_schedule != "constant":
+                raise ValueError("optimizer='lbfgs' sets its step by line search; use lr_schedule='constant'.")
+        return dataclasses.replace(config, optimizer=opt)
+
+    @staticmethod
+    def _batch(config: Config, n_rows: int) -> int:
+        """Rows per optimiser step (per process): all of them for full-batch L-BFGS."""
+        return n_rows if config.optimizer == "lbfgs" else config.batch_size
+
+    @property
+    def optimizer_(self) -> str:
+        """The optimiser ``optimizer="auto"`` resolved to (from ``config_``)."""
+        return self.config_.optimizer
 
     @property
     def output_activation_(self) -> str:
@@ -317,7 +351,9 @@ class _CorrNetBase(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
         self.model_, self.history_ = model, state.history
         if pretrain is not None and not (files.resume and state.epoch):
             pretrain()
-        patience = max(int(self.n_iter_no_change), math.ceil(MIN_PATIENCE_STEPS / fit.steps_per_epoch))
+        patience = int(self.n_iter_no_change)
+        if config.optimizer != "lbfgs":  # an L-BFGS epoch is already many full-batch iterations
+            patience = max(patience, math.ceil(MIN_PATIENCE_STEPS / fit.steps_per_epoch))
         options = training.RunOptions(
             validation=fit.val,
             early_stopping=self.early_stopping,

@@ -120,8 +120,11 @@ class CorrNet(_CorrNetBase, auto_wrap_output_keys=None):
         X, Y = self._scale(X, self.scalers_[0]), self._scale(Y, self.scalers_[1])
         Xu = None if Xu is None else self._scale(Xu, self.scalers_[0])
         Yu = None if Yu is None else self._scale(Yu, self.scalers_[1])
+        config = self._optimizer(
+            config, X.shape[0], strategy is None and not isinstance(X, MappedRows) and dist is None
+        )
         mixed_ppb = (self.paired_per_batch or max(2, config.batch_size // 2)) if strategy == "mixed" else None
-        batch = mixed_ppb or config.batch_size * world
+        batch = mixed_ppb or self._batch(config, X.shape[0]) * world
         device = self._device()
         val = self._validation(self._check_validation(validation_data, isinstance(X, MappedRows)), device)
         Xt, Yt = to_tensor(X, device), to_tensor(Y, device)
@@ -132,7 +135,13 @@ class CorrNet(_CorrNetBase, auto_wrap_output_keys=None):
         sources, pretrain = self._sources(strategy, Xt, Yt, X, Y, Xu, Yu, device)
         fit = FitInputs(
             dims=[X.shape[1], Y.shape[1]],
-            plan=Plan(sources, config.batch_size * world, config.shuffle, paired_per_batch=mixed_ppb, chunk_rows=chunk),
+            plan=Plan(
+                sources,
+                self._batch(config, X.shape[0]) * world,
+                config.shuffle,
+                paired_per_batch=mixed_ppb,
+                chunk_rows=chunk,
+            ),
             steps_per_epoch=len(training.batch_starts(X.shape[0], batch)),
             val=val,
             pretrain=pretrain,

@@ -131,6 +131,8 @@ class MultiViewCorrNet(_CorrNetBase, auto_wrap_output_keys=None):
                 "the shapes of the views and masks", (views[0].shape[0], *[v.shape[1] for v in views], n_masked)
             )
         world = 1 if dist is None else dist.world_size
+        config = self._optimizer(config, views[0].shape[0], dist is None)
+        batch = self._batch(config, views[0].shape[0]) * world
         self._set_widths([v.shape[1] for v in views])
         has = [np.ones(views[0].shape[0], bool) if mask is None else mask[:, i] for i in range(self.n_views_)]
         if mask is not None:  # a pair without shared rows adds no correlation (Bridge: views 1 and 2)
@@ -147,8 +149,8 @@ class MultiViewCorrNet(_CorrNetBase, auto_wrap_output_keys=None):
         )
         fit = FitInputs(
             dims=self.n_features_views_,
-            plan=Plan([source], config.batch_size * world, config.shuffle),
-            steps_per_epoch=len(training.batch_starts(views[0].shape[0], config.batch_size * world)),
+            plan=Plan([source], batch, config.shuffle),
+            steps_per_epoch=len(training.batch_starts(views[0].shape[0], batch)),
             val=val,
             resolve_views=[v[h] for v, h in zip(views, has)],  # "auto" output: the present rows' values
             files=RunFiles(checkpoint_dir, checkpoint_every, resume, log_dir),

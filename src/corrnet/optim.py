@@ -57,6 +57,11 @@ class OriginalRMSprop(torch.optim.Optimizer):
         return loss
 
 
+# optimizer="lbfgs": one epoch is one LBFGS.step() of this many iterations (each step() call
+# re-evaluates the objective once before it starts, so an epoch of one iteration would cost ~2x)
+LBFGS_EPOCH_ITERS = 10
+
+
 def make_optimizer(name: str, params: Iterable[Tensor], lr: float, weight_decay: float = 0.0):
     """Build the optimiser named in ``config.OPTIMIZERS``."""
     params = list(params)
@@ -70,6 +75,17 @@ def make_optimizer(name: str, params: Iterable[Tensor], lr: float, weight_decay:
         return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay, foreach=True)
     if name == "sgd":
         return torch.optim.SGD(params, lr=lr, momentum=0.9, weight_decay=weight_decay)
+    if name == "lbfgs":  # full batch; the line search sets the step (lr does not apply)
+        if weight_decay:
+            raise ValueError("optimizer='lbfgs' has no weight_decay; use optimizer='adamw' (or 'adam').")
+        return torch.optim.LBFGS(
+            params,
+            lr=1.0,
+            max_iter=LBFGS_EPOCH_ITERS,
+            max_eval=4 * LBFGS_EPOCH_ITERS,  # line searches included (torch's default, 1.25x, cuts epochs short)
+            history_size=10,
+            line_search_fn="strong_wolfe",
+        )
     raise ValueError(f"unknown optimizer {name!r}.")
 
 

