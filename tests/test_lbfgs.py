@@ -47,7 +47,7 @@ def test_auto_picks_lbfgs_only_for_small_plain_fits():
 
 def test_explicit_lbfgs_where_it_cannot_apply_is_refused_with_the_fix():
     X, Y = _views()
-    with pytest.raises(ValueError, match="no X_unpaired/Y_unpaired.*use optimizer='adam'"):
+    with pytest.raises(ValueError, match=r"no X_unpaired/Y_unpaired.*use optimizer='adam'"):
         CorrNet(3, optimizer="lbfgs", **CPU).fit(X[:30], Y[:30], X_unpaired=X[30:])
     with pytest.raises(ValueError, match="lr_schedule='constant'"):
         CorrNet(3, optimizer="lbfgs", lr_schedule="cosine", **CPU).fit(X, Y)
@@ -120,3 +120,15 @@ def test_lbfgs_with_validation_early_stopping_keeps_the_best_epoch():
     scores = [r["val_sum_corr"] for r in est.history_]
     assert est.best_epoch_ == int(np.argmax(scores)) + 1  # epochs count from 1
     assert est.stop_reason_ in ("early_stopping", "converged")
+
+
+def test_the_auto_lbfgs_budget_does_not_warn_but_a_fixed_one_that_runs_out_does():
+    from sklearn.exceptions import ConvergenceWarning
+
+    X, Y = _views(n=200)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        est = CorrNet(8, **CPU).fit(X, Y)  # epochs="auto": 20 epochs, by design not to convergence
+    assert est.optimizer_ == "lbfgs" and est.epochs_ == 20
+    with pytest.warns(ConvergenceWarning):
+        CorrNet(8, epochs=1, **CPU).fit(X, Y)

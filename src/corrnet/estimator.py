@@ -150,7 +150,8 @@ class CorrNet(_CorrNetBase, auto_wrap_output_keys=None):
         )
         model, config = self._fit_views(config, [X, Y], fit)
         if config.epochs > 0:
-            self.diagnostics_ = diagnose(model, Xt, Yt, config.lam, lr=config.lr)  # on its first max_rows training rows
+            lr = None if config.optimizer == "lbfgs" else config.lr  # L-BFGS's line search sets its steps
+            self.diagnostics_ = diagnose(model, Xt, Yt, config.lam, lr=lr)  # on its first max_rows training rows
             for msg in self.diagnostics_.messages:
                 warnings.warn(msg, FitWarning, stacklevel=2)
         return self
