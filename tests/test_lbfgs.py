@@ -34,6 +34,10 @@ def test_auto_picks_lbfgs_only_for_small_plain_fits():
     big = np.tile(X, (34, 1))[:2001], np.tile(Y, (34, 1))[:2001]
     assert _fit(CorrNet(3, epochs=1, **CPU), *big).optimizer_ == "adam"
     assert _fit(CorrNet(3, epochs=1, **CPU), *(A[:2000] for A in big)).optimizer_ == "lbfgs"
+    wide = np.tile(X, (1, 100))[:, :491], Y  # 60 rows x (491 + 4) = 29 700 values: L-BFGS
+    assert _fit(CorrNet(3, epochs=1, **CPU), *wide).optimizer_ == "lbfgs"
+    wider = np.tile(X[:, :1], (34, 2000))[:2000, :497], np.tile(Y, (34, 1))[:2000]  # 2 000 x 501: Adam
+    assert _fit(CorrNet(3, epochs=1, **CPU), *wider).optimizer_ == "adam"
     assert _fit(CorrNet(3, epochs=1, weight_decay=1e-4, **CPU), X, Y).optimizer_ == "adam"
     assert _fit(CorrNet(3, epochs=1, lr_schedule="cosine", **CPU), X, Y).optimizer_ == "adam"
     semi = _fit(CorrNet(3, epochs=1, **CPU), X[:30], Y[:30], X_unpaired=X[30:])
@@ -132,3 +136,29 @@ def test_the_auto_lbfgs_budget_does_not_warn_but_a_fixed_one_that_runs_out_does(
     assert est.optimizer_ == "lbfgs" and est.epochs_ == 20
     with pytest.warns(ConvergenceWarning):
         CorrNet(8, epochs=1, **CPU).fit(X, Y)
+
+
+def test_auto_lr_follows_the_column_mean_mass_of_the_widest_uncentred_view(tmp_path):
+    """lr="auto" = 1e-2 * min(1, 100 / max_v sum_i |mean(x_v,i)|), on the scaled training views."""
+    import scipy.sparse as sp
+
+    rng = np.random.default_rng(0)
+    n = 50
+    kw = dict(n_components=3, epochs=1, optimizer="adam", **CPU)
+    light = rng.random((n, 20)).astype(np.float32) * 0.5  # in [0, 1]: not scaled; mass about 5
+    heavy = (0.5 + 0.5 * rng.random((n, 400))).astype(np.float32)  # in [0, 1], mass about 300
+    est = _fit(CorrNet(**kw), light, heavy)
+    mass = float(np.abs(heavy.mean(0, dtype=np.float64)).sum())
+    assert est.config_.lr == pytest.approx(1e-2 * 100 / mass, rel=1e-6)
+    assert _fit(CorrNet(**kw), light, light[:, :5]).config_.lr == 1e-2
+    raw = heavy * 1000  # outside [0, 1]: standardised, mass 0
+    assert _fit(CorrNet(**kw), raw, light).config_.lr == 1e-2
+    sparse = sp.csr_matrix(np.where(heavy > 0.9, heavy, 0))  # in [0, 1]: not scaled (and never centred)
+    smass = float(np.abs(np.asarray(sparse.mean(axis=0, dtype=np.float64))).sum())
+    got = _fit(CorrNet(**kw), light, sparse).config_.lr
+    assert got == pytest.approx(1e-2 * min(1.0, 100 / smass), rel=1e-6)
+    assert _fit(CorrNet(**{**kw, "lr": 0.05}), light, heavy).config_.lr == 0.05  # a given lr is kept
+    # the resolved rate is saved and loaded with the model; the parameter stays "auto"
+    est.save(tmp_path / "m")
+    back = CorrNet.load(tmp_path / "m")
+    assert back.config_.lr == est.config_.lr and back.get_params()["lr"] == "auto"

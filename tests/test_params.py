@@ -33,6 +33,7 @@ def test_config_is_the_table_rows_marked_config():
         "output_activation",
         "epochs",
         "optimizer",
+        "lr",
     }
 
 

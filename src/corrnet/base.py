@@ -87,17 +87,25 @@ class _EpochLogger:
 SCALERS = {None: None, "none": None, "standard": StandardScaler, "minmax": MinMaxScaler, "auto": None}
 
 # epochs="auto": enough epochs for AUTO_STEPS optimiser steps, within [AUTO_MIN_EPOCHS, AUTO_MAX_EPOCHS];
-# at lr 1e-2 every dataset measured had reached its validation plateau by then (results, Defaults), and at
-# 3e-3 MNIST halves and Noisy MNIST (results, Noisy MNIST). The
+# at lr 1e-2 every dataset measured had reached its validation plateau by then (results, Defaults). The
 # patience of the convergence check covers at least MIN_PATIENCE_STEPS steps (10 epochs of 10 steps are
 # too few to judge a trend).
 AUTO_STEPS = 10_000
 AUTO_MIN_EPOCHS = 10
 AUTO_MAX_EPOCHS = 5_000
 MIN_PATIENCE_STEPS = 500
-# optimizer="auto" trains full-batch L-BFGS on at most this many (fully paired, in-memory) rows, for
-# at most AUTO_LBFGS_EPOCHS epochs of LBFGS_EPOCH_ITERS iterations (results: small tables)
+# optimizer="auto" trains full-batch L-BFGS on at most AUTO_LBFGS_ROWS (fully paired, in-memory) rows
+# of at most AUTO_LBFGS_VALUES values (rows x the views' summed widths), for at most AUTO_LBFGS_EPOCHS
+# epochs of LBFGS_EPOCH_ITERS iterations (results: small tables). Wider data trains Adam: on CLDR
+# names (1 100 rows x 7 000-10 000 sparse n-gram columns) each full-batch evaluation reconstructs
+# every column of every row, and L-BFGS took ~350 s a script, for recall@1 +5 points on one script
+# and -12 on another against Adam (results: transliteration).
+# lr="auto": AUTO_LR * min(1, AUTO_LR_MASS / m), m the largest column-mean mass sum_i |mean(x_i)| of
+# a scaled training view (results: Noisy MNIST; docs/results/lr-probe/)
+AUTO_LR = 1e-2
+AUTO_LR_MASS = 100.0
 AUTO_LBFGS_ROWS = 2_000
+AUTO_LBFGS_VALUES = 1_000_000
 AUTO_LBFGS_EPOCHS = 20
 # with epochs="auto", running out of epochs is the plan on large data; it is only worth a warning when
 # the training loss was still falling: the run's last quarter brought more than this fraction of the
@@ -117,6 +125,16 @@ def _in_unit_interval(A: Any) -> bool:
         bounds = np.vstack([A.min_, A.max_]).astype(A.dtype)
         A = bounds if A.transform is None else A.transform(bounds)
     return bool(A.min() >= -1e-6 and A.max() <= 1.0 + 1e-6)
+
+
+def _mean_mass(A: Any) -> float:
+    """``sum_i |mean(A[:, i])|`` over the rows of a dense, sparse or memory-mapped view (``lr="auto"``)."""
+    if isinstance(A, MappedRows):  # chunk by chunk, as the scalers are fitted
+        total = sum(A.numpy(s, e).sum(0, dtype=np.float64) for s, e in A.bounds)  # scaled
+        return float(np.abs(total / A.shape[0]).sum())
+    if sp.issparse(A):
+        return float(np.abs(np.asarray(A.mean(axis=0, dtype=np.float64))).sum())
+    return float(np.abs(np.asarray(A).reshape(len(A), -1).mean(0, dtype=np.float64)).sum())
 
 
 def _mapped(A: Any) -> MappedRows:
@@ -234,16 +252,19 @@ class _CorrNetBase(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
             epochs = AUTO_LBFGS_EPOCHS
         elif epochs == "auto":
             epochs = min(max(math.ceil(AUTO_STEPS / steps_per_epoch), AUTO_MIN_EPOCHS), AUTO_MAX_EPOCHS)
-        self.config_ = dataclasses.replace(config, output_activation=out, epochs=int(epochs)).validate()
+        lr = config.lr
+        if lr == "auto":
+            lr = AUTO_LR * min(1.0, AUTO_LR_MASS / max(max(_mean_mass(A) for A in views), 1e-12))
+        self.config_ = dataclasses.replace(config, output_activation=out, epochs=int(epochs), lr=lr).validate()
         return self.config_
 
-    def _optimizer(self, config: Config, n_rows: int, plain: bool) -> Config:
-        """The config with ``optimizer="auto"`` resolved for ``n_rows`` training rows, in a fit that is
-        ``plain`` (one fully paired or masked in-memory source, one process); ``lbfgs`` trains the
-        whole set as one batch (:meth:`_batch`)."""
+    def _optimizer(self, config: Config, n_rows: int, width: int, plain: bool) -> Config:
+        """The config with ``optimizer="auto"`` resolved for ``n_rows`` training rows of ``width``
+        columns (all views), in a fit that is ``plain`` (one fully paired or masked in-memory source,
+        one process); ``lbfgs`` trains the whole set as one batch (:meth:`_batch`)."""
         opt = config.optimizer
         if opt == "auto":
-            small = plain and n_rows <= AUTO_LBFGS_ROWS
+            small = plain and n_rows <= AUTO_LBFGS_ROWS and n_rows * width <= AUTO_LBFGS_VALUES
             opt = "lbfgs" if small and config.lr_schedule == "constant" and not config.weight_decay else "adam"
         if opt == "lbfgs":
             if not plain:

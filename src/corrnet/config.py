@@ -55,8 +55,8 @@ class _ConfigMethods:
             raise ValueError(f"epochs must be 'auto' or a non-negative integer, got {self.epochs!r}.")
         if any(int(s) != s or s < 1 for s in self.encoder_layers):
             raise ValueError(f"encoder_layers must be positive integers, got {self.encoder_layers!r}.")
-        if not self.lr > 0:
-            raise ValueError(f"lr must be > 0, got {self.lr!r}.")
+        if self.lr != "auto" and (isinstance(self.lr, str) or not self.lr > 0):
+            raise ValueError(f"lr must be 'auto' or > 0, got {self.lr!r}.")
         if self.lam < 0:
             raise ValueError(f"lam must be >= 0 (it weights -sum corr), got {self.lam!r}.")
         if not self.corr_eps > 0:
@@ -72,7 +72,7 @@ class _ConfigMethods:
     @property
     def resolved(self) -> bool:
         """True when no field is ``"auto"`` (a model can be built from it)."""
-        return self.output_activation != "auto" and self.epochs != "auto"
+        return "auto" not in (self.output_activation, self.epochs, self.lr, self.optimizer)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)

@@ -120,9 +120,8 @@ class CorrNet(_CorrNetBase, auto_wrap_output_keys=None):
         X, Y = self._scale(X, self.scalers_[0]), self._scale(Y, self.scalers_[1])
         Xu = None if Xu is None else self._scale(Xu, self.scalers_[0])
         Yu = None if Yu is None else self._scale(Yu, self.scalers_[1])
-        config = self._optimizer(
-            config, X.shape[0], strategy is None and not isinstance(X, MappedRows) and dist is None
-        )
+        plain = strategy is None and not isinstance(X, MappedRows) and dist is None
+        config = self._optimizer(config, X.shape[0], X.shape[1] + Y.shape[1], plain)
         mixed_ppb = (self.paired_per_batch or max(2, config.batch_size // 2)) if strategy == "mixed" else None
         batch = mixed_ppb or self._batch(config, X.shape[0]) * world
         device = self._device()

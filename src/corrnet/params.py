@@ -184,8 +184,9 @@ PARAMS: tuple[Param, ...] = (
         "str",
         '{"auto", "adam", "lbfgs", "adamw", "rmsprop_original", "rmsprop", "sgd"}',
         (
-            "``auto``: ``lbfgs`` when the training rows fit in one batch of at most 2 000 (fully paired,\n"
-            "in memory, one process, constant ``lr_schedule``, no ``weight_decay``), else ``adam``; the\n"
+            "``auto``: ``lbfgs`` when the training rows fit in one batch of at most 2 000 rows and\n"
+            "1 000 000 values (rows x all views' columns; fully paired, in memory, one process,\n"
+            "constant ``lr_schedule``, no ``weight_decay``), else ``adam``; the\n"
             "choice is in ``optimizer_``. ``lbfgs``: full-batch L-BFGS with a strong-Wolfe line search\n"
             "(``lr`` and ``batch_size`` do not apply; each epoch is 10 iterations): exact correlations\n"
             "over all rows, and 3-28x less CPU time than minibatch Adam on eight small tables at about\n"
@@ -198,17 +199,19 @@ PARAMS: tuple[Param, ...] = (
     ),
     Param(
         "lr",
-        3e-3,
-        "float",
-        "float",
+        "auto",
+        "float | str",
+        'float or "auto"',
         (
-            "The first-order optimisers' step size (Adam's, with ``optimizer=\"auto\"`` beyond L-BFGS's\n"
-            "2 000 rows; L-BFGS's line search sets its own). 3e-3: on MNIST halves it reaches the validation\n"
-            "sum-correlation of 1e-2 (46.3 vs 46.1 after the 20 ``auto`` epochs), and on Noisy MNIST, whose\n"
-            "un-centred 784 + 784 pixels saturated 29 of 50 units at 1e-2 (val sum-corr 27.9), it saturates\n"
-            "none and reaches 40.8 (results: Noisy MNIST)."
+            "The first-order optimisers' step size (L-BFGS's line search sets its own). ``auto``:\n"
+            "``1e-2 * min(1, 100 / m)``, m the largest column-mean mass ``sum_i |mean(x_i)|`` of a\n"
+            "(scaled) training view: 1e-2 for standardised, sparse or [0, 1] views of modest mass (every\n"
+            "defaults dataset, MNIST halves, text), less for un-centred wide views, whose shared drift\n"
+            "of about ``lr * m`` per Adam step saturates sigmoid units (Noisy MNIST, m = 451: 2.2e-3;\n"
+            "results: Noisy MNIST). The resolved value is in ``config_.lr``."
         ),
         config=True,
+        config_default=1e-2,
     ),
     Param(
         "lr_schedule",
