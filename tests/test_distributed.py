@@ -143,19 +143,15 @@ def test_two_processes_compute_the_global_batch_loss_and_gradient(two_processes)
             torch.testing.assert_close(r["grads"][k], p.grad, rtol=1e-9, atol=1e-12)
 
 
+# the one-process reference of the two-process runs: the doubled batch, unshuffled, autograd, Adam
+# (distributed fits train Adam; full-batch L-BFGS is one process's)
+ONE_PROCESS = dict(batch_size=2 * B, epochs=3, tol=None, shuffle=False, engine="autograd", device="cpu")
+ONE_PROCESS.update(random_state=0, optimizer="adam")
+
+
 def test_two_processes_train_like_one_process_with_the_doubled_batch(two_processes):
     out, X, Y, ranks = two_processes
-    one = CorrNet(  # distributed fits train with Adam (full-batch L-BFGS is one process's)
-        3,
-        batch_size=2 * B,
-        epochs=3,
-        tol=None,
-        shuffle=False,
-        engine="autograd",
-        device="cpu",
-        random_state=0,
-        optimizer="adam",
-    )
+    one = CorrNet(3, **ONE_PROCESS)
     one.fit(X, Y)
     for r in ranks:  # both ranks end with the same weights as the single process
         for k, v in one.model_.state_dict().items():
@@ -185,17 +181,7 @@ def test_two_processes_compute_the_masked_n_view_objective_of_the_global_batch(t
 
 def test_two_processes_train_a_masked_multiview_model_like_one_process(two_processes):
     views, masks = _mv_data()
-    one = MultiViewCorrNet(
-        3,
-        batch_size=2 * B,
-        epochs=3,
-        tol=None,
-        shuffle=False,
-        engine="autograd",
-        device="cpu",
-        random_state=0,
-        optimizer="adam",
-    ).fit(views, masks=masks)
+    one = MultiViewCorrNet(3, **ONE_PROCESS).fit(views, masks=masks)
     for r in two_processes[3]:
         for k, v in one.model_.state_dict().items():
             torch.testing.assert_close(r["mstate"][k], v, rtol=1e-4, atol=1e-5)

@@ -123,7 +123,8 @@ class CorrNet(_CorrNetBase, auto_wrap_output_keys=None):
         plain = strategy is None and not isinstance(X, MappedRows) and dist is None
         config = self._optimizer(config, X.shape[0], X.shape[1] + Y.shape[1], plain)
         mixed_ppb = (self.paired_per_batch or max(2, config.batch_size // 2)) if strategy == "mixed" else None
-        batch = mixed_ppb or self._batch(config, X.shape[0]) * world
+        step_rows = self._batch(config, X.shape[0]) * world  # rows per step over all processes
+        batch = mixed_ppb or step_rows
         device = self._device()
         val = self._validation(self._check_validation(validation_data, isinstance(X, MappedRows)), device)
         Xt, Yt = to_tensor(X, device), to_tensor(Y, device)
@@ -134,13 +135,7 @@ class CorrNet(_CorrNetBase, auto_wrap_output_keys=None):
         sources, pretrain = self._sources(strategy, Xt, Yt, X, Y, Xu, Yu, device)
         fit = FitInputs(
             dims=[X.shape[1], Y.shape[1]],
-            plan=Plan(
-                sources,
-                self._batch(config, X.shape[0]) * world,
-                config.shuffle,
-                paired_per_batch=mixed_ppb,
-                chunk_rows=chunk,
-            ),
+            plan=Plan(sources, step_rows, config.shuffle, paired_per_batch=mixed_ppb, chunk_rows=chunk),
             steps_per_epoch=len(training.batch_starts(X.shape[0], batch)),
             val=val,
             pretrain=pretrain,

@@ -424,7 +424,7 @@ def _lbfgs_epoch(state: TrainState, plan: Plan, config: Config, step: Callable, 
     the last objective evaluation. Returns True when L-BFGS stopped early (its gradient or change
     tolerances: converged)."""
     model, opt = state.model, state.optimizer
-    ((parts),) = list(plan.epoch(state.generator, next(model.parameters()).device))
+    (parts,) = plan.epoch(state.generator, next(model.parameters()).device)  # the plan's one step
     last: list[LossTerms | None] = [None]
 
     def closure() -> Tensor:
