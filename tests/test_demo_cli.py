@@ -23,7 +23,7 @@ def test_demo_end_to_end_beats_random_projection(tmp_path):
 def test_cli_demo_json(tmp_path):
     r = CliRunner().invoke(main, ["demo", "--out", str(tmp_path), "--epochs", "5", "--components", "5", "--json"])
     assert r.exit_code == 0, r.output
-    out = json.loads(r.output)
+    out = json.loads(r.stdout)  # warnings go to stderr: stdout stays one JSON document
     assert out["epochs"] == 5 and (tmp_path / "index.html").is_file()
 
 

@@ -145,8 +145,8 @@ def test_validation_history_and_early_stopping(two_views):
     assert est.n_features_in_ == 7
     assert "val_sum_corr" in est.history_[0]
     assert est.best_epoch_ is not None and est.best_epoch_ <= est.n_epochs_
-    best = max(r["val_sum_corr"] for r in est.history_)
-    assert est.history_[est.best_epoch_ - 1]["val_sum_corr"] == best
+    best = max(r["val_mrr"] for r in est.history_)  # monitor="auto": the validation retrieval MRR
+    assert est.history_[est.best_epoch_ - 1]["val_mrr"] == best
 
 
 def test_divergence_rolls_back_and_explains(two_views):

@@ -32,12 +32,14 @@ def test_auto_picks_lbfgs_only_for_small_plain_fits():
     X, Y = _views()
     assert _fit(CorrNet(3, epochs=1, **CPU), X, Y).optimizer_ == "lbfgs"
     big = np.tile(X, (34, 1))[:2001], np.tile(Y, (34, 1))[:2001]
-    assert _fit(CorrNet(3, epochs=1, **CPU), *big).optimizer_ == "adam"
-    assert _fit(CorrNet(3, epochs=1, **CPU), *(A[:2000] for A in big)).optimizer_ == "lbfgs"
+    whole = dict(validation_fraction=None)  # every row trains (the bound counts training rows)
+    assert _fit(CorrNet(3, epochs=1, **whole, **CPU), *big).optimizer_ == "adam"
+    assert _fit(CorrNet(3, epochs=1, **whole, **CPU), *(A[:2000] for A in big)).optimizer_ == "lbfgs"
+    assert _fit(CorrNet(3, epochs=1, **CPU), *big).optimizer_ == "lbfgs"  # 1 801 rows train, 200 validate
     wide = np.tile(X, (1, 100))[:, :491], Y  # 60 rows x (491 + 4) = 29 700 values: L-BFGS
     assert _fit(CorrNet(3, epochs=1, **CPU), *wide).optimizer_ == "lbfgs"
     wider = np.tile(X[:, :1], (34, 2000))[:2000, :497], np.tile(Y, (34, 1))[:2000]  # 2 000 x 501: Adam
-    assert _fit(CorrNet(3, epochs=1, **CPU), *wider).optimizer_ == "adam"
+    assert _fit(CorrNet(3, epochs=1, **whole, **CPU), *wider).optimizer_ == "adam"
     assert _fit(CorrNet(3, epochs=1, weight_decay=1e-4, **CPU), X, Y).optimizer_ == "adam"
     assert _fit(CorrNet(3, epochs=1, lr_schedule="cosine", **CPU), X, Y).optimizer_ == "adam"
     semi = _fit(CorrNet(3, epochs=1, **CPU), X[:30], Y[:30], X_unpaired=X[30:])
@@ -119,7 +121,13 @@ def test_lbfgs_stops_as_converged_when_its_own_tolerances_are_met():
 
 def test_lbfgs_with_validation_early_stopping_keeps_the_best_epoch():
     X, Y = _views(n=80)
-    est = _fit(CorrNet(3, epochs=40, early_stopping=True, patience=2, validation_fraction=0.25, tol=None, **CPU), X, Y)
+    est = _fit(
+        CorrNet(
+            3, epochs=40, early_stopping=True, patience=2, validation_fraction=0.25, monitor="sum_corr", tol=None, **CPU
+        ),
+        X,
+        Y,
+    )
     assert est.optimizer_ == "lbfgs"
     scores = [r["val_sum_corr"] for r in est.history_]
     assert est.best_epoch_ == int(np.argmax(scores)) + 1  # epochs count from 1

@@ -155,7 +155,16 @@ def test_cli_train_streams_npy_and_parquet_views_and_matches_the_in_memory_fit(t
     r = CliRunner().invoke(main, [str(a) for a in args])
     assert r.exit_code == 0, r.output
     assert json.loads(r.output)["epochs"] == 3
-    est = CorrNet(n_components=3, epochs=3, batch_size=40, random_state=0, device="cpu", optimizer="adam").fit(X, Y)
+    # memory-mapped views hold out nothing (validation_fraction="auto" draws rows in memory only)
+    est = CorrNet(
+        n_components=3,
+        epochs=3,
+        batch_size=40,
+        random_state=0,
+        device="cpu",
+        optimizer="adam",
+        validation_fraction=None,
+    ).fit(X, Y)
     np.testing.assert_array_equal(CorrNet.load(tmp_path / "m").transform(X=X, Y=Y), est.transform(X=X, Y=Y))
 
 

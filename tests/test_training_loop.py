@@ -37,7 +37,9 @@ def assert_same_weights(a, b):
 def test_early_stopping_stops_after_patience_and_restores_the_best_epoch(two_views):
     X, Y = two_views
     Xt, Yt, Xv, Yv = X[:40], Y[:40], X[40:], Y[40:]  # 40 rows, lr 0.05: overfits, validation turns
-    est = CorrNet(3, lr=0.05, batch_size=10, epochs=300, tol=None, early_stopping=True, patience=4, **CPU)
+    est = CorrNet(
+        3, lr=0.05, batch_size=10, epochs=300, tol=None, early_stopping=True, patience=4, monitor="sum_corr", **CPU
+    )
     est.fit(Xt, Yt, validation_data=(Xv, Yv))
     vals = [r["val_sum_corr"] for r in est.history_]
     best = int(np.argmax(vals)) + 1
@@ -128,7 +130,9 @@ def test_mixed_batches_default_to_half_a_batch_of_pairs(two_views):
 # -- validation metrics ------------------------------------------------------------------------------
 def test_validation_metrics_match_an_independent_computation(two_views):
     X, Y = two_views
-    est = CorrNet(3, epochs=4, tol=None, **CPU).fit(X[:80], Y[:80], validation_data=(X[80:], Y[80:]))
+    est = CorrNet(3, epochs=4, tol=None, early_stopping=False, **CPU).fit(
+        X[:80], Y[:80], validation_data=(X[80:], Y[80:])
+    )
     Xv, Yv = X[80:].astype(np.float64), Y[80:].astype(np.float64)
     last = est.history_[-1]
     hx, hy = est.transform(X=Xv), est.transform(Y=Yv)
@@ -238,6 +242,8 @@ def test_paper_preset_is_the_original_recipe_field_by_field():
         shuffle=False,
         scale=None,
         tol=None,
+        validation_fraction=None,
+        early_stopping=False,
     )
     est = CorrNet.paper()
     assert est.engine == "auto" and est.unpaired_strategy == "auto"
@@ -248,6 +254,7 @@ def test_seed_blog_preset_settings():
     assert p["fusion"] == "sum" and p["hidden_activation"] == "relu" and p["output_activation"] == "linear"
     assert p["loss"] == "mse" and p["lam"] == 0.02 and p["optimizer"] == "rmsprop" and p["init"] == "torch"
     assert p["tied"] is False and p["lr"] == 1e-3 and p["epochs"] == 50 and p["scale"] is None
+    assert p["validation_fraction"] is None and p["early_stopping"] is False  # every row, 50 epochs
 
 
 def test_best_preset_settings():
@@ -258,6 +265,7 @@ def test_best_preset_settings():
     assert p["lam"] == 4.0 and p["optimizer"] == "adam" and p["lr"] == 6e-3 and p["lr_schedule"] == "cosine"
     assert p["batch_size"] == 100 and p["epochs"] == 30 and p["shuffle"] is True and p["tol"] is None
     assert p["reconstruct_from"] == ("both", "x", "y") and p["output_activation"] == "auto"
+    assert p["validation_fraction"] is None and p["early_stopping"] is False  # every row, 30 epochs
     fields = set(Config.__dataclass_fields__)
     cfg = Config(**{k: v for k, v in p.items() if k in fields}).validate()
     m = CorrNetModule([392, 392], dataclasses.replace(cfg, output_activation="sigmoid"))
@@ -516,7 +524,9 @@ def test_training_arguments_errors_say_exactly_what_to_do():
     assert str(err.value) == "early_stopping needs validation data: pass validation_data or validation_fraction."
     with pytest.raises(ValueError) as err:
         CorrNet(2, epochs=1, monitor="accuracy", **CPU).fit(X, Y, validation_data=(X, Y))
-    assert str(err.value) == "monitor='accuracy' is not supported; use one of ['generation', 'loss', 'sum_corr']."
+    assert str(err.value) == (
+        "monitor='accuracy' is not supported; use one of ['canon_corr', 'generation', 'loss', 'mrr', 'sum_corr']."
+    )
 
 
 def test_history_names_each_models_own_terms():

@@ -107,6 +107,14 @@ AUTO_LR_MASS = 100.0
 AUTO_LBFGS_ROWS = 2_000
 AUTO_LBFGS_VALUES = 1_000_000
 AUTO_LBFGS_EPOCHS = 20
+# validation_fraction="auto" holds out AUTO_VAL_FRACTION of the paired rows (at most AUTO_VAL_MAX_ROWS,
+# drawn at random) when at least AUTO_VAL_MIN_ROWS are paired (then at least 50 validation rows);
+# early_stopping="auto" then stops on monitor="auto" = AUTO_MONITOR and keeps the best epoch
+# (results: early stopping on validation)
+AUTO_VAL_FRACTION = 0.1
+AUTO_VAL_MIN_ROWS = 500
+AUTO_VAL_MAX_ROWS = 5_000
+AUTO_MONITOR = "mrr"
 # with epochs="auto", running out of epochs is the plan on large data; it is only worth a warning when
 # the training loss was still falling: the run's last quarter brought more than this fraction of the
 # whole run's decrease of the (best) training loss
@@ -148,6 +156,16 @@ def _split_tail(A: Any, n_val: int) -> tuple[Any, Any]:
     """(all rows but the last ``n_val``, the last ``n_val``); a streamed view is split without reading."""
     n = A.shape[0]
     return (A.window(0, n - n_val), A.window(n - n_val, n)) if isinstance(A, MappedRows) else (A[:-n_val], A[-n_val:])
+
+
+def _split_random(X: Any, Y: Any, n_val: int, random_state: Any) -> tuple[tuple[Any, Any], tuple[Any, Any]]:
+    """((X, Y) without ``n_val`` random rows, (X, Y) of those rows), the rows kept in their order. The
+    draw is seeded by an integer ``random_state``, else 0: the same rows every time (a resumed fit
+    must see the training rows its checkpoint was made on)."""
+    seed = random_state if isinstance(random_state, int | np.integer) else 0
+    val = np.sort(np.random.default_rng(seed).permutation(X.shape[0])[:n_val])
+    train = np.setdiff1d(np.arange(X.shape[0]), val, assume_unique=True)
+    return (X[train], Y[train]), (X[val], Y[val])
 
 
 @dataclass
@@ -376,11 +394,18 @@ class _CorrNetBase(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
         patience = int(self.n_iter_no_change)
         if config.optimizer != "lbfgs":  # an L-BFGS epoch is already many full-batch iterations
             patience = max(patience, math.ceil(MIN_PATIENCE_STEPS / fit.steps_per_epoch))
+        early, es_patience = self.early_stopping, self.patience
+        if early not in (True, False, "auto"):
+            raise ValueError(f"early_stopping must be True, False or 'auto', got {early!r}.")
+        if es_patience != "auto" and (
+            isinstance(es_patience, bool) or not isinstance(es_patience, int | np.integer) or es_patience < 1
+        ):
+            raise ValueError(f"patience must be a positive int or 'auto', got {es_patience!r}.")
         options = training.RunOptions(
             validation=fit.val,
-            early_stopping=self.early_stopping,
-            patience=self.patience,
-            monitor=self.monitor,
+            early_stopping=fit.val is not None if early == "auto" else bool(early),
+            patience=patience if es_patience == "auto" else int(es_patience),
+            monitor=AUTO_MONITOR if self.monitor == "auto" else self.monitor,
             verbose=self.verbose if main else 0,
             on_epoch_end=on_epoch_end,
             engine=self.engine_,

@@ -120,9 +120,12 @@ PRESETS: dict[str, dict[str, Any]] = {
         batch_size=100,
         epochs=50,
         shuffle=False,
-        # estimator settings: no scaling, exactly 50 epochs (no convergence stop), the autograd engine
+        # estimator settings: no scaling, exactly 50 epochs on every training row (no convergence stop,
+        # no validation hold-out or early stopping)
         scale=None,
         tol=None,
+        validation_fraction=None,
+        early_stopping=False,
     ),
     # The popular Keras blog's model: two relu encoders summed, linear decoders, Keras MSE and
     # Keras RMSprop defaults -- with the correlation term's sign fixed (the blog adds +lam*corr).
@@ -144,6 +147,8 @@ PRESETS: dict[str, dict[str, Any]] = {
         shuffle=True,
         scale=None,
         tol=None,
+        validation_fraction=None,
+        early_stopping=False,
     ),
     # corrnet's best on MNIST halves (issue 11; every choice on the validation split, README "Presets"):
     # per-view encoders 500-300 into the 50-unit joint layer (the public deep Keras CorrNet's widths,
@@ -168,7 +173,9 @@ PRESETS: dict[str, dict[str, Any]] = {
         batch_size=100,
         epochs=30,
         shuffle=True,
-        tol=None,  # exactly 30 epochs
+        tol=None,  # exactly 30 epochs on every training row
+        validation_fraction=None,
+        early_stopping=False,
     ),
     # corrnet's own defaults.
     "default": {},

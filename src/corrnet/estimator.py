@@ -12,7 +12,18 @@ import torch
 from sklearn.utils.validation import check_is_fitted
 
 from . import persistence, training
-from .base import FitInputs, RunFiles, _CorrNetBase, _mapped, _split_tail, _stack
+from .base import (
+    AUTO_VAL_FRACTION,
+    AUTO_VAL_MAX_ROWS,
+    AUTO_VAL_MIN_ROWS,
+    FitInputs,
+    RunFiles,
+    _CorrNetBase,
+    _mapped,
+    _split_random,
+    _split_tail,
+    _stack,
+)
 from .config import Config, preset
 from .data import MappedRows, check_paired_rows, check_view, check_views, is_mapped, to_tensor
 from .diagnostics import FitWarning, diagnose
@@ -167,9 +178,16 @@ class CorrNet(_CorrNetBase, auto_wrap_output_keys=None):
             if X_unpaired is not None or Y_unpaired is not None:
                 raise ValueError("distributed=True supports paired rows only; drop X_unpaired/Y_unpaired.")
             dist.check_same("the shapes of X and Y", (X.shape[0], X.shape[1], Y.shape[1]))
-        if validation_data is None and self.validation_fraction:
-            if not 0 < self.validation_fraction < 1:
-                raise ValueError(f"validation_fraction must be in (0, 1), got {self.validation_fraction}.")
+        frac = self.validation_fraction
+        if frac not in ("auto", None) and (
+            isinstance(frac, bool) or not isinstance(frac, float | int) or not 0 < frac < 1
+        ):
+            raise ValueError(f"validation_fraction must be in (0, 1), 'auto' or None, got {frac!r}.")
+        if validation_data is None and frac == "auto":
+            if not streamed and X.shape[0] >= AUTO_VAL_MIN_ROWS:
+                n_val = min(round(AUTO_VAL_FRACTION * X.shape[0]), AUTO_VAL_MAX_ROWS)
+                (X, Y), validation_data = _split_random(X, Y, n_val, self.random_state)
+        elif validation_data is None and frac:
             n_val = round(X.shape[0] * self.validation_fraction)
             if n_val < 2 or X.shape[0] - n_val < 2:
                 raise ValueError(

@@ -24,7 +24,8 @@ INITS = ("original", "torch")
 PASSES = ("both", "x", "y")  # two views: reconstruct both views from h(x,y), h(x,0), h(0,y)
 # N views: from all views together, from each single view, from each pair of views
 MULTIVIEW_PASSES = ("all", "single", "pairs")
-MONITORS = {"sum_corr": "max", "loss": "min", "generation": "min"}  # each metric and the direction that is better
+# each validation metric early stopping can monitor, and the direction that is better
+MONITORS = {"sum_corr": "max", "loss": "min", "generation": "min", "mrr": "max", "canon_corr": "max"}
 ENGINES = ("auto", "autograd", "fused", "compile")
 PRECISIONS = ("float32", "bfloat16")
 UNPAIRED_STRATEGIES = ("auto", "pretrain", "alternate", "mixed")
@@ -301,39 +302,52 @@ PARAMS: tuple[Param, ...] = (
     ),
     Param(
         "validation_fraction",
-        None,
-        "float | None",
-        "float",
+        "auto",
+        "float | str | None",
+        'float, "auto" or None',
         (
-            "Hold out this fraction of the training rows (the last rows, no shuffling) for validation\n"
-            "metrics in ``history_`` and early stopping. Ignored when ``fit`` gets ``validation_data``."
+            "Hold out this fraction of the paired training rows (the last rows, no shuffling) for\n"
+            "validation metrics in ``history_`` and early stopping. ``auto``: 10 % of them (at most\n"
+            "5 000), drawn at random (seeded by an integer ``random_state``, else 0), when there are at\n"
+            "least 500 paired rows in memory; fewer rows, or views memory-mapped from disk, hold out\n"
+            "nothing. ``None`` holds out nothing. Ignored when ``fit`` gets ``validation_data``."
         ),
         views="two",
     ),
     Param(
         "early_stopping",
-        False,
-        "bool",
-        "bool",
+        "auto",
+        "bool | str",
+        'bool or "auto"',
         (
             "Stop when the monitored validation metric has not improved for ``patience`` epochs and keep\n"
-            "the best epoch's weights."
+            "the best epoch's weights. ``auto``: whenever there are validation rows (``validation_data``\n"
+            "or ``validation_fraction``)."
         ),
     ),
     Param(
         "patience",
-        10,
-        "int",
-        "int",
-        "",
+        "auto",
+        "int | str",
+        'int or "auto"',
+        (
+            "Epochs without improvement before early stopping. ``auto``: the convergence check's\n"
+            "patience (``n_iter_no_change`` epochs, and at least 500 optimiser steps' worth)."
+        ),
     ),
     Param(
         "monitor",
-        "sum_corr",
+        "auto",
         "str",
-        '{"sum_corr", "loss", "generation"}',
-        "",
-        allowed=tuple(MONITORS),
+        '{"auto", "mrr", "canon_corr", "sum_corr", "loss", "generation"}',
+        (
+            "The validation metric early stopping watches. ``mrr``: cross-view retrieval of the\n"
+            "single-view codes (mean reciprocal rank by cosine, both ways); ``canon_corr``: the sum of\n"
+            "the canonical correlations between the two views' codes; both on the first 1 000 validation\n"
+            "rows, and both see units that merely repeat each other, which ``sum_corr`` (the per-unit\n"
+            "correlations the objective raises) counts again. ``auto``: ``AUTO_MONITOR``."
+        ),
+        allowed=(*MONITORS, "auto"),
     ),
     Param(
         "random_state",

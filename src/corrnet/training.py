@@ -19,7 +19,7 @@ import torch
 import torch.distributed
 from torch import Tensor
 
-from . import fastpath
+from . import fastpath, metrics
 from .config import Config
 from .data import dense
 from .distributed import Dist
@@ -43,6 +43,9 @@ from .plans import Plan, Source, batch_starts  # noqa: F401  (batch_starts: re-e
 # validation runs in chunks of about this many input values (4 MiB of float32): its memory does not
 # grow with the number of validation rows
 EVAL_CHUNK_VALUES = 2**20
+# the code metrics of validation (retrieval MRR, canonical correlations) see at most this many rows:
+# their cost is quadratic in the rows (retrieval) and every epoch pays it
+CODE_METRIC_ROWS = 1_000
 
 # engine="auto" compiles when a run has at least this many optimiser steps: compiling the step costs
 # ~8 s on a 2-core CPU and saves ~0.3-0.5 ms per step over the fused engine (README, Training speed).
@@ -181,11 +184,18 @@ class TrainState:
 
 
 @torch.inference_mode()
-def evaluate(model: CorrNetModule, views: list[Tensor], config: Config, chunk: int | None = None) -> dict[str, float]:
+def evaluate(
+    model: CorrNetModule, views: list[Tensor], config: Config, chunk: int | None = None, codes: tuple[str, ...] = ()
+) -> dict[str, float]:
     """Validation metrics on fully paired views (a list of N tensors (n, d_v)): the objective (its
     correlation over all rows), the sum over view pairs of the per-unit correlations of the
     single-view codes, and the generation error (mean squared error per feature of each view
-    generated from each other view, averaged over the N (N - 1) ordered pairs)."""
+    generated from each other view, averaged over the N (N - 1) ordered pairs).
+
+    ``codes`` adds metrics of the single-view codes of the first ``CODE_METRIC_ROWS`` rows, averaged
+    over view pairs: ``"mrr"`` (cross-view retrieval by cosine, mean reciprocal rank in [0, 1], both
+    directions) and ``"canon_corr"`` (the sum of the canonical correlations between two views' codes,
+    which, unlike ``sum_corr``, does not count a redundant unit twice)."""
     model.eval()
     N, n = model.n_views, views[0].shape[0]
     chunk = chunk or max(256, EVAL_CHUNK_VALUES // sum(model.dims))  # rows per forward pass
@@ -193,10 +203,14 @@ def evaluate(model: CorrNetModule, views: list[Tensor], config: Config, chunk: i
     subsets = configured + tuple((i,) for i in range(N) if (i,) not in configured)
     pairs = list(itertools.combinations(range(N), 2))
     stats, rec, gen = [0.0] * len(pairs), 0.0, 0.0  # per view pair: summed correlation statistics
+    kept: list[list[Tensor]] = [[] for _ in range(N)]  # single-view codes of the first rows (``codes``)
     for s in range(0, n, chunk):  # memory flat in n: a streamed view is read chunk by chunk
         xs = [v[s : s + chunk] for v in views]
         out = model(xs, subsets)
         xs = [dense(x) for x in xs]
+        if codes and s < CODE_METRIC_ROWS:
+            for i in range(N):
+                kept[i].append(out.singles[i][: CODE_METRIC_ROWS - s].float().cpu())
         for p, (i, j) in enumerate(pairs):
             stats[p] = stats[p] + correlation_stats(out.singles[i], out.singles[j])
         for p, sub in enumerate(subsets):
@@ -208,7 +222,22 @@ def evaluate(model: CorrNetModule, views: list[Tensor], config: Config, chunk: i
     sum_corr = sum(float(correlation_from_stats(S, config.corr_eps).sum()) for S in stats)
     model.train()
     loss = float(combine(rec / n, sum_corr, config))  # Python floats: float64, as before
-    return {"loss": loss, "sum_corr": sum_corr, "generation": gen / (n * N * (N - 1))}
+    result = {"loss": loss, "sum_corr": sum_corr, "generation": gen / (n * N * (N - 1))}
+    hs = [torch.cat(h).numpy() for h in kept] if codes else []
+    for name in codes:
+        result[name] = sum(CODE_METRICS[name](hs[i], hs[j]) for i, j in pairs) / len(pairs)
+    return result
+
+
+def _mrr(H1, H2) -> float:
+    return (metrics.retrieval(H1, H2, ks=())["mrr"] + metrics.retrieval(H2, H1, ks=())["mrr"]) / 2
+
+
+# validation metrics of the single-view codes (``evaluate(..., codes=...)``), each of two code sets
+CODE_METRICS: dict[str, Callable[[Any, Any], float]] = {
+    "mrr": _mrr,
+    "canon_corr": lambda H1, H2: float(metrics.canonical_correlations(H1, H2, reg=1e-4).sum()),
+}
 
 
 def init_state(model: CorrNetModule, config: Config, seed: int) -> TrainState:
@@ -272,6 +301,7 @@ class RunOptions:
     tol: float | None = None
     n_iter_no_change: int = 10
     dist: Dist | None = None
+    codes: tuple[str, ...] = ()  # code metrics to add to the history's validation columns (``evaluate``)
 
     def check(self, plan: Plan) -> None:
         if self.monitor not in MONITORS:
@@ -491,7 +521,8 @@ def train(
             row = totals.row(state.epoch + 1, time.perf_counter() - t0, semi, o.dist)
             rules.check_finite(row, state)
             if o.validation is not None:
-                row.update({f"val_{k}": v for k, v in evaluate(model, o.validation, config).items()})
+                codes = tuple(k for k in (o.monitor, *o.codes) if k in CODE_METRICS)
+                row.update({f"val_{k}": v for k, v in evaluate(model, o.validation, config, codes=codes).items()})
             state.history.append(row)
             state.epoch += 1
             rules.update(row, state)

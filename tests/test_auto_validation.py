@@ -1,0 +1,178 @@
+"""validation_fraction / early_stopping / patience / monitor = "auto" (issue 25): which rows are held
+out, when early stopping runs, and the code metrics it watches, each against an independent
+computation."""
+
+import math
+import warnings
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+import torch
+
+from corrnet import CorrNet, MultiViewCorrNet, metrics
+from corrnet import base as base_mod
+from corrnet.training import CODE_METRIC_ROWS, evaluate
+
+CPU = dict(device="cpu")
+
+
+def _views(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    z = rng.normal(size=(n, 3))
+    X = 1 / (1 + np.exp(-(z @ rng.normal(size=(3, 6)) + 0.3 * rng.normal(size=(n, 6)))))
+    Y = 1 / (1 + np.exp(-(z @ rng.normal(size=(3, 5)) + 0.3 * rng.normal(size=(n, 5)))))
+    return X.astype(np.float32), Y.astype(np.float32)
+
+
+def _quiet_fit(est, *args, **kw):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return est.fit(*args, **kw)
+
+
+def test_auto_holds_out_a_seeded_tenth_of_the_rows_and_stops_on_them():
+    """600 rows: 60 drawn by numpy's generator seeded with random_state are held out, the rest train
+    in their order, and early stopping runs on the held-out rows: the same weights as passing that
+    split by hand with early_stopping=True."""
+    X, Y = _views(600)
+    kw = dict(epochs=6, optimizer="adam", batch_size=50, random_state=3, **CPU)
+    auto = _quiet_fit(CorrNet(2, **kw), X, Y)
+    val = np.sort(np.random.default_rng(3).permutation(600)[:60])
+    train = np.setdiff1d(np.arange(600), val)
+    by_hand = _quiet_fit(
+        CorrNet(2, early_stopping=True, validation_fraction=None, **kw),
+        X[train],
+        Y[train],
+        validation_data=(X[val], Y[val]),
+    )
+    for a, b in zip(auto.model_.state_dict().values(), by_hand.model_.state_dict().values()):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+    assert [r["val_mrr"] for r in auto.history_] == [r["val_mrr"] for r in by_hand.history_]
+    assert auto.best_epoch_ == 1 + int(np.argmax([r["val_mrr"] for r in auto.history_]))
+    assert "val_canon_corr" not in auto.history_[0]  # only the monitored code metric is computed
+
+
+def test_auto_split_without_an_integer_seed_is_the_seed_0_draw():
+    X, Y = _views(500)
+    (Xt, _), (Xv, _) = base_mod._split_random(X, Y, 50, None)
+    val = np.sort(np.random.default_rng(0).permutation(500)[:50])
+    np.testing.assert_array_equal(Xv, X[val])
+    assert Xt.shape == (450, 6)
+    (Xt2, _), _ = base_mod._split_random(X, Y, 50, np.random.RandomState(5))
+    np.testing.assert_array_equal(Xt, Xt2)
+
+
+def test_the_auto_split_is_capped_and_sparse_views_split_too():
+    X, Y = _views(520)
+    Xs = sp.csr_matrix(np.where(X > 0.6, X, 0))
+    (Xt, _), (Xv, Yv) = base_mod._split_random(Xs, Y, 52, 1)
+    assert sp.issparse(Xt) and Xt.shape == (468, 6) and Xv.shape == (52, 6)
+    val = np.sort(np.random.default_rng(1).permutation(520)[:52])
+    np.testing.assert_array_equal(Xv.toarray(), Xs[val].toarray())
+    np.testing.assert_array_equal(Yv, Y[val])
+    assert base_mod.AUTO_VAL_MAX_ROWS == 5_000 and round(base_mod.AUTO_VAL_FRACTION * 10**6) > 5_000
+
+
+def test_fewer_than_500_rows_hold_out_nothing_and_do_not_stop_early():
+    X, Y = _views(499)
+    est = _quiet_fit(CorrNet(2, epochs=3, optimizer="adam", tol=None, random_state=0, **CPU), X, Y)
+    assert "val_loss" not in est.history_[0] and est.best_epoch_ is None
+    assert est.stop_reason_ == "max_epochs" and est.n_epochs_ == 3
+
+
+def test_validation_fraction_none_turns_the_hold_out_off():
+    X, Y = _views(600)
+    est = _quiet_fit(CorrNet(2, epochs=2, optimizer="adam", validation_fraction=None, random_state=0, **CPU), X, Y)
+    assert "val_loss" not in est.history_[0]
+
+
+def test_given_validation_data_turns_early_stopping_on_and_false_turns_it_off():
+    X, Y = _views(200)
+    kw = dict(epochs=40, optimizer="adam", lr=0.05, batch_size=20, tol=None, patience=2, random_state=0, **CPU)
+    on = _quiet_fit(CorrNet(2, **kw), X[:150], Y[:150], validation_data=(X[150:], Y[150:]))
+    mrr = [r["val_mrr"] for r in on.history_]
+    best = int(np.argmax(mrr))
+    assert on.stop_reason_ == "early_stopping" and on.n_epochs_ == best + 1 + 2 and on.best_epoch_ == best + 1
+    off = _quiet_fit(CorrNet(2, early_stopping=False, **kw), X[:150], Y[:150], validation_data=(X[150:], Y[150:]))
+    assert off.n_epochs_ == 40 and off.best_epoch_ is None
+    assert [r["val_mrr"] for r in off.history_][: len(mrr)] == mrr  # still reported
+
+
+def test_auto_patience_is_the_convergence_patience():
+    """Adam on 540 training rows of batch 100 (6 steps an epoch): max(10, ceil(500 / 6)) = 84 epochs."""
+    X, Y = _views(600)
+    seen = {}
+    orig = base_mod.training.train
+
+    def spy(state, plan, config, options):
+        seen["patience"], seen["monitor"], seen["early"] = options.patience, options.monitor, options.early_stopping
+        return state
+
+    base_mod.training.train = spy
+    try:
+        _quiet_fit(CorrNet(2, optimizer="adam", random_state=0, **CPU), X, Y)
+    finally:
+        base_mod.training.train = orig
+    assert seen == {"patience": math.ceil(500 / 6), "monitor": base_mod.AUTO_MONITOR, "early": True}
+
+
+def test_memory_mapped_views_hold_out_nothing(tmp_path):
+    X, Y = _views(600)
+    np.save(tmp_path / "x.npy", X)
+    np.save(tmp_path / "y.npy", Y)
+    Xm, Ym = np.load(tmp_path / "x.npy", mmap_mode="r"), np.load(tmp_path / "y.npy", mmap_mode="r")
+    est = _quiet_fit(CorrNet(2, epochs=2, random_state=0, **CPU), Xm, Ym)
+    assert "val_loss" not in est.history_[0]
+
+
+def test_semi_paired_fits_hold_out_paired_rows_only():
+    X, Y = _views(700)
+    est = _quiet_fit(
+        CorrNet(2, epochs=3, tol=None, random_state=0, **CPU), X[:600], Y[:600], X_unpaired=X[600:], Y_unpaired=None
+    )
+    assert "val_mrr" in est.history_[-1] and est.unpaired_strategy_ == "pretrain"
+
+
+def test_a_multiview_fit_stops_early_only_on_given_validation_data():
+    X, Y = _views(600)
+    est = _quiet_fit(MultiViewCorrNet(2, epochs=2, random_state=0, **CPU), [X, Y])
+    assert "val_loss" not in est.history_[-1]
+    est = _quiet_fit(
+        MultiViewCorrNet(2, epochs=2, random_state=0, **CPU), [X[:500], Y[:500]], validation_data=[X[500:], Y[500:]]
+    )
+    assert "val_mrr" in est.history_[-1]
+
+
+@pytest.mark.parametrize(
+    "params,message",
+    [
+        (dict(early_stopping="yes"), "early_stopping must be True, False or 'auto', got 'yes'."),
+        (dict(patience=2.5), "patience must be a positive int or 'auto', got 2.5."),
+        (dict(patience=0), "patience must be a positive int or 'auto', got 0."),
+        (dict(validation_fraction="half"), "validation_fraction must be in (0, 1), 'auto' or None, got 'half'."),
+        (dict(monitor="accuracy"), "monitor='accuracy' is not supported; use one of"),
+    ],
+)
+def test_bad_auto_settings_are_refused_by_name(params, message):
+    X, Y = _views(50)
+    with pytest.raises(ValueError) as err:
+        CorrNet(2, epochs=1, **params, **CPU).fit(X, Y, validation_data=(X, Y))
+    assert str(err.value).startswith(message)
+
+
+def test_code_metrics_match_the_metrics_module_on_the_codes():
+    """evaluate's mrr and canon_corr: metrics.retrieval (both ways, averaged) and the sum of
+    metrics.canonical_correlations on the single-view codes of the first CODE_METRIC_ROWS rows."""
+    X, Y = _views(CODE_METRIC_ROWS + 300)
+    est = _quiet_fit(CorrNet(3, epochs=2, optimizer="adam", validation_fraction=None, random_state=0, **CPU), X, Y)
+    xs = [torch.from_numpy(X), torch.from_numpy(Y)]
+    got = evaluate(est.model_, xs, est.config_, chunk=256, codes=("mrr", "canon_corr"))
+    hx, hy = est.transform(X=X[:CODE_METRIC_ROWS]), est.transform(Y=Y[:CODE_METRIC_ROWS])
+    want_mrr = (metrics.retrieval(hx, hy)["mrr"] + metrics.retrieval(hy, hx)["mrr"]) / 2
+    assert got["mrr"] == pytest.approx(want_mrr, abs=1e-6)
+    want_cc = metrics.canonical_correlations(hx, hy, reg=1e-4).sum()
+    assert got["canon_corr"] == pytest.approx(want_cc, rel=1e-5)
+    plain = evaluate(est.model_, xs, est.config_, chunk=256)
+    assert set(plain) == {"loss", "sum_corr", "generation"}
+    assert plain["sum_corr"] == pytest.approx(got["sum_corr"], rel=1e-12)
