@@ -176,3 +176,34 @@ def test_code_metrics_match_the_metrics_module_on_the_codes():
     plain = evaluate(est.model_, xs, est.config_, chunk=256)
     assert set(plain) == {"loss", "sum_corr", "generation"}
     assert plain["sum_corr"] == pytest.approx(got["sum_corr"], rel=1e-12)
+
+
+def test_a_resumed_fit_sees_the_same_held_out_rows(tmp_path):
+    """The checkpoint's fingerprint covers the training rows: the seeded draw gives the same ones, so
+    two epochs then two more from the checkpoint end where four epochs in one run do."""
+    X, Y = _views(600)
+    kw = dict(optimizer="adam", tol=None, random_state=4, **CPU)
+    whole = _quiet_fit(CorrNet(2, epochs=4, **kw), X, Y)
+    _quiet_fit(CorrNet(2, epochs=2, **kw), X, Y, checkpoint_dir=tmp_path)
+    resumed = _quiet_fit(CorrNet(2, epochs=4, **kw), X, Y, checkpoint_dir=tmp_path, resume=True)
+    for a, b in zip(whole.model_.state_dict().values(), resumed.model_.state_dict().values()):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+    assert whole.best_epoch_ == resumed.best_epoch_
+
+
+def test_sparse_semi_paired_standardised_views_hold_out_and_stop_together():
+    """Options meeting: a sparse view, a raw-scale dense view (standardised), single-view rows and
+    the auto hold-out in one fit; the validation rows are scaled like the training rows."""
+    X, Y = _views(800)
+    Xs = sp.csr_matrix(np.where(X > 0.6, X, 0).astype(np.float32))
+    Yraw = (Y * 50 + 200).astype(np.float32)
+    est = _quiet_fit(
+        CorrNet(2, epochs=3, tol=None, random_state=0, **CPU),
+        Xs[:600],
+        Yraw[:600],
+        X_unpaired=Xs[600:],
+        Y_unpaired=None,
+    )
+    assert est.scalers_[1] is not None and "val_mrr" in est.history_[0]
+    assert np.isfinite([r["val_mrr"] for r in est.history_]).all()
+    assert est.generate(X=Xs[:5]).mean() == pytest.approx(200 + 50 * Y.mean(), rel=0.2)  # Y's own units

