@@ -99,8 +99,9 @@ def test_given_validation_data_turns_early_stopping_on_and_false_turns_it_off():
     assert [r["val_mrr"] for r in off.history_][: len(mrr)] == mrr  # still reported
 
 
-def test_auto_patience_is_the_convergence_patience():
-    """Adam on 540 training rows of batch 100 (6 steps an epoch): max(10, ceil(500 / 6)) = 84 epochs."""
+def test_auto_patience_is_three_epochs_and_500_steps():
+    """Adam on 540 training rows of batch 100 (6 steps an epoch): max(3, ceil(500 / 6)) = 84 epochs;
+    with batch 540 (1 step an epoch) 500 epochs; L-BFGS: 3 epochs."""
     X, Y = _views(600)
     seen = {}
     orig = base_mod.training.train
@@ -115,6 +116,14 @@ def test_auto_patience_is_the_convergence_patience():
     finally:
         base_mod.training.train = orig
     assert seen == {"patience": math.ceil(500 / 6), "monitor": base_mod.AUTO_MONITOR, "early": True}
+    base_mod.training.train = spy
+    try:
+        _quiet_fit(CorrNet(2, optimizer="adam", batch_size=540, random_state=0, **CPU), X, Y)
+        assert seen["patience"] == 500
+        _quiet_fit(CorrNet(2, random_state=0, **CPU), X, Y)
+        assert seen["patience"] == 3
+    finally:
+        base_mod.training.train = orig
 
 
 def test_memory_mapped_views_hold_out_nothing(tmp_path):

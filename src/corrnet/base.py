@@ -115,6 +115,9 @@ AUTO_VAL_FRACTION = 0.1
 AUTO_VAL_MIN_ROWS = 500
 AUTO_VAL_MAX_ROWS = 5_000
 AUTO_MONITOR = "mrr"
+# patience="auto": early stopping waits AUTO_ES_PATIENCE epochs and at least MIN_PATIENCE_STEPS steps (on
+# large data an epoch is hundreds of steps: Multi30k's validation MRR peaks in epoch 1 or 2)
+AUTO_ES_PATIENCE = 3
 # with epochs="auto", running out of epochs is the plan on large data; it is only worth a warning when
 # the training loss was still falling: the run's last quarter brought more than this fraction of the
 # whole run's decrease of the (best) training loss
@@ -295,6 +298,13 @@ class _CorrNetBase(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
         return dataclasses.replace(config, optimizer=opt)
 
     @staticmethod
+    def _es_patience(config: Config, steps_per_epoch: int) -> int:
+        """``patience="auto"``: ``AUTO_ES_PATIENCE`` epochs, and under Adam at least ``MIN_PATIENCE_STEPS`` steps."""
+        if config.optimizer == "lbfgs":  # an L-BFGS epoch is already many full-batch iterations
+            return AUTO_ES_PATIENCE
+        return max(AUTO_ES_PATIENCE, math.ceil(MIN_PATIENCE_STEPS / steps_per_epoch))
+
+    @staticmethod
     def _batch(config: Config, n_rows: int) -> int:
         """Rows per optimiser step (per process): all of them for full-batch L-BFGS."""
         return n_rows if config.optimizer == "lbfgs" else config.batch_size
@@ -404,7 +414,7 @@ class _CorrNetBase(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
         options = training.RunOptions(
             validation=fit.val,
             early_stopping=fit.val is not None if early == "auto" else bool(early),
-            patience=patience if es_patience == "auto" else int(es_patience),
+            patience=self._es_patience(config, fit.steps_per_epoch) if es_patience == "auto" else int(es_patience),
             monitor=AUTO_MONITOR if self.monitor == "auto" else self.monitor,
             verbose=self.verbose if main else 0,
             on_epoch_end=on_epoch_end,

@@ -331,8 +331,8 @@ PARAMS: tuple[Param, ...] = (
         "int | str",
         'int or "auto"',
         (
-            "Epochs without improvement before early stopping. ``auto``: the convergence check's\n"
-            "patience (``n_iter_no_change`` epochs, and at least 500 optimiser steps' worth)."
+            "Epochs without improvement before early stopping. ``auto``: 3 epochs, and under Adam at least\n"
+            "500 optimiser steps' worth (1 000 rows in batches of 100: 50 epochs; MNIST's 45 000: 3)."
         ),
     ),
     Param(
