@@ -216,3 +216,18 @@ def test_sparse_semi_paired_standardised_views_hold_out_and_stop_together():
     assert est.scalers_[1] is not None and "val_mrr" in est.history_[0]
     assert np.isfinite([r["val_mrr"] for r in est.history_]).all()
     assert est.generate(X=Xs[:5]).mean() == pytest.approx(200 + 50 * Y.mean(), rel=0.2)  # Y's own units
+
+
+def test_the_report_shows_the_monitored_code_metric_and_the_kept_epoch():
+    from corrnet import report
+
+    hist = [
+        {"epoch": e, "loss": -e, "recon_both": 1.0, "recon_x": 1.0, "recon_y": 1.0, "sum_corr": e, "val_mrr": m}
+        for e, m in enumerate([0.1, 0.3, 0.2], start=1)
+    ]
+    fig = report.fig_training_curves(hist, best_epoch=2)
+    assert len(fig.axes) == 4 and fig.axes[3].get_title() == "validation retrieval MRR (codes)"
+    np.testing.assert_array_equal(fig.axes[3].lines[0].get_ydata(), [0.1, 0.3, 0.2])
+    for ax in fig.axes:  # the kept epoch marked on every panel
+        assert any(list(ln.get_xdata()) == [2, 2] for ln in ax.lines)
+    assert len(report.fig_training_curves([{k: v for k, v in r.items() if k != "val_mrr"} for r in hist]).axes) == 3

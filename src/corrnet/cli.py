@@ -369,7 +369,7 @@ def report(model, x, y, dataset, split, data_dir, labels, image_shape, out) -> N
     res = _evaluate(est, X, Y, lab)
     sections: list[tuple[str, Any]] = [("Metrics", [{"metric": k, "value": v} for k, v in res.items()])]
     if est.history_:
-        sections.append(("Training curves", rep.fig_training_curves(est.history_)))
+        sections.append(("Training curves", rep.fig_training_curves(est.history_, est.best_epoch_)))
     shapes = None
     if image_shape:
         shapes = (tuple(image_shape[:2]), tuple(image_shape[2:]))

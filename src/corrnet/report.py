@@ -29,10 +29,17 @@ def fig_to_data_uri(fig: Figure) -> str:
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
-def fig_training_curves(history: Sequence[dict[str, float]]) -> Figure:
-    """Loss, reconstruction terms and sum-correlation per epoch (train and, if present, validation)."""
+# validation metrics of the codes (``training.CODE_METRICS``) and their panel titles
+CODE_PANELS = {"val_mrr": "validation retrieval MRR (codes)", "val_canon_corr": "validation canonical corr. (codes)"}
+
+
+def fig_training_curves(history: Sequence[dict[str, float]], best_epoch: int | None = None) -> Figure:
+    """Loss, reconstruction terms and sum-correlation per epoch (train and, if present, validation),
+    a code metric's panel when the history has one (what early stopping watches by default), and
+    the epoch early stopping kept (``best_epoch``) as a dashed line."""
     ep = [r["epoch"] for r in history]
-    fig, axes = plt.subplots(1, 3, figsize=(13, 3.4))
+    codes = [k for k in CODE_PANELS if k in history[0]]
+    fig, axes = plt.subplots(1, 3 + len(codes), figsize=(13 + 4.3 * len(codes), 3.4))
     axes[0].plot(ep, [r["loss"] for r in history], label="train objective")
     if "val_loss" in history[0]:
         axes[0].plot(ep, [r["val_loss"] for r in history], label="validation objective")
@@ -44,8 +51,13 @@ def fig_training_curves(history: Sequence[dict[str, float]]) -> Figure:
     if "val_sum_corr" in history[0]:
         axes[2].plot(ep, [r["val_sum_corr"] for r in history], label="validation")
     axes[2].set_title("sum-correlation of h(x,0), h(0,y)")
+    for ax, key in zip(axes[3:], codes):
+        ax.plot(ep, [r[key] for r in history], label="validation", color="C1")
+        ax.set_title(CODE_PANELS[key])
     for ax in axes:
         ax.set_xlabel("epoch")
+        if best_epoch is not None:
+            ax.axvline(best_epoch, color="grey", linestyle="--", linewidth=1, label=f"kept: epoch {best_epoch}")
         ax.legend(fontsize=8)
     fig.tight_layout()
     return fig

@@ -66,7 +66,7 @@ def run_demo(
     out = Path(out_dir)
     sections = [
         ("Test metrics", [{"metric": k, "value": v} for k, v in res.items()]),
-        ("Training curves", report.fig_training_curves(est.history_)),
+        ("Training curves", report.fig_training_curves(est.history_, est.best_epoch_)),
         (
             "Generating the missing half",
             report.fig_generation_grid(data.X_test, data.Y_test, X_gen, Y_gen, data.shape_x, data.shape_y, n=12),

@@ -229,7 +229,7 @@ def run_experiment(
             sections.append(
                 (f"{m}: per-unit test correlation", report.fig_unit_correlations(est.correlations(d.X_test, d.Y_test)))
             )
-            sections.append((f"{m}: training curves", report.fig_training_curves(est.history_)))
+            sections.append((f"{m}: training curves", report.fig_training_curves(est.history_, est.best_epoch_)))
     gen_m = next((m for m in ("corrnet-best", "corrnet-paper") if m in keep), None)
     if gen_m and d.shape_x and name == "mnist-halves":
         est = keep[gen_m]
