@@ -126,6 +126,7 @@ def test_mismatched_pairs_never_pair_a_name_with_itself():
         assert all(names[a] != names[b] for a, b in enumerate(j))
 
 
+@pytest.mark.slow
 def test_transliteration_experiment_smoke(tmp_path):
     r = CliRunner().invoke(
         main,

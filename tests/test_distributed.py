@@ -129,6 +129,7 @@ def two_processes(tmp_path_factory):
     return out, X, Y, [torch.load(out / f"rank{r}.pt", weights_only=False) for r in range(2)]
 
 
+@pytest.mark.slow
 def test_two_processes_compute_the_global_batch_loss_and_gradient(two_processes):
     _, X, Y, ranks = two_processes
     cfg = Config(n_components=3, lam=2.0)
@@ -149,6 +150,7 @@ ONE_PROCESS = dict(batch_size=2 * B, epochs=3, tol=None, shuffle=False, engine="
 ONE_PROCESS.update(random_state=0, optimizer="adam")
 
 
+@pytest.mark.slow
 def test_two_processes_train_like_one_process_with_the_doubled_batch(two_processes):
     out, X, Y, ranks = two_processes
     one = CorrNet(3, **ONE_PROCESS)
@@ -162,6 +164,7 @@ def test_two_processes_train_like_one_process_with_the_doubled_batch(two_process
     assert any((out / "ck").iterdir()), "rank 0 wrote no checkpoint"
 
 
+@pytest.mark.slow
 def test_two_processes_compute_the_masked_n_view_objective_of_the_global_batch(two_processes):
     """Three views, rows missing some: the loss, its terms and the gradient of the global batch."""
     _, _, _, ranks = two_processes
@@ -179,6 +182,7 @@ def test_two_processes_compute_the_masked_n_view_objective_of_the_global_batch(t
             torch.testing.assert_close(r["mgrads"][k], p.grad, rtol=1e-9, atol=1e-12)
 
 
+@pytest.mark.slow
 def test_two_processes_train_a_masked_multiview_model_like_one_process(two_processes):
     views, masks = _mv_data()
     one = MultiViewCorrNet(3, **ONE_PROCESS).fit(views, masks=masks)
@@ -190,6 +194,7 @@ def test_two_processes_train_a_masked_multiview_model_like_one_process(two_proce
                 assert a[key] == pytest.approx(b[key], rel=1e-4), key
 
 
+@pytest.mark.slow
 def test_the_processes_weights_stay_equal_even_on_different_values(two_processes):
     """Each process trains on its share of the global batch and the gradients are summed, so the
     weights agree across processes; processes that each trained alone (no all-reduce) would not."""
@@ -198,6 +203,7 @@ def test_the_processes_weights_stay_equal_even_on_different_values(two_processes
         torch.testing.assert_close(a[k], b[k], rtol=0, atol=0)
 
 
+@pytest.mark.slow
 def test_ranks_given_different_data_fail_with_one_clear_error(two_processes):
     for r in two_processes[3]:
         assert r["error"] is not None and r["error"].startswith("the processes disagree on the shapes of X and Y")

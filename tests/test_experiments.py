@@ -141,6 +141,7 @@ def test_multi30k_experiment_smoke(tmp_path):
     assert "| corrnet |" in res["markdown"]
 
 
+@pytest.mark.slow
 def test_n_view_experiments_smoke(tmp_path):
     """MNIST quadrants (4 views, MultiViewCorrNet vs MAXVAR) and the Bridge setting, on subsets."""
     from corrnet.experiments.nview import bridge_views, quadrants, run_bridge, run_quadrants

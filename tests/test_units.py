@@ -86,6 +86,7 @@ def _pair(kx: str, ky: str, seed: int):
     return X, _view(ky, 2, rng)
 
 
+@pytest.mark.slow
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(kx=st.sampled_from(KINDS), ky=st.sampled_from(KINDS), seed=st.integers(0, 1000))
 def test_two_views_come_back_in_their_own_units(kx, ky, seed):
