@@ -298,11 +298,12 @@ class _CorrNetBase(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
         return dataclasses.replace(config, optimizer=opt)
 
     @staticmethod
-    def _es_patience(config: Config, steps_per_epoch: int) -> int:
-        """``patience="auto"``: ``AUTO_ES_PATIENCE`` epochs, and under Adam at least ``MIN_PATIENCE_STEPS`` steps."""
+    def _patience(epochs: int, config: Config, steps_per_epoch: int) -> int:
+        """A patience of ``epochs`` epochs, and under a minibatch optimiser at least
+        ``MIN_PATIENCE_STEPS`` steps' worth (the convergence check's, and ``patience="auto"``'s)."""
         if config.optimizer == "lbfgs":  # an L-BFGS epoch is already many full-batch iterations
-            return AUTO_ES_PATIENCE
-        return max(AUTO_ES_PATIENCE, math.ceil(MIN_PATIENCE_STEPS / steps_per_epoch))
+            return epochs
+        return max(epochs, math.ceil(MIN_PATIENCE_STEPS / steps_per_epoch))
 
     @staticmethod
     def _batch(config: Config, n_rows: int) -> int:
@@ -401,9 +402,7 @@ class _CorrNetBase(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
         self.model_, self.history_ = model, state.history
         if pretrain is not None and not (files.resume and state.epoch):
             pretrain()
-        patience = int(self.n_iter_no_change)
-        if config.optimizer != "lbfgs":  # an L-BFGS epoch is already many full-batch iterations
-            patience = max(patience, math.ceil(MIN_PATIENCE_STEPS / fit.steps_per_epoch))
+        patience = self._patience(int(self.n_iter_no_change), config, fit.steps_per_epoch)
         early, es_patience = self.early_stopping, self.patience
         if early not in (True, False, "auto"):
             raise ValueError(f"early_stopping must be True, False or 'auto', got {early!r}.")
@@ -414,7 +413,9 @@ class _CorrNetBase(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
         options = training.RunOptions(
             validation=fit.val,
             early_stopping=fit.val is not None if early == "auto" else bool(early),
-            patience=self._es_patience(config, fit.steps_per_epoch) if es_patience == "auto" else int(es_patience),
+            patience=self._patience(AUTO_ES_PATIENCE, config, fit.steps_per_epoch)
+            if es_patience == "auto"
+            else int(es_patience),
             monitor=AUTO_MONITOR if self.monitor == "auto" else self.monitor,
             verbose=self.verbose if main else 0,
             on_epoch_end=on_epoch_end,

@@ -188,10 +188,10 @@ class CorrNet(_CorrNetBase, auto_wrap_output_keys=None):
                 n_val = min(round(AUTO_VAL_FRACTION * X.shape[0]), AUTO_VAL_MAX_ROWS)
                 (X, Y), validation_data = _split_random(X, Y, n_val, self.random_state)
         elif validation_data is None and frac:
-            n_val = round(X.shape[0] * self.validation_fraction)
+            n_val = round(X.shape[0] * frac)
             if n_val < 2 or X.shape[0] - n_val < 2:
                 raise ValueError(
-                    f"validation_fraction={self.validation_fraction} leaves {n_val} validation and "
+                    f"validation_fraction={frac} leaves {n_val} validation and "
                     f"{X.shape[0] - n_val} training rows; both need at least 2."
                 )
             (X, Xv), (Y, Yv) = _split_tail(X, n_val), _split_tail(Y, n_val)
