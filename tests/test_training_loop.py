@@ -503,8 +503,8 @@ def test_make_step_defaults_to_float32_and_auto_means_the_fused_step(monkeypatch
     x, y = torch.rand(20, 5, generator=g), torch.rand(20, 4, generator=g)
     model = CorrNetModule([5, 4], dataclasses.replace(cfg, output_activation="sigmoid"), generator=g)
     fused_calls = []
-    real = corrnet.fastpath.loss_and_grads
-    monkeypatch.setattr(corrnet.fastpath, "loss_and_grads", lambda *a: fused_calls.append(1) or real(*a))
+    real = corrnet.fastpath.make_step
+    monkeypatch.setattr(corrnet.fastpath, "make_step", lambda *a: fused_calls.append(1) or real(*a))
     auto = training.make_step(model, cfg, "auto")([x, y])  # the default precision; fused, not compiled
     assert fused_calls == [1]  # the hand-derived gradients ran (a float32 check misspelt would skip them)
     grads = [p.grad.clone() for p in model.parameters()]

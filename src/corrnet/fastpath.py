@@ -18,6 +18,8 @@ Derivation (B rows, passes p in P, c_p the code of pass p, mean over rows):
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 from torch import Tensor
 
@@ -38,103 +40,116 @@ def supported(model: CorrNetModule, config: Config) -> bool:
     return model.n_views == 2 and model.fusion == "joint" and not any(enc.hidden for enc in model.encoders)
 
 
-def _act_grad(name: str, out: Tensor) -> Tensor | None:
-    """f'(a) written with the activation's output (None: the derivative is 1)."""
-    if name == "sigmoid":
-        return out * (1 - out)
-    if name == "tanh":
-        return 1 - out * out
-    if name == "relu":
-        return (out > 0).to(out.dtype)
-    return None
+_ACT_BACKWARD = {  # grad * f'(a), from the activation's output f(a), in one fused kernel
+    "sigmoid": torch.ops.aten.sigmoid_backward,
+    "tanh": torch.ops.aten.tanh_backward,
+    "relu": lambda grad, out: torch.ops.aten.threshold_backward(grad, out, 0),
+}
+_SCALE = {"half_squared": 1.0, "squared": 2.0}  # dErr/dx_hat = scale * (x_hat - x); mse: 2 / d
+
+
+def _act_backward(name: str, grad: Tensor, out: Tensor) -> Tensor:
+    """grad * f'(a), written with the activation's output ``out = f(a)`` (identity: grad)."""
+    fn = _ACT_BACKWARD.get(name)
+    return grad if fn is None else fn(grad, out)
+
+
+def make_step(model: CorrNetModule, config: Config) -> Callable[[Tensor, Tensor], LossTerms]:
+    """``step(x, y)``: :func:`loss_and_grads` for this model and configuration, with what depends only
+    on the configuration (the passes, their order, the constants) worked out once.
+
+    The codes of all passes live in one (Q, B, k) tensor (``both`` first when it is reconstructed,
+    then ``x`` and ``y``), so each elementwise step is one kernel over every pass, and the
+    correlation term works on the last two as one (2, B, k) tensor. The constant factor of the
+    reconstruction gradient (the loss's scale over B) is applied to the small (P*B, k), (k, d) and
+    (d,) results, never to the (P, B, d) reconstructions. At CorrNet's sizes each kernel launch
+    from Python costs about as much as the elementwise work it does, so fewer kernels is the lever.
+    """
+    names = tuple(pass_name(s, 2) for s in pass_subsets(tuple(config.reconstruct_from), 2))
+    order = ("both", "x", "y") if "both" in names else ("x", "y")
+    sel = [order.index(p) for p in names]
+    every = len(sel) == len(order)  # every code tensor is reconstructed: no gather, no scatter
+    lam, eps, loss, tied = config.lam, config.corr_eps, config.loss, model.tied
+    hidden, out_act = model.hidden_activation, model.output_activation
+
+    def recon_grad(pre: Tensor, t: Tensor) -> tuple[Tensor, Tensor, float]:
+        """(G (P, B, d), summed error per pass (P,), c): dErr/dpre = c * G, for pre-activations
+        pre (P, B, d) of target t (B, d)."""
+        if loss == "bce":  # sigmoid output (validated): the logit form is exact and stable
+            err = torch.nn.functional.binary_cross_entropy_with_logits(pre, t.expand_as(pre), reduction="none")
+            return torch.sigmoid(pre) - t, err.sum((1, 2)), 1.0
+        out = model.g(pre)
+        e = out - t
+        scale = _SCALE.get(loss) or 2.0 / pre.shape[-1]
+        sq = torch.linalg.vector_norm(e.view(e.shape[0], -1), dim=1).square()
+        return _act_backward(out_act, e, out), sq if scale == 2.0 else sq * (scale / 2), scale
+
+    def step(x: Tensor, y: Tensor) -> LossTerms:
+        B, k = x.shape[0], model.k
+        W, V, b = model.encoders[0].proj.weight, model.encoders[1].proj.weight, model.b  # (k, d_v), (k,)
+        with torch.no_grad():
+            ax, ay = x @ W.T, y @ V.T  # (B, k) each, shared by the passes
+            H = model.f(torch.stack((ax + ay, ax, ay) if len(order) == 3 else (ax, ay)).add_(b))  # (Q, B, k)
+            recon: dict[str, Tensor] = {}
+            total = x.new_zeros(())
+            if names:
+                P = len(sel)
+                codes = H.view(-1, k) if every else H[sel].reshape(-1, k)  # (P*B, k)
+                if tied:
+                    Dx, Dy = W, V  # x_hat = g(h W + b'): the "decoder weight" (k, d) used as h @ D
+                    bx, by = model.out_bias
+                else:
+                    dec_x, dec_y = (dec.out for dec in model.decoders)
+                    Dx, Dy = dec_x.weight.T, dec_y.weight.T  # (k, d)
+                    bx, by = dec_x.bias, dec_y.bias
+                gx, ex, cx = recon_grad(torch.addmm(bx, codes, Dx).view(P, B, -1), x)
+                gy, ey, cy = recon_grad(torch.addmm(by, codes, Dy).view(P, B, -1), y)
+                per_pass = (ex + ey) / B  # (P,) mean over rows
+                recon = {p: per_pass[i] for i, p in enumerate(names)}
+                total = per_pass.sum()
+                cx, cy = cx / B, cy / B
+                gx, gy = gx.view(P * B, -1), gy.view(P * B, -1)
+                dcodes = torch.addmm(gx @ Dx.T, gy, Dy.T, beta=cx, alpha=cy).view(P, B, k)
+                if every:
+                    dH = dcodes
+                else:
+                    dH = H.new_zeros(H.shape)
+                    dH[sel] = dcodes
+                if tied:
+                    dW_dec, dV_dec = (codes.T @ gx).mul_(cx), (codes.T @ gy).mul_(cy)  # (k, d)
+                else:
+                    dec_x.weight.grad, dec_y.weight.grad = (gx.T @ codes).mul_(cx), (gy.T @ codes).mul_(cy)
+                bx.grad, by.grad = gx.sum(0).mul_(cx), gy.sum(0).mul_(cy)
+            else:
+                dH = torch.zeros_like(H)
+                if tied:
+                    for bias in model.out_bias:
+                        bias.grad = torch.zeros_like(bias)
+                else:
+                    for lin in (dec.out for dec in model.decoders):
+                        lin.weight.grad, lin.bias.grad = torch.zeros_like(lin.weight), torch.zeros_like(lin.bias)
+            # correlation term: -lam * sum_j corr_j(h_x, h_y), both views' codes as one (2, B, k) tensor
+            C = H[-2:] - H[-2:].mean(1, keepdim=True)  # centred codes from x alone and from y alone
+            s2 = (C * C).sum(1).add_(eps)  # (2, k): squared centred norms (+ eps)
+            sxy = s2.prod(0).sqrt_()  # sx * sy
+            corr = torch.linalg.vecdot(C[0], C[1], dim=0) / sxy  # (k,)
+            total = objective.combine(total, corr.sum(), config)
+            if lam:  # d corr / d h_x = c_y / (sx sy) - corr c_x / sx^2 (and symmetrically)
+                dH[-2:] -= (C.flip(0) / sxy - C * (corr / s2).unsqueeze(1)).mul_(lam)
+            dA = _act_backward(hidden, dH, H)  # (Q, B, k)
+            dax, day = (dA[1] + dA[0], dA[2] + dA[0]) if len(order) == 3 else (dA[0], dA[1])
+            if tied and names:
+                W.grad, V.grad = torch.addmm(dW_dec, dax.T, x), torch.addmm(dV_dec, day.T, y)
+            else:
+                W.grad, V.grad = dax.T @ x, day.T @ y
+            b.grad = dA.sum((0, 1))
+        return LossTerms(total, recon, corr)
+
+    return step
 
 
 def loss_and_grads(model: CorrNetModule, x: Tensor, y: Tensor, config: Config) -> LossTerms:
-    """The CorrNet objective on a paired batch, with every parameter's ``.grad`` set (overwritten).
-
-    Equal (to float rounding) to ``corrnet_loss(...).total.backward()`` for supported models.
-    """
-    B, k = x.shape[0], model.k
-    W, V, b = model.encoders[0].proj.weight, model.encoders[1].proj.weight, model.b  # (k, dx), (k, dy), (k,)
-    f = model.f
-    with torch.no_grad():
-        ax, ay = x @ W.T, y @ V.T  # (B, k) each, shared by the three passes
-        names = tuple(pass_name(s, 2) for s in pass_subsets(tuple(config.reconstruct_from), 2))
-        A = {"x": ax + b, "y": ay + b}
-        if "both" in names:
-            A["both"] = ax + ay + b
-        H = {p: f(a) for p, a in A.items()}
-        h_x, h_y = H["x"], H["y"]
-        dH = {p: torch.zeros_like(h) for p, h in H.items()}
-        recon: dict[str, Tensor] = {}
-        total = x.new_zeros(())
-        if names:
-            codes = torch.stack([H[p] for p in names]).reshape(-1, k)  # (P*B, k)
-            if model.tied:
-                Dx, Dy = W, V  # x_hat = g(h W + b'): "decoder weight" (k, d) used as h @ D
-                bx, by = model.out_bias
-            else:
-                dec_x, dec_y = (dec.out for dec in model.decoders)
-                Dx, Dy = dec_x.weight.T, dec_y.weight.T  # (k, d)
-                bx, by = dec_x.bias, dec_y.bias
-            px, py = codes @ Dx + bx, codes @ Dy + by
-            P = len(names)
-            gpx, ex = _recon_grad(px.view(P, B, -1), x, config.loss, model.output_activation, model.g)
-            gpy, ey = _recon_grad(py.view(P, B, -1), y, config.loss, model.output_activation, model.g)
-            per_pass = (ex + ey).mean(dim=1)  # (P,)
-            recon = {p: per_pass[i] for i, p in enumerate(names)}
-            total = per_pass.sum()
-            gpx, gpy = gpx.reshape(P * B, -1) / B, gpy.reshape(P * B, -1) / B
-            dcodes = (gpx @ Dx.T + gpy @ Dy.T).view(P, B, k)
-            for i, p in enumerate(names):
-                dH[p] += dcodes[i]
-            if model.tied:
-                dW_dec, dV_dec = codes.T @ gpx, codes.T @ gpy  # (k, d)
-            else:
-                dec_x.weight.grad, dec_y.weight.grad = gpx.T @ codes, gpy.T @ codes
-            bx.grad, by.grad = gpx.sum(0), gpy.sum(0)
-        elif model.tied:
-            dW_dec = dV_dec = None
-            for bias in model.out_bias:
-                bias.grad = torch.zeros_like(bias)
-        else:
-            for lin in (dec.out for dec in model.decoders):
-                lin.weight.grad, lin.bias.grad = torch.zeros_like(lin.weight), torch.zeros_like(lin.bias)
-        # correlation term: -lam * sum_j corr_j(h_x, h_y), computed in at least float32
-        cx, cy = h_x - h_x.mean(0), h_y - h_y.mean(0)
-        sx = torch.sqrt((cx * cx).sum(0) + config.corr_eps)
-        sy = torch.sqrt((cy * cy).sum(0) + config.corr_eps)
-        corr = (cx * cy).sum(0) / (sx * sy)
-        total = objective.combine(total, corr.sum(), config)
-        if config.lam:
-            sxy = sx * sy
-            dH["x"] -= config.lam * (cy / sxy - corr * cx / (sx * sx))
-            dH["y"] -= config.lam * (cx / sxy - corr * cy / (sy * sy))
-        dA = {}
-        for p, h in H.items():
-            d = _act_grad(model.hidden_activation, h)
-            dA[p] = dH[p] if d is None else dH[p] * d
-        dax, day = dA["x"], dA["y"]
-        if "both" in dA:
-            dax, day = dax + dA["both"], day + dA["both"]
-        gW, gV = dax.T @ x, day.T @ y
-        if model.tied and names:
-            gW, gV = gW + dW_dec, gV + dV_dec
-        W.grad, V.grad = gW, gV
-        b.grad = sum(a.sum(0) for a in dA.values())
-    return LossTerms(total, recon, corr)
-
-
-def _recon_grad(p: Tensor, t: Tensor, loss: str, out_act: str, g) -> tuple[Tensor, Tensor]:
-    """For pre-activations p (P, B, d) and target t (B, d): (dErr/dp (P, B, d), err per row (P, B))."""
-    if loss == "bce":  # out_act is sigmoid (validated); the logit form is exact and stable
-        out = torch.sigmoid(p)
-        err = torch.nn.functional.binary_cross_entropy_with_logits(p, t.expand_as(p), reduction="none").sum(-1)
-        return out - t, err
-    out = g(p)
-    e = out - t
-    scale = {"half_squared": 1.0, "squared": 2.0, "mse": 2.0 / p.shape[-1]}[loss]
-    err = (e * e).sum(-1) * (scale / 2)
-    d = _act_grad(out_act, out)
-    grad = e * scale if d is None else e * d * scale
-    return grad, err
+    """The CorrNet objective on a paired batch x (B, d_x), y (B, d_y), with every parameter's
+    ``.grad`` set (overwritten). Equal (to float rounding) to ``corrnet_loss(...).total.backward()``
+    for supported models. A training loop builds the step once with :func:`make_step`."""
+    return make_step(model, config)(x, y)

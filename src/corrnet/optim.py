@@ -70,9 +70,9 @@ def make_optimizer(name: str, params: Iterable[Tensor], lr: float, weight_decay:
     if name == "rmsprop":  # Keras' RMSprop defaults: rho 0.9, eps 1e-7
         return torch.optim.RMSprop(params, lr=lr, alpha=0.9, eps=1e-7, weight_decay=weight_decay)
     if name == "adam":
-        return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay, foreach=True)
+        return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay, fused=True)
     if name == "adamw":
-        return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay, foreach=True)
+        return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay, fused=True)
     if name == "sgd":
         return torch.optim.SGD(params, lr=lr, momentum=0.9, weight_decay=weight_decay)
     if name == "lbfgs":  # full batch; the line search sets the step (lr does not apply)

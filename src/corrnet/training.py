@@ -107,10 +107,7 @@ def make_step(
         raise ValueError(f"precision={precision!r} is not supported; use one of {PRECISIONS}.")
     use_fused = engine in ("fused", "compile") and fastpath.supported(model, config) and precision == "float32"
     if use_fused:
-
-        def fused_step(x: Tensor, y: Tensor) -> LossTerms:
-            return fastpath.loss_and_grads(model, x, y, config)
-
+        fused_step = fastpath.make_step(model, config)
         step = _compiled_or_fallback(fused_step) if engine == "compile" else fused_step
         return lambda xs: step(*xs)
 
@@ -317,41 +314,42 @@ class RunOptions:
 
 
 class EpochTotals:
-    """An epoch's loss terms, summed on the device over its steps: ``loss``, ``sum_corr`` and each
-    pass's reconstruction over the steps with a correlation term; ``unpaired`` (single-view
-    rows' self-reconstruction) over the steps that had such rows. :meth:`row` is the epoch's one
-    host sync."""
+    """An epoch's loss terms over its steps: ``loss``, ``sum_corr`` and each pass's reconstruction
+    over the steps with a correlation term; ``unpaired`` (single-view rows' self-reconstruction)
+    over the steps that had such rows. Each step keeps its terms as one small tensor on the device
+    (one kernel, not one per term); :meth:`row` sums them in float64 and is the epoch's one host
+    sync."""
 
     def __init__(self, passes: list[str], device: torch.device) -> None:
-        self.passes = passes
-        self.sums = {k: torch.zeros((), device=device) for k in ("loss", "sum_corr", "unpaired", *passes)}
-        self.n_main = self.n_single = 0
+        self.passes, self.device = passes, device
+        self.main: list[Tensor] = []  # per step: (loss, sum_corr, *passes)
+        self.single: list[Tensor] = []
 
     @torch.no_grad()
     def add(self, terms: LossTerms | None, single: Tensor | None) -> None:
         if terms is not None:
-            self.n_main += 1
-            z = terms.total.new_zeros(())
-            self.sums["loss"] += terms.total.detach()
-            self.sums["sum_corr"] += terms.corr.detach().sum()
-            for k in self.passes:
-                self.sums[k] += terms.recon.get(k, z).detach()
+            rec = terms.recon
+            parts = [rec[k] if k in rec else terms.total.new_zeros(()) for k in self.passes]
+            self.main.append(torch.stack([terms.total, terms.corr.sum(), *parts]))
         if single is not None:
-            self.n_single += 1
-            self.sums["unpaired"] += single
+            self.single.append(single.reshape(1))
 
     def row(self, epoch: int, seconds: float, semi: bool, dist: Dist | None) -> dict[str, float]:
-        stacked = torch.stack(list(self.sums.values()))
+        n_main, n_single = len(self.main), len(self.single)
+        f64 = dict(dtype=torch.float64, device=self.device)
+        main = torch.stack(self.main).to(torch.float64).sum(0) if n_main else torch.zeros(2 + len(self.passes), **f64)
+        single = torch.cat(self.single).to(torch.float64).sum(0, keepdim=True) if n_single else torch.zeros(1, **f64)
+        stacked = torch.cat([main, single])
         if dist is not None:  # the processes' shares add up to the global batches' terms
             torch.distributed.all_reduce(stacked)
-        sums = dict(zip(self.sums, stacked.tolist()))  # the one host sync
-        main = max(self.n_main, 1)
-        row = {"epoch": epoch, "loss": sums["loss"] / main}
-        row.update({f"recon_{k}": sums[k] / main for k in self.passes})
-        row.update({"sum_corr": sums["sum_corr"] / main, "time_s": seconds})
+        sums = dict(zip(("loss", "sum_corr", *self.passes, "unpaired"), stacked.tolist()))  # the one host sync
+        main_n = max(n_main, 1)
+        row = {"epoch": epoch, "loss": sums["loss"] / main_n}
+        row.update({f"recon_{k}": sums[k] / main_n for k in self.passes})
+        row.update({"sum_corr": sums["sum_corr"] / main_n, "time_s": seconds})
         if semi:  # single-view terms are averaged over the steps that had single-view rows
-            row["recon_unpaired"] = sums["unpaired"] / max(self.n_single, 1)
-            if self.n_main == 0:  # pretraining on single-view rows only
+            row["recon_unpaired"] = sums["unpaired"] / max(n_single, 1)
+            if n_main == 0:  # pretraining on single-view rows only
                 row["loss"] = row["recon_unpaired"]
         return row
 
