@@ -80,5 +80,19 @@ def test_sparse_views_outside_the_unit_interval_are_max_abs_scaled(tmp_path):
     np.testing.assert_array_equal(back.transform(X=X), est.transform(X=X))
     with pytest.raises(ValueError, match="densify"):
         CorrNet(3, epochs=1, scale="minmax", **CPU).fit(X, Y)
-    with pytest.raises(ValueError, match="dense views"):
-        CorrNet(3, epochs=1, engine="fused", **CPU).fit(X, Y)
+
+
+@pytest.mark.parametrize("tied", [False, True])
+def test_sparse_views_take_the_fused_engine_and_match_autograd_and_their_dense_copies(tied):
+    """The fused step densifies each sparse batch: engine='auto' picks it for sparse views, and the
+    fit equals the autograd fit of the same sparse views and the fused fit of their dense copies."""
+    X, Y = _sparse_views()
+    kw = dict(n_components=3, epochs=3, tol=None, tied=tied, optimizer="adam", **CPU)
+    fused = CorrNet(**kw).fit(X, Y)
+    assert fused.engine_ == "fused"
+    auto = CorrNet(**kw, engine="autograd").fit(X, Y)
+    dense = CorrNet(**kw).fit(X.toarray(), Y.toarray())
+    for other in (auto, dense):
+        for a, b in zip(fused.model_.state_dict().values(), other.model_.state_dict().values()):
+            torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(fused.transform(X=X), dense.transform(X=X.toarray()), rtol=1e-4, atol=1e-5)

@@ -344,16 +344,14 @@ class _CorrNetBase(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
         raise NotImplementedError
 
     def _engine(self, model: CorrNetModule, config: Config, views: list[Any], n_steps: int) -> str:
-        """``engine_``: sparse views train with autograd (the fused gradients are for dense views)."""
+        """``engine_``. Sparse views take the same engines: the fused step densifies each batch (B rows;
+        the reconstruction targets are dense in every engine)."""
         if any(sp.issparse(v) for v in views):
-            if self.engine not in ("auto", "autograd"):
-                raise ValueError(f"engine={self.engine!r} needs dense views; sparse views use engine='auto'.")
             if self.precision == "bfloat16" and next(model.parameters()).device.type == "cpu":
                 raise ValueError(
                     "precision='bfloat16' has no sparse matmul on the CPU (torch implements it in float32 only); "
                     "use precision='float32' for sparse views, or pass them dense."
                 )
-            return "autograd"
         return training.resolve_engine(self.engine, model, config, self.precision, n_steps)
 
     def _fit_scalers(self, rows: list[Any]) -> None:

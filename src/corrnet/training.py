@@ -109,7 +109,7 @@ def make_step(
     if use_fused:
         fused_step = fastpath.make_step(model, config)
         step = _compiled_or_fallback(fused_step) if engine == "compile" else fused_step
-        return lambda xs: step(*xs)
+        return lambda xs: step(*(dense(x) for x in xs))  # a sparse batch is densified (B rows)
 
     device_type = next(model.parameters()).device.type
 
