@@ -12,9 +12,9 @@ import time
 import warnings
 
 sys.path.insert(0, __import__("os").path.join(__import__("os").path.dirname(__file__), "..", "..", "..", "benchmarks"))
-from bench_text import _views  # noqa: E402
+from bench_text import _views
 
-from corrnet import CorrNet, metrics  # noqa: E402
+from corrnet import CorrNet, metrics
 
 warnings.simplefilter("ignore")
 for data in sys.argv[1:]:
