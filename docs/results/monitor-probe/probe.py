@@ -47,7 +47,12 @@ def views(name):
         return {
             s: (ven.transform(a), vde.transform(b), None) for s, (a, b) in t.items() if s in ("train", "val", "test")
         }
-    d = load_dataset(name)
+    if name in ("av-digits", "av-digits-raw"):
+        from corrnet.datasets.av_digits import av_digits
+
+        d = av_digits(None, raw=name.endswith("-raw"))
+    else:
+        d = load_dataset(name)
     return {
         "train": (d.X_train, d.Y_train, d.y_train),
         "val": (d.X_val, d.Y_val, d.y_val),
