@@ -25,9 +25,9 @@ test: $(BIN)/.installed  ## lint + the whole test suite + the docs site (what CI
 docs: $(BIN)/.installed  ## the Sphinx site in docs/_build/html (warnings are errors; the gallery's examples run)
 	CORRNET_DATA=$${CORRNET_DATA:-$(CURDIR)/../shared/data} MPLBACKEND=Agg $(BIN)/sphinx-build -W --keep-going -q -b html docs docs/_build/html
 
-quick: $(BIN)/.installed  ## lint + the tests not marked slow (for contributors; CI runs `make test`)
+quick: $(BIN)/.installed  ## lint + the tests not marked slow, in two worker processes (for contributors; CI runs `make test`)
 	$(BIN)/ruff check src tests benchmarks tools docs/conf.py docs/examples
-	$(BIN)/python -m pytest -m "not slow"
+	OMP_NUM_THREADS=1 $(BIN)/python -m pytest -m "not slow" -n 2
 
 bench: $(BIN)/.installed  ## side-by-side speed benchmark (README, "Training speed")
 	$(BIN)/pip install -q -e '.[bench]'
