@@ -219,9 +219,12 @@ PEAK = textwrap.dedent(
 
 @pytest.mark.slow
 def test_streaming_a_view_larger_than_the_memory_budget_keeps_resident_memory_flat(tmp_path):
-    """2 x 128 MiB of views on disk, a budget of a quarter of that for the growth of the fit's
-    peak resident memory: the streamed fit stays under it (reading chunks of 4 MiB); the same fit
-    with the views loaded in memory does not (it holds the views)."""
+    """2 x 128 MiB of views on disk, a budget of half of that for the growth of the fit's peak
+    resident memory: the streamed fit stays under it (reading chunks of 4 MiB); the same fit with
+    the views loaded in memory grows by more than the files (it holds the views). The streamed
+    growth measured 22-68 MiB over repeated runs (the allocator's arenas vary; 27 MB of it is the
+    10 % validation rows, which are held in memory), so a quarter of the files (64 MiB) was too
+    tight a budget to be stable."""
     n, d = 131_072, 256
     rng = np.random.default_rng(0)
     z = rng.random((n, 4), dtype=np.float32)
@@ -233,7 +236,7 @@ def test_streaming_a_view_larger_than_the_memory_budget_keeps_resident_memory_fl
         mm.flush()
         del mm
     file_bytes = 2 * n * d * 4
-    budget = file_bytes // 4
+    budget = file_bytes // 2
     out = {}
     for mode in ("stream", "memory"):
         r = subprocess.run([sys.executable, "-c", PEAK, str(tmp_path), mode], capture_output=True, text=True)
