@@ -224,6 +224,9 @@ def test_distributed_without_a_process_group_says_how_to_start_one():
         CorrNet(2, epochs=1, device="cpu").fit(X, Y, distributed=True)
 
 
+_RENDEZVOUS_ERRORS = ("RendezvousConnectionError", "DistNetworkError", "EADDRINUSE", "Address already in use")
+
+
 @pytest.mark.slow
 def test_cli_nproc_2_trains_like_one_process_with_the_doubled_batch(tmp_path):
     """`corrnet train --nproc 2` (torchrun's launcher, gloo): rank 0 writes the model."""
@@ -240,7 +243,15 @@ def test_cli_nproc_2_trains_like_one_process_with_the_doubled_batch(tmp_path):
     two = [*common, "--out", tmp_path / "two", "--nproc", "2", "--set", f"batch_size={B}"]
     one = [*common, "--out", tmp_path / "one", "--set", f"batch_size={2 * B}"]
     for cmd in (two, one):
-        subprocess.run([str(c) for c in cmd], check=True, env=env, capture_output=True, timeout=300)
+        for attempt in (1, 2):
+            r = subprocess.run([str(c) for c in cmd], env=env, capture_output=True, text=True, timeout=300)
+            # one retry, only when torchrun's own rendezvous fails to connect (a port taken by another
+            # process on a shared machine is the launcher's problem, not corrnet's); any other failure
+            # fails here, with the command's stderr (a CI run once failed this test without showing
+            # its stderr; 8 local runs did not reproduce it)
+            if r.returncode == 0 or attempt == 2 or not any(m in r.stderr for m in _RENDEZVOUS_ERRORS):
+                break
+        assert r.returncode == 0, f"exit {r.returncode}:\n{r.stderr[-3000:]}"
     a = CorrNet.load(tmp_path / "two").transform(X=X, Y=Y)
     b = CorrNet.load(tmp_path / "one").transform(X=X, Y=Y)
     np.testing.assert_allclose(a, b, atol=1e-5)
