@@ -402,7 +402,7 @@ class _CorrNetBase(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
             pretrain()
         patience = self._patience(int(self.n_iter_no_change), config, fit.steps_per_epoch)
         early, es_patience = self.early_stopping, self.patience
-        if early not in (True, False, "auto"):
+        if early not in BY_NAME["early_stopping"].allowed:
             raise ValueError(f"early_stopping must be True, False or 'auto', got {early!r}.")
         if es_patience != "auto" and (
             isinstance(es_patience, bool) or not isinstance(es_patience, int | np.integer) or es_patience < 1

@@ -82,7 +82,7 @@ def make_step(model: CorrNetModule, config: Config) -> Callable[[Tensor, Tensor]
         e = out - t
         scale = _SCALE.get(loss) or 2.0 / pre.shape[-1]
         sq = torch.linalg.vector_norm(e.view(e.shape[0], -1), dim=1).square()
-        return _act_backward(out_act, e, out), sq if scale == 2.0 else sq * (scale / 2), scale
+        return _act_backward(out_act, e, out), sq * (scale / 2), scale
 
     def step(x: Tensor, y: Tensor) -> LossTerms:
         B, k = x.shape[0], model.k

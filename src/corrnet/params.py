@@ -324,6 +324,7 @@ PARAMS: tuple[Param, ...] = (
             "the best epoch's weights. ``auto``: whenever there are validation rows (``validation_data``\n"
             "or ``validation_fraction``)."
         ),
+        allowed=(True, False, "auto"),
     ),
     Param(
         "patience",
