@@ -126,11 +126,7 @@ class CorrNet(_CorrNetBase, auto_wrap_output_keys=None):
         )
         world = 1 if dist is None else dist.world_size
         strategy = self._strategy(X, Xu, Yu)
-        # scalers are fitted on every row that has the view, paired or not
-        self._fit_scalers([X if Xu is None else _stack(X, Xu), Y if Yu is None else _stack(Y, Yu)])
-        X, Y = self._scale(X, self.scalers_[0]), self._scale(Y, self.scalers_[1])
-        Xu = None if Xu is None else self._scale(Xu, self.scalers_[0])
-        Yu = None if Yu is None else self._scale(Yu, self.scalers_[1])
+        X, Y, Xu, Yu = self._fit_scale(X, Y, Xu, Yu)
         plain = strategy is None and not isinstance(X, MappedRows) and dist is None
         config = self._optimizer(config, X.shape[0], X.shape[1] + Y.shape[1], plain)
         mixed_ppb = (self.paired_per_batch or max(2, config.batch_size // 2)) if strategy == "mixed" else None
@@ -155,11 +151,22 @@ class CorrNet(_CorrNetBase, auto_wrap_output_keys=None):
         )
         model, config = self._fit_views(config, [X, Y], fit)
         if config.epochs > 0:
-            lr = None if config.optimizer == "lbfgs" else config.lr  # L-BFGS's line search sets its steps
-            self.diagnostics_ = diagnose(model, Xt, Yt, config.lam, lr=lr)  # on its first max_rows training rows
-            for msg in self.diagnostics_.messages:
-                warnings.warn(msg, FitWarning, stacklevel=2)
+            self._diagnose(model, Xt, Yt, config)
         return self
+
+    def _fit_scale(self, X: Any, Y: Any, Xu: Any, Yu: Any) -> tuple[Any, Any, Any, Any]:
+        """Fit ``scalers_`` on every row that has the view, paired or not; return the four inputs scaled."""
+        self._fit_scalers([X if Xu is None else _stack(X, Xu), Y if Yu is None else _stack(Y, Yu)])
+        sx, sy = self.scalers_
+        return (self._scale(X, sx), self._scale(Y, sy),
+                None if Xu is None else self._scale(Xu, sx), None if Yu is None else self._scale(Yu, sy))
+
+    def _diagnose(self, model: Any, Xt: Any, Yt: Any, config: Config) -> None:
+        """Set ``diagnostics_`` (on the first ``max_rows`` training rows) and warn with its messages."""
+        lr = None if config.optimizer == "lbfgs" else config.lr  # L-BFGS's line search sets its steps
+        self.diagnostics_ = diagnose(model, Xt, Yt, config.lam, lr=lr)
+        for msg in self.diagnostics_.messages:
+            warnings.warn(msg, FitWarning, stacklevel=3)
 
     def _check_fit_inputs(
         self, X: Any, Y: Any, X_unpaired: Any, Y_unpaired: Any, validation_data: Any, distributed: bool
