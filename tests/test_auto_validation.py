@@ -231,3 +231,101 @@ def test_the_report_shows_the_monitored_code_metric_and_the_kept_epoch():
     for ax in fig.axes:  # the kept epoch marked on every panel
         assert any(list(ln.get_xdata()) == [2, 2] for ln in ax.lines)
     assert len(report.fig_training_curves([{k: v for k, v in r.items() if k != "val_mrr"} for r in hist]).axes) == 3
+
+
+# -- lam="auto": the correlation weight chosen on the validation rows ---------------------------
+
+
+def _assert_same_weights(a, b):
+    for (na, ta), (nb, tb) in zip(a.model_.state_dict().items(), b.model_.state_dict().items()):
+        assert na == nb
+        torch.testing.assert_close(ta, tb, rtol=0, atol=0)
+
+
+def test_auto_lam_keeps_the_candidate_with_the_better_validation_score():
+    """Full-batch L-BFGS with validation rows: one fit per candidate from the same initial weights;
+    the kept model, config, history and epochs are those of the explicit fit at the winning lam,
+    and its score is the best validation MRR of that fit's history."""
+    X, Y = _views(600)
+    kw = dict(random_state=1, **CPU)
+    auto = _quiet_fit(CorrNet(3, **kw), X, Y)
+    assert auto.optimizer_ == "lbfgs"
+    assert set(auto.lam_scores_) == set(base_mod.AUTO_LAM_CANDIDATES)
+    best_lam = max(auto.lam_scores_, key=lambda lam: (auto.lam_scores_[lam], lam == base_mod.AUTO_LAM))
+    assert auto.config_.lam == best_lam
+    for lam, score in auto.lam_scores_.items():
+        explicit = _quiet_fit(CorrNet(3, lam=lam, **kw), X, Y)
+        assert explicit.lam_scores_ == {}
+        assert score == max(r["val_mrr"] for r in explicit.history_)
+        if lam == best_lam:
+            _assert_same_weights(auto, explicit)
+            drop = lambda h: [{k: v for k, v in r.items() if k != "time_s"} for r in h]  # noqa: E731
+            assert drop(auto.history_) == drop(explicit.history_)
+            assert (auto.n_epochs_, auto.best_epoch_) == (explicit.n_epochs_, explicit.best_epoch_)
+    assert auto.get_params()["lam"] == "auto"  # the parameter is left as given (sklearn's contract)
+
+
+def test_auto_lam_picks_the_smaller_weight_on_the_demo_data():
+    """The search is not a formality: on the demo's data (the bundled digits halves in [0, 1], its
+    split for seed 0) lam = 0.5 retrieves better on the validation rows and is kept (results:
+    choosing lambda on validation)."""
+    from corrnet.datasets import digits_halves
+
+    d = digits_halves(random_state=0)
+    est = _quiet_fit(CorrNet(20, random_state=0, **CPU), d.X_train, d.Y_train, validation_data=(d.X_val, d.Y_val))
+    assert est.lam_scores_[0.5] > est.lam_scores_[2.0]
+    assert est.config_.lam == 0.5
+
+
+@pytest.mark.parametrize("case", ["adam", "no_validation", "early_stopping_off"])
+def test_auto_lam_is_the_paper_value_outside_the_cheap_validated_regime(case):
+    """Minibatch optimisers and fits without validation rows or early stopping train once at
+    lam = 2: the same weights as lam=2.0 given explicitly."""
+    X, Y = _views(600)
+    kw = dict(random_state=0, epochs=3, **CPU)
+    if case == "adam":
+        kw["optimizer"] = "adam"
+    elif case == "no_validation":
+        kw["validation_fraction"] = None
+    else:
+        kw["early_stopping"] = False
+    auto = _quiet_fit(CorrNet(2, **kw), X, Y)
+    assert auto.config_.lam == 2.0 and auto.lam_scores_ == {}
+    _assert_same_weights(auto, _quiet_fit(CorrNet(2, lam=2.0, **kw), X, Y))
+
+
+def test_auto_lam_with_files_fits_the_chosen_lam_again_with_them(tmp_path):
+    """With checkpoints and a log the search runs without files, then the chosen lam is fitted with
+    them: the weights, scores and history are those of the fit that writes nothing, the log holds one
+    run, and resuming the finished run changes nothing."""
+    X, Y = _views(600, seed=3)
+    kw = dict(random_state=2, **CPU)
+    plain = _quiet_fit(CorrNet(3, **kw), X, Y)
+    ckpt, logs = tmp_path / "ckpt", tmp_path / "logs"
+    filed = _quiet_fit(CorrNet(3, **kw), X, Y, checkpoint_dir=ckpt, log_dir=logs)
+    assert filed.lam_scores_ == plain.lam_scores_ and filed.config_.lam == plain.config_.lam
+    _assert_same_weights(filed, plain)
+    assert filed.best_epoch_ == plain.best_epoch_
+    lines = (logs / "history.csv").read_text().strip().splitlines()
+    assert len(lines) == 1 + filed.n_epochs_  # header + the kept run's epochs only
+    resumed = _quiet_fit(CorrNet(3, **kw), X, Y, checkpoint_dir=ckpt, resume=True)
+    _assert_same_weights(resumed, plain)
+
+
+@pytest.mark.parametrize("bad", ["big", -1.0, float("nan")])
+def test_lam_refuses_anything_but_auto_or_a_non_negative_number(bad):
+    X, Y = _views(60)
+    with pytest.raises(ValueError, match="lam must be 'auto' or >= 0"):
+        CorrNet(2, lam=bad, **CPU).fit(X, Y)
+
+
+def test_auto_lam_searches_multiview_fits_too():
+    """MultiViewCorrNet shares the fit path: with validation_data under L-BFGS it searches as well,
+    and keeps the explicit fit's weights at the chosen lam."""
+    X, Y = _views(400, seed=4)
+    Xv, Yv = _views(100, seed=5)
+    kw = dict(random_state=0, **CPU)
+    auto = _quiet_fit(MultiViewCorrNet(2, **kw), [X, Y], validation_data=[Xv, Yv])
+    assert auto.optimizer_ == "lbfgs" and set(auto.lam_scores_) == {2.0, 0.5}
+    explicit = _quiet_fit(MultiViewCorrNet(2, lam=auto.config_.lam, **kw), [X, Y], validation_data=[Xv, Yv])
+    _assert_same_weights(auto, explicit)

@@ -35,7 +35,7 @@ def test_an_unknown_pass_name_is_refused_with_the_allowed_ones():
         (dict(encoder_layers=(300, 0)), "encoder_layers must be positive integers, got (300, 0)."),
         (dict(lr=0.0), "lr must be 'auto' or > 0, got 0.0."),
         (dict(lr=float("nan")), "lr must be 'auto' or > 0, got nan."),
-        (dict(lam=-0.5), "lam must be >= 0 (it weights -sum corr), got -0.5."),
+        (dict(lam=-0.5), "lam must be 'auto' or >= 0 (it weights -sum corr), got -0.5."),
         (dict(corr_eps=0.0), "corr_eps must be > 0 to keep the correlation finite, got 0.0."),
         (
             dict(tied=True, encoder_layers=(20,)),

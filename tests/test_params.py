@@ -34,6 +34,7 @@ def test_config_is_the_table_rows_marked_config():
         "epochs",
         "optimizer",
         "lr",
+        "lam",
     }
 
 

@@ -173,7 +173,8 @@ def test_checkpoint_fingerprint_covers_the_data(two_views, tmp_path):
 
 def test_resume_keeps_early_stopping_state(two_views, tmp_path):
     X, Y = two_views
-    kw = dict(n_components=3, lr=0.05, batch_size=10, tol=None, early_stopping=True, patience=5, **CPU)
+    # lam fixed: a run "killed" by a smaller epochs= would search lam="auto" over fewer epochs
+    kw = dict(n_components=3, lr=0.05, lam=2.0, batch_size=10, tol=None, early_stopping=True, patience=5, **CPU)
     fit_kw = dict(validation_data=(X[40:], Y[40:]))
     straight = CorrNet(**kw, epochs=300).fit(X[:40], Y[:40], **fit_kw)
     k = straight.best_epoch_ + 2  # "killed" between the best epoch and the stop

@@ -27,6 +27,7 @@ from sklearn.utils import check_random_state
 from . import persistence, training
 from .config import Config
 from .data import MappedRows, resolve_device, to_tensor
+from .diagnostics import caller_stacklevel
 from .distributed import Dist
 from .model import CorrNetModule
 from .params import BY_NAME
@@ -118,6 +119,12 @@ AUTO_MONITOR = "mrr"
 # patience="auto": early stopping waits AUTO_ES_PATIENCE epochs and at least MIN_PATIENCE_STEPS steps (on
 # large data an epoch is hundreds of steps: Multi30k's validation MRR peaks in epoch 1 or 2)
 AUTO_ES_PATIENCE = 3
+# lam="auto": AUTO_LAM, or in a full-batch L-BFGS fit with validation rows the better on validation of
+# AUTO_LAM_CANDIDATES (a tie keeps the first; results: choosing lambda on validation)
+AUTO_LAM = 2.0
+AUTO_LAM_CANDIDATES = (2.0, 0.5)
+# what one training run sets on the estimator (lam="auto" keeps the better run's)
+_RUN_ATTRIBUTES = ("model_", "config_", "engine_", "history_", "n_epochs_", "n_iter_", "best_epoch_", "stop_reason_")
 # with epochs="auto", running out of epochs is the plan on large data; it is only worth a warning when
 # the training loss was still falling: the run's last quarter brought more than this fraction of the
 # whole run's decrease of the (best) training loss
@@ -372,12 +379,52 @@ class _CorrNetBase(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
         engine and they key the checkpoints)."""
         config = self._resolve(config, fit.resolve_views or views, fit.steps_per_epoch)
         seed = self._seed()
+        self.lam_scores_ = {}
+        if config.lam == "auto":
+            lam, kept = self._choose_lam(config, seed, views, fit)
+            if kept is not None:  # the search's run of the chosen lam is the fit (it had no files to write)
+                for k, v in kept.items():
+                    setattr(self, k, v)
+                return self.model_, self.config_
+            config = dataclasses.replace(config, lam=lam)
+        self._train(config, seed, views, fit)
+        return self.model_, self.config_
+
+    def _train(self, config: Config, seed: int, views: list[Any], fit: FitInputs) -> float:
+        """Build the module from ``config`` (initial weights from ``seed``), choose the engine and
+        train it (:meth:`_run`); returns the kept epoch's early-stopping score."""
+        self.config_ = config
         model = CorrNetModule(fit.dims, config, generator=torch.Generator().manual_seed(seed)).to(self._device())
         n_steps = config.epochs * fit.steps_per_epoch
         self.engine_ = "autograd" if fit.dist is not None else self._engine(model, config, views, n_steps)
         pretrain = None if fit.pretrain is None else (lambda: fit.pretrain(model, config, seed))
-        self._run(model, config, seed, views, fit, pretrain)
-        return model, config
+        return self._run(model, config, seed, views, fit, pretrain)
+
+    def _choose_lam(
+        self, config: Config, seed: int, views: list[Any], fit: FitInputs
+    ) -> tuple[float, dict[str, Any] | None]:
+        """``lam="auto"``: :data:`AUTO_LAM`, or in a full-batch L-BFGS fit that stops early on
+        validation rows the candidate of :data:`AUTO_LAM_CANDIDATES` whose fit (same initial weights,
+        no files written) has the best validation score, in ``lam_scores_`` (a tie keeps the first).
+        Returns the lam and, when the fit writes no files, the fitted attributes of its run (else
+        None: the chosen lam is fitted again with the files, so checkpoints and resume see one run,
+        and the weights are the same either way)."""
+        search = (
+            config.optimizer == "lbfgs"
+            and fit.val is not None
+            and self.early_stopping in (True, "auto")
+            and fit.dist is None
+        )
+        if not search:
+            return AUTO_LAM, None
+        scratch = dataclasses.replace(fit, files=RunFiles())
+        kept: tuple[float, dict[str, Any]] | None = None
+        for lam in AUTO_LAM_CANDIDATES:
+            self.lam_scores_[lam] = score = self._train(dataclasses.replace(config, lam=lam), seed, views, scratch)
+            if kept is None or score > kept[0]:
+                kept = (score, {k: getattr(self, k) for k in _RUN_ATTRIBUTES})
+        assert kept is not None
+        return kept[1]["config_"].lam, kept[1] if fit.files == RunFiles() else None
 
     def _run(
         self,
@@ -387,11 +434,12 @@ class _CorrNetBase(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
         views: list[Any],
         fit: FitInputs,
         pretrain: Callable[[], None] | None = None,
-    ) -> None:
+    ) -> float:
         """Train ``model`` on ``fit.plan``: checkpoints (keyed by a fingerprint of ``views`` and the
         parameters), logging, the convergence patience (at least ``MIN_PATIENCE_STEPS`` of the
         ``fit.steps_per_epoch`` paired steps), an optional ``pretrain()`` phase (skipped when resuming a
-        run past it), the fitted attributes, and the ConvergenceWarning."""
+        run past it), the fitted attributes, and the ConvergenceWarning. Returns the early-stopping
+        score of the kept epoch (higher is better; ``-inf`` without early stopping)."""
         state = training.init_state(model, config, seed + 1)
         files, dist = fit.files, fit.dist
         main = dist is None or dist.is_main  # only rank 0 writes files
@@ -435,8 +483,9 @@ class _CorrNetBase(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
                 f"{type(self).__name__} stopped after epochs={config.epochs} before the training loss converged "
                 f"(tol={self.tol}); raise epochs (or use epochs='auto'), or raise lr.",
                 ConvergenceWarning,
-                stacklevel=4,  # _run <- _fit_views <- fit <- the caller
+                stacklevel=caller_stacklevel(),
             )
+        return -math.inf if state.best_score is None else float(state.best_score)
 
     def _resume_and_callbacks(
         self, state: training.TrainState, config: Config, views: list[Any], files: RunFiles, main: bool

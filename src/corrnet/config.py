@@ -57,8 +57,8 @@ class _ConfigMethods:
             raise ValueError(f"encoder_layers must be positive integers, got {self.encoder_layers!r}.")
         if self.lr != "auto" and (isinstance(self.lr, str) or not self.lr > 0):
             raise ValueError(f"lr must be 'auto' or > 0, got {self.lr!r}.")
-        if self.lam < 0:
-            raise ValueError(f"lam must be >= 0 (it weights -sum corr), got {self.lam!r}.")
+        if self.lam != "auto" and (isinstance(self.lam, str) or not self.lam >= 0):
+            raise ValueError(f"lam must be 'auto' or >= 0 (it weights -sum corr), got {self.lam!r}.")
         if not self.corr_eps > 0:
             raise ValueError(f"corr_eps must be > 0 to keep the correlation finite, got {self.corr_eps!r}.")
         if self.tied and self.encoder_layers:
@@ -72,7 +72,7 @@ class _ConfigMethods:
     @property
     def resolved(self) -> bool:
         """True when no field is ``"auto"`` (a model can be built from it)."""
-        return "auto" not in (self.output_activation, self.epochs, self.lr, self.optimizer)
+        return "auto" not in (self.output_activation, self.epochs, self.lr, self.optimizer, self.lam)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)

@@ -16,6 +16,8 @@ in the model's own (scaled) units:
 
 from __future__ import annotations
 
+import inspect
+import os
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -24,6 +26,17 @@ import torch
 from .data import dense
 from .model import CorrNetModule
 from .objective import correlation
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+def caller_stacklevel() -> int:
+    """The ``stacklevel`` for ``warnings.warn`` that names the first frame outside corrnet (the
+    user's line), however many of corrnet's frames lie between (pandas' ``find_stack_level``)."""
+    frame, level = inspect.currentframe(), 0
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE_DIR):
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 class FitWarning(UserWarning):

@@ -26,7 +26,7 @@ from .base import (
 )
 from .config import Config, preset
 from .data import MappedRows, check_paired_rows, check_view, check_views, is_mapped, to_tensor
-from .diagnostics import FitWarning, diagnose
+from .diagnostics import FitWarning, caller_stacklevel, diagnose
 from .distributed import Dist
 from .model import CorrNetModule
 from .objective import correlation
@@ -166,7 +166,7 @@ class CorrNet(_CorrNetBase, auto_wrap_output_keys=None):
         lr = None if config.optimizer == "lbfgs" else config.lr  # L-BFGS's line search sets its steps
         self.diagnostics_ = diagnose(model, Xt, Yt, config.lam, lr=lr)
         for msg in self.diagnostics_.messages:
-            warnings.warn(msg, FitWarning, stacklevel=3)
+            warnings.warn(msg, FitWarning, stacklevel=caller_stacklevel())
 
     def _check_fit_inputs(
         self, X: Any, Y: Any, X_unpaired: Any, Y_unpaired: Any, validation_data: Any, distributed: bool
