@@ -31,12 +31,15 @@ _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 
 
 def caller_stacklevel() -> int:
-    """The ``stacklevel`` for ``warnings.warn`` that names the first frame outside corrnet (the
-    user's line), however many of corrnet's frames lie between (pandas' ``find_stack_level``)."""
-    frame, level = inspect.currentframe(), 0
-    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE_DIR):
+    """The ``stacklevel`` for ``warnings.warn`` that names the caller of corrnet's outermost frame (the
+    user's line), however many frames lie between: corrnet's own, and wrappers such as mutation
+    testing's trampolines (pandas' ``find_stack_level``, which stops at the first outside frame)."""
+    frame, level, outermost = inspect.currentframe(), 0, 0
+    while frame is not None:
+        if os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE_DIR):
+            outermost = level
         frame, level = frame.f_back, level + 1
-    return level
+    return outermost + 1
 
 
 class FitWarning(UserWarning):
