@@ -329,3 +329,23 @@ def test_auto_lam_searches_multiview_fits_too():
     assert auto.optimizer_ == "lbfgs" and set(auto.lam_scores_) == {2.0, 0.5}
     explicit = _quiet_fit(MultiViewCorrNet(2, lam=auto.config_.lam, **kw), [X, Y], validation_data=[Xv, Yv])
     _assert_same_weights(auto, explicit)
+
+
+def test_auto_lam_survives_save_load_and_corrnet_info_shows_the_lam_used(tmp_path):
+    """The saved model keeps the chosen lam (config_) and the scores (lam_scores_); ``corrnet info``
+    reports the lam, optimizer and lr the model was trained with, not the "auto" parameters."""
+    import json
+
+    from click.testing import CliRunner
+
+    from corrnet.cli import main
+
+    X, Y = _views(600)
+    est = _quiet_fit(CorrNet(3, random_state=1, **CPU), X, Y)
+    est.save(tmp_path / "m")
+    back = CorrNet.load(tmp_path / "m")
+    assert back.get_params()["lam"] == "auto"
+    assert back.config_.lam == est.config_.lam and back.lam_scores_ == est.lam_scores_
+    info = json.loads(CliRunner().invoke(main, ["info", str(tmp_path / "m"), "--json"]).output)
+    assert (info["lam"], info["optimizer"]) == (est.config_.lam, "lbfgs")
+    assert {float(k): v for k, v in info["lam_scores"].items()} == est.lam_scores_

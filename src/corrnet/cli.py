@@ -404,6 +404,7 @@ def info(model, as_json) -> None:
     est = _model(model, device="cpu")
     n_params = sum(p.numel() for p in est.model_.parameters())
     p = meta["params"]
+    used = meta.get("config") or p  # the settings the model was trained with ("auto" ones resolved)
     res = {
         "model": model,
         "format_version": meta["format_version"],
@@ -415,9 +416,10 @@ def info(model, as_json) -> None:
         "tied": p["tied"],
         "fusion": p["fusion"],
         "loss": p["loss"],
-        "lam": p["lam"],
-        "optimizer": p["optimizer"],
-        "lr": p["lr"],
+        "lam": used["lam"],
+        "optimizer": used["optimizer"],
+        "lr": used["lr"],
+        **({"lam_scores": dict(meta["lam_scores"])} if meta.get("lam_scores") else {}),
         "parameters": n_params,
         "epochs_run": meta["n_epochs_"],
     }

@@ -171,6 +171,7 @@ def save_estimator(est: Any, path: str | os.PathLike, metrics: dict[str, float] 
         "n_features_in_": est.n_features_in_,
         "config": est.config_.to_dict() if hasattr(est, "config_") else None,
         "resolved": {k: getattr(est, k, None) for k in ("engine_", "stop_reason_")},
+        "lam_scores": [[lam, score] for lam, score in getattr(est, "lam_scores_", {}).items()],
         "n_epochs_": est.n_epochs_,
         "best_epoch_": est.best_epoch_,
         "history": est.history_,
@@ -240,6 +241,7 @@ def load_estimator(path: str | os.PathLike, cls: type, device: str | None = None
         for k, v in (meta.get("resolved") or {}).items():  # engine_, stop_reason_ (the rest derives from config_)
             if k in ("engine_", "stop_reason_"):
                 setattr(est, k, v)
+        est.lam_scores_ = {float(lam): float(score) for lam, score in meta.get("lam_scores", [])}
         dims, scalers = _widths_and_scalers(meta, tensors)
         model = CorrNetModule(dims, config)
         model.load_state_dict(_unflat("model", tensors, meta["format_version"]), strict=True)
