@@ -4,6 +4,7 @@ validation_data, so validation_fraction="auto" holds out 50 of the pairs and ear
 their retrieval MRR). Same split and scoring as ``corrnet experiment semi-paired``.
 
     python docs/results/semi-defaults/run.py 0 1 2 > docs/results/semi-defaults/log.jsonl
+    (log.jsonl: lam=2 throughout, before lam="auto"; log-lam-auto.jsonl: with lam="auto")
 """
 
 import json
@@ -24,6 +25,7 @@ for seed in map(int, sys.argv[1:]):
             warnings.simplefilter("ignore")
             est = CorrNet(random_state=seed, device="cpu").fit(s["X"], s["Y"], **kw)
         row = {"seed": seed, "method": name, "optimizer": est.optimizer_, "strategy": est.unpaired_strategy_}
+        row.update(lam=est.config_.lam, lam_scores={str(k): v for k, v in getattr(est, "lam_scores_", {}).items()})
         row.update(epochs=est.n_epochs_, best_epoch=est.best_epoch_, stop=est.stop_reason_)
         row.update(score_generation(est, d), train_seconds=time.perf_counter() - t0)
         print(json.dumps(row), flush=True)
