@@ -86,73 +86,97 @@ def diagnose(
     """Run the checks on the first ``max_rows`` rows of the (scaled, paired) views X (n, d_x),
     Y (n, d_y); the returned ``messages`` are empty for a healthy fit. ``lr``, the learning rate the
     model was trained with, goes into the advice when units saturate on inputs of unit scale."""
+    x, y = dense(X[:max_rows]), dense(Y[:max_rows])  # a sparse view: its first rows only
+    d = _measure(model, x, y)
+    for msg in (_saturation(d, model, x, y, lr), _uncorrelated(d, lam), _worse_than_the_mean(d, model, x, y)):
+        if msg:
+            d.messages.append(msg)
+    return d
+
+
+def _mse(a: torch.Tensor, b: torch.Tensor) -> float:
+    return float((a.float() - b.float()).pow(2).mean())
+
+
+def _measure(model: CorrNetModule, x: torch.Tensor, y: torch.Tensor) -> Diagnostics:
+    """The numbers the checks read, from the model in eval mode on dense views x (n, d_x), y (n, d_y)."""
     was_training = model.training
     model.eval()
-    x, y = dense(X[:max_rows]), dense(Y[:max_rows])  # a sparse view: its first rows only
     h = model.encode([x, y])
     hx, hy = model.encode([x, None]), model.encode([None, y])
     xb, yb = model.decode(h)
     _, y_from_x = model.decode(hx)
     x_from_y, _ = model.decode(hy)
     model.train(was_training)
-
-    def mse(a: torch.Tensor, b: torch.Tensor) -> float:
-        return float((a.float() - b.float()).pow(2).mean())
-
-    mean_x, mean_y = mse(x, x.mean(0, keepdim=True)), mse(y, y.mean(0, keepdim=True))
     corr = correlation(hx.double(), hy.double(), 1e-12).numpy()
     sat = _saturated(h.float().cpu().numpy(), model.hidden_activation)
-    d = Diagnostics(
+    return Diagnostics(
         saturated_units=int(sat.sum()),
         n_units=int(sat.size),
         mean_unit_correlation=float(corr.mean()),
-        recon_mse=(mse(xb, x), mse(yb, y)),
-        generation_mse=(mse(y_from_x, y), mse(x_from_y, x)),
-        mean_mse=(mean_x, mean_y),
+        recon_mse=(_mse(xb, x), _mse(yb, y)),
+        generation_mse=(_mse(y_from_x, y), _mse(x_from_y, x)),
+        mean_mse=(_mse(x, x.mean(0, keepdim=True)), _mse(y, y.mean(0, keepdim=True))),
     )
-    if d.saturated_units * 2 >= d.n_units:
-        what = (
-            f"{d.saturated_units} of {d.n_units} hidden units are saturated (stuck at a bound of "
-            f"{model.hidden_activation} on 99 % of the training rows): "
-        )
-        top = max(float(x.abs().max()), float(y.abs().max())) if x.numel() and y.numel() else 0.0
-        if top > UNIT_SCALE:
-            what += f"the inputs are on a large scale (|value| up to {top:.3g}). Use scale='auto' (or 'standard')."
-        else:  # scaling cannot help: the inputs are already small; the steps were too large
-            lower = f" (e.g. lr={lr / 10:g})" if lr else ""
-            what += (
-                f"the inputs are already on a unit scale (|value| <= {top:.3g}), so the learning rate is "
-                f"probably too high{f' (lr={lr:g})' if lr else ''}: lower lr{lower}."
-            )
-        d.messages.append(what)
-    if lam > 0 and d.mean_unit_correlation < 0.1:
-        d.messages.append(
-            f"the codes of the two views are nearly uncorrelated (mean per-unit correlation "
-            f"{d.mean_unit_correlation:.3f} on the training rows): check that row i of X is paired with row i "
-            "of Y; otherwise train longer (epochs='auto'), raise lam, or scale the inputs (scale='auto')."
-        )
+
+
+def _saturation(
+    d: Diagnostics, model: CorrNetModule, x: torch.Tensor, y: torch.Tensor, lr: float | None
+) -> str | None:
+    """Half or more of the units stuck at a bound: the inputs' scale, or else the learning rate."""
+    if d.saturated_units * 2 < d.n_units:
+        return None
+    what = (
+        f"{d.saturated_units} of {d.n_units} hidden units are saturated (stuck at a bound of "
+        f"{model.hidden_activation} on 99 % of the training rows): "
+    )
+    top = max(float(x.abs().max()), float(y.abs().max())) if x.numel() and y.numel() else 0.0
+    if top > UNIT_SCALE:
+        return what + f"the inputs are on a large scale (|value| up to {top:.3g}). Use scale='auto' (or 'standard')."
+    # scaling cannot help: the inputs are already small; the steps were too large
+    lower = f" (e.g. lr={lr / 10:g})" if lr else ""
+    return what + (
+        f"the inputs are already on a unit scale (|value| <= {top:.3g}), so the learning rate is "
+        f"probably too high{f' (lr={lr:g})' if lr else ''}: lower lr{lower}."
+    )
+
+
+def _uncorrelated(d: Diagnostics, lam: float) -> str | None:
+    """The two views' codes nearly uncorrelated although the objective asks for correlation."""
+    if not (lam > 0 and d.mean_unit_correlation < 0.1):
+        return None
+    return (
+        f"the codes of the two views are nearly uncorrelated (mean per-unit correlation "
+        f"{d.mean_unit_correlation:.3f} on the training rows): check that row i of X is paired with row i "
+        "of Y; otherwise train longer (epochs='auto'), raise lam, or scale the inputs (scale='auto')."
+    )
+
+
+def _worse_than_the_mean(d: Diagnostics, model: CorrNetModule, x: torch.Tensor, y: torch.Tensor) -> str | None:
+    """Reconstruction or generation worse than predicting the training mean: the output range, or
+    training stopped far from convergence."""
     worse = []
     for name, rec, gen, base in (
-        ("X", d.recon_mse[0], d.generation_mse[1], mean_x),
-        ("Y", d.recon_mse[1], d.generation_mse[0], mean_y),
+        ("X", d.recon_mse[0], d.generation_mse[1], d.mean_mse[0]),
+        ("Y", d.recon_mse[1], d.generation_mse[0], d.mean_mse[1]),
     ):
         if rec > base:
             worse.append(f"{name} reconstructed from both views (MSE {rec:.4g} vs {base:.4g})")
         elif gen > 1.05 * base:
             other = "Y" if name == "X" else "X"
             worse.append(f"{name} generated from {other} (MSE {gen:.4g} vs {base:.4g})")
-    if worse:
-        lo, hi = RANGES.get(model.output_activation, (-np.inf, np.inf))
-        out_of_range = any(float(t.min()) < lo or float(t.max()) > hi for t in (x, y))
-        cause = (
-            f"the views have values the output activation ({model.output_activation}, range [{lo:g}, {hi:g}]) "
-            "cannot produce: use output_activation='auto' (or 'linear'), or scale='auto'"
-            if out_of_range
-            else "training probably stopped far from convergence: use epochs='auto' (or more epochs), or raise lr"
-        )
-        d.messages.append(
-            "predicting the training mean beats "
-            + " and ".join(worse)
-            + f" (in the model's units, after any scaling): {cause}."
-        )
-    return d
+    if not worse:
+        return None
+    lo, hi = RANGES.get(model.output_activation, (-np.inf, np.inf))
+    out_of_range = any(float(t.min()) < lo or float(t.max()) > hi for t in (x, y))
+    cause = (
+        f"the views have values the output activation ({model.output_activation}, range [{lo:g}, {hi:g}]) "
+        "cannot produce: use output_activation='auto' (or 'linear'), or scale='auto'"
+        if out_of_range
+        else "training probably stopped far from convergence: use epochs='auto' (or more epochs), or raise lr"
+    )
+    return (
+        "predicting the training mean beats "
+        + " and ".join(worse)
+        + f" (in the model's units, after any scaling): {cause}."
+    )
