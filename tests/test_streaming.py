@@ -2,6 +2,7 @@
 (corrnet.data.MappedRows, chunked plans). Checked against the in-memory fit on the same arrays."""
 
 import json
+import re
 import subprocess
 import sys
 import textwrap
@@ -190,7 +191,8 @@ def test_parquet_views_are_read_by_row_groups(tmp_path, monkeypatch):
     for wa, wb in zip(_weights(a), _weights(b)):
         torch.testing.assert_close(wa, wb, atol=1e-6, rtol=1e-5)
     pd.DataFrame({"a": ["x"] * 3, "b": [1.0, 2.0, 3.0]}).to_parquet(tmp_path / "text.parquet")
-    with pytest.raises(ValueError, match=r"non-numeric columns \['a'\]"):
+    fix = "; encode them as numbers first (e.g. sklearn.preprocessing.OneHotEncoder) or drop them."
+    with pytest.raises(ValueError, match=r"non-numeric columns \['a'\]" + re.escape(fix) + "$"):  # the fix, whole
         ParquetArray(tmp_path / "text.parquet")
 
 
