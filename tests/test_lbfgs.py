@@ -146,6 +146,21 @@ def test_the_auto_lbfgs_budget_does_not_warn_but_a_fixed_one_that_runs_out_does(
         CorrNet(8, epochs=1, **CPU).fit(X, Y)
 
 
+def test_a_still_falling_loss_warns_under_adam_but_not_under_the_auto_lbfgs_budget():
+    """The rule itself, on a history whose last quarter brought half of the run's decrease (real
+    L-BFGS runs here get most of theirs in the first epoch, so the fit above never reaches it):
+    epochs="auto" warns for Adam and never for L-BFGS, whose 20-epoch budget is short on purpose."""
+    import dataclasses
+
+    X, Y = _views(n=100)
+    est = _fit(CorrNet(3, epochs=2, **CPU), X, Y)
+    est.set_params(epochs="auto")
+    est.history_ = [{"loss": v} for v in (10.0, 9.0, 8.0, 7.0, 6.0, 5.0, 4.0, 1.0)]
+    for optimizer, warns in (("adam", True), ("lbfgs", False)):
+        est.config_ = dataclasses.replace(est.config_, optimizer=optimizer)
+        assert est._still_improving() is warns
+
+
 def test_auto_lr_follows_the_column_mean_mass_of_the_widest_uncentred_view(tmp_path):
     """lr="auto" = 1e-2 * min(1, 100 / max_v sum_i |mean(x_v,i)|), on the scaled training views."""
     import scipy.sparse as sp
