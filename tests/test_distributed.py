@@ -102,6 +102,9 @@ def _worker(rank, world, port, out, X, Y):
         mgrads = {k: p.grad.clone() for k, p in mv.named_parameters()}
         mvest = MultiViewCorrNet(3, batch_size=B, epochs=3, tol=None, shuffle=False, device="cpu", random_state=0)
         mvest.fit(views, masks=masks, distributed=True)
+        # and it stays in sync on different values too (a fit that ignored its process group would not)
+        mvskew = MultiViewCorrNet(3, batch_size=B, epochs=2, tol=None, shuffle=False, device="cpu", random_state=0)
+        mvskew.fit([np.clip(views[0] + 0.05 * rank, 0, 1), *views[1:]], masks=masks, distributed=True)
         torch.save(
             {
                 "share": share,
@@ -114,6 +117,7 @@ def _worker(rank, world, port, out, X, Y):
                 "mgrads": mgrads,
                 "mstate": mvest.model_.state_dict(),
                 "mhistory": mvest.history_,
+                "mskew": mvskew.model_.state_dict(),
             },
             os.path.join(out, f"rank{rank}.pt"),
         )
@@ -198,9 +202,11 @@ def test_two_processes_train_a_masked_multiview_model_like_one_process(two_proce
 def test_the_processes_weights_stay_equal_even_on_different_values(two_processes):
     """Each process trains on its share of the global batch and the gradients are summed, so the
     weights agree across processes; processes that each trained alone (no all-reduce) would not."""
-    a, b = (r["skew"] for r in two_processes[3])
-    for k in a:
-        torch.testing.assert_close(a[k], b[k], rtol=0, atol=0)
+    for key in ("skew", "mskew"):  # CorrNet and MultiViewCorrNet
+        a, b = (r[key] for r in two_processes[3])
+        assert a.keys() == b.keys()
+        for k in a:
+            torch.testing.assert_close(a[k], b[k], rtol=0, atol=0)
 
 
 @pytest.mark.slow
