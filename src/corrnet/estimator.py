@@ -56,6 +56,9 @@ class CorrNet(_CorrNetBase, auto_wrap_output_keys=None):
     stop_reason_ : str              ``"converged"``, ``"early_stopping"`` or ``"max_epochs"``
     best_epoch_ : int or None       with early stopping, the epoch whose weights were kept
     config_ : Config                the resolved configuration the model was built from
+                                    (``config_.lam``: the correlation weight ``lam="auto"`` kept)
+    lam_scores_ : dict              ``{lam: best validation score}`` of each fit ``lam="auto"``
+                                    compared; empty when it did not search
     scalers_ : list of two StandardScaler, MinMaxScaler, MaxAbsScaler or None   each view's fitted
                                     scaling (``scaler_x_``, ``scaler_y_``: its two entries)
     output_activation_, epochs_, engine_ : str, int, str   what the ``"auto"`` settings became

@@ -53,7 +53,7 @@ class MultiViewCorrNet(_CorrNetBase, auto_wrap_output_keys=None):
     n_features_in_ : int                      total width of all views
     n_features_views_ : list of int           width of each view
     scalers_ : list of StandardScaler or None each view's scaling, fitted on the rows that have it
-    history_, n_iter_, stop_reason_, best_epoch_, config_, engine_, output_activation_, epochs_ :
+    history_, n_iter_, stop_reason_, best_epoch_, config_, lam_scores_, engine_, output_activation_, epochs_ :
         as in :class:`CorrNet`.
     """
 
