@@ -72,6 +72,63 @@ def test_auto_scaling_is_undone_on_reconstructions_and_survives_save(tmp_path):
     np.testing.assert_array_equal(back.generate(X=X), est.generate(X=X))
 
 
+def _pixels(n=200, d=40, seed=0, top=255):
+    """Image-like rows: integer intensities 0..top, the first 4 columns always 0 (a border), ink
+    saturating at top in most of the others."""
+    rng = np.random.default_rng(seed)
+    A = np.clip(rng.normal(0.4, 0.5, size=(n, d)) * top, 0, top).round()
+    A[:, :4] = 0
+    return A.astype(np.float32)
+
+
+def test_auto_scale_maps_a_view_with_one_shared_range_to_unit_interval_as_a_whole():
+    """Pixels at 0..255: one affine map for the whole view (x / 255 here), so the near-constant
+    columns are not magnified to unit variance; tables (each column its own unit), views with fewer
+    than 8 varying columns and sparse views keep their rules."""
+    from sklearn.preprocessing import MaxAbsScaler, MinMaxScaler
+
+    from corrnet.base import _shared_range
+
+    P = _pixels()
+    P[:, 4] = np.minimum(P[:, 4], 3)  # a nearly blank column: standardising would blow it up
+    assert _shared_range(P) == (0.0, 255.0)
+    table, _ = latent_views(scale_x=1000.0, shift_x=5000.0)
+    assert _shared_range(table) is None and _shared_range(P[:, :11]) is None  # 7 varying columns
+    import scipy.sparse as sp
+
+    assert _shared_range(sp.csr_matrix(P)) is None
+    Y = _pixels(seed=1, d=30, top=16)
+    est, _ = fit_quietly(CorrNet(3, epochs=2, **CPU), P, Y)
+    for scaler, A, top in ((est.scaler_x_, P, 255), (est.scaler_y_, Y, 16)):
+        assert isinstance(scaler, MinMaxScaler)
+        np.testing.assert_allclose(scaler.transform(A), A / top, rtol=1e-12, atol=1e-12)
+    assert est.output_activation_ == "sigmoid"  # both views now in [0, 1]
+    assert est.generate(X=P).max() <= 16 + 1e-4  # back in Y's units
+    # a pixel view beside a table: the table is standardised, the outputs linear
+    est, _ = fit_quietly(CorrNet(3, epochs=2, **CPU), P[:, :20], table[:200])
+    assert isinstance(est.scaler_x_, MinMaxScaler) and isinstance(est.scaler_y_, StandardScaler)
+    assert est.output_activation_ == "linear"
+    # sparse pixels keep max-abs scaling (no densifying)
+    est, _ = fit_quietly(CorrNet(3, epochs=2, **CPU), sp.csr_matrix(P), Y)
+    assert isinstance(est.scaler_x_, MaxAbsScaler)
+
+
+def test_shared_range_scaling_survives_save_and_matches_the_streamed_view(tmp_path):
+    P, Y = _pixels(), _pixels(seed=1, d=30, top=16)
+    est, _ = fit_quietly(CorrNet(3, epochs=2, **CPU), P, Y)
+    est.save(tmp_path / "m")
+    back = CorrNet.load(tmp_path / "m")
+    np.testing.assert_array_equal(back.transform(X=P), est.transform(X=P))
+    np.testing.assert_array_equal(back.generate(X=P), est.generate(X=P))
+    np.save(tmp_path / "p.npy", P)
+    np.save(tmp_path / "y.npy", Y)
+    mm = [np.load(tmp_path / f, mmap_mode="r") for f in ("p.npy", "y.npy")]  # streamed: bounds from its scan
+    streamed, _ = fit_quietly(CorrNet(3, epochs=2, **CPU), *mm)
+    for a, b in zip(streamed.scalers_, est.scalers_):
+        np.testing.assert_array_equal(a.scale_, b.scale_)
+        np.testing.assert_array_equal(a.min_, b.min_)
+
+
 def test_raw_views_learn_where_unscaled_sigmoid_did_not():
     """The issue's case: values in the thousands. corrnet 0.1's defaults learn nothing (and now say
     so); CorrNet() aligns the views."""

@@ -65,7 +65,9 @@ def _fits() -> dict[str, Any]:
     X, Y = _halves()
     Xs = sp.csr_matrix(np.where(X > 0.5, X, 0).astype(np.float32))
     rng = np.random.default_rng(0)
-    raw = (Y * 40 + 100).astype(np.float32)  # a view far from [0, 1]: standardised by scale="auto"
+    raw = (Y * 40 + 100).astype(np.float32)  # pixels on one shared range: mapped to [0, 1] whole by scale="auto"
+    # a table far from [0, 1], each column its own unit: standardised by scale="auto"
+    table = (Y * np.linspace(1, 1000, Y.shape[1]) + 5).astype(np.float32)
     Z = (0.5 * X[:, :16] + 0.5 * Y[:, :16]).astype(np.float32)
     masks = rng.random((len(X), 3)) > 0.3
     masks[~masks.any(1), 0] = True
@@ -74,6 +76,7 @@ def _fits() -> dict[str, Any]:
         "best": lambda: CorrNet.from_preset("best", epochs=3, **CPU).fit(X, Y),
         "default": lambda: CorrNet(**CPU).fit(X[:300], Y[:300]),
         "default_raw_scale": lambda: CorrNet(8, epochs=5, **CPU).fit(X, raw),
+        "default_table_scale": lambda: CorrNet(8, epochs=5, **CPU).fit(X, table),
         "tied_autograd": lambda: CorrNet(8, tied=True, engine="autograd", epochs=4, **CPU).fit(X, Y),
         "deep": lambda: CorrNet(8, encoder_layers=(16,), epochs=4, **CPU).fit(X, Y),
         "cosine_early_stopping": lambda: CorrNet(

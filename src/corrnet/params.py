@@ -306,8 +306,11 @@ PARAMS: tuple[Param, ...] = (
         (
             "Per-feature scaling fitted on the training rows of each view (paired and unpaired), undone\n"
             "on reconstructions and saved with the model. ``auto``: a view whose values all lie in\n"
-            "[0, 1] (pixels, spectrograms scaled to [0, 1]) is left alone; any other view is\n"
-            "standardised (zero mean, unit variance; constant columns are left at scale 1)."
+            "[0, 1] (pixels, spectrograms scaled to [0, 1]) is left alone; a dense view whose columns\n"
+            "share one range (at least 8 varying columns, half of them reaching the view's maximum\n"
+            "and half its minimum: pixels at 0-255) is mapped to [0, 1] as a whole, one affine map for\n"
+            "every column; any other view is standardised (zero mean, unit variance; constant\n"
+            "columns are left at scale 1)."
         ),
         allowed=("auto", None, "none", "standard", "minmax"),
     ),
