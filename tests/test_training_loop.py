@@ -628,3 +628,40 @@ def test_a_plan_over_one_paired_row_is_refused_with_the_reason(two_views):
         Plan([Source([X[:1], Y[:1]])], 100, True)
     assert str(err.value) == "one paired row cannot be trained on: the correlation needs at least 2 paired rows."
     assert Plan([Source([X[:2], Y[:2]])], 100, True).steps_per_epoch == 1
+
+
+def test_convergence_needs_an_improvement_of_tol_times_max_1_and_the_best_loss():
+    """StoppingRules' tol rule, at both sides of its floor: below |best| = 1 the step a loss must beat
+    is tol itself (scikit-learn's absolute rule), above it tol * |best| (a round-6 mutation survivor:
+    a floor of 2 instead of 1 went unseen)."""
+    from corrnet.config import Config
+    from corrnet.model import CorrNetModule
+    from corrnet.training import RunOptions, StoppingRules, init_state
+
+    cfg = Config(n_components=2, optimizer="adam", lr=0.01, epochs=5, output_activation="sigmoid")
+    model = CorrNetModule([3, 2], cfg, generator=torch.Generator().manual_seed(0))
+    for best, step, improves in ((0.5, 0.11, True), (0.5, 0.09, False), (1.5, 0.16, True), (1.5, 0.14, False)):
+        state = init_state(model, cfg, 0)
+        rules = StoppingRules(model, cfg, RunOptions(tol=0.1, n_iter_no_change=1))
+        rules.update({"loss": best}, state)
+        rules.update({"loss": best - step}, state)
+        assert (state.stop_reason is None) is improves, (best, step)
+        assert state.best_loss == (best - step if improves else best)
+
+
+def test_fit_hands_diagnose_the_learning_rate_of_minibatch_optimisers_only(monkeypatch):
+    """The saturation advice names the rate a minibatch optimiser used; L-BFGS's line search has
+    none, so it gets None (a round-6 mutation survivor swapped the two unseen)."""
+    import corrnet.estimator as est_mod
+
+    seen = []
+    real = est_mod.diagnose
+    monkeypatch.setattr(est_mod, "diagnose", lambda *a, **kw: seen.append(kw["lr"]) or real(*a, **kw))
+    rng = np.random.default_rng(0)
+    X, Y = rng.random((60, 4)).astype(np.float32), rng.random((60, 3)).astype(np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        adam = CorrNet(2, optimizer="adam", lr=0.02, epochs=1, device="cpu").fit(X, Y)
+        lbfgs = CorrNet(2, epochs=1, device="cpu").fit(X, Y)
+    assert (adam.optimizer_, lbfgs.optimizer_) == ("adam", "lbfgs")
+    assert seen == [0.02, None]
