@@ -247,3 +247,23 @@ def test_streaming_a_view_larger_than_the_memory_budget_keeps_resident_memory_fl
     assert out["stream"]["growth"] < budget, out
     assert out["memory"]["growth"] > file_bytes, out  # the measurement can see the difference
     assert out["stream"]["sum_corr"] == pytest.approx(out["memory"]["sum_corr"], rel=1e-5)  # unshuffled: same fit
+
+
+def test_a_one_row_memory_mapped_view_transforms_like_the_array(tmp_path):
+    """Transforming needs one row, fitting two: a one-row memory-mapped view is accepted by both
+    estimators' transform (a round-6 mutation survivor dropped the streamed check's min_rows)."""
+    import warnings
+
+    from corrnet import MultiViewCorrNet
+
+    rng = np.random.default_rng(0)
+    X, Y = rng.random((40, 5)).astype(np.float32), rng.random((40, 3)).astype(np.float32)
+    np.save(tmp_path / "row.npy", X[:1])
+    row = np.load(tmp_path / "row.npy", mmap_mode="r")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        mv = MultiViewCorrNet(2, epochs=2, device="cpu", random_state=0).fit([X, Y])
+        two = CorrNet(2, epochs=2, device="cpu", random_state=0).fit(X, Y)
+    np.testing.assert_array_equal(mv.transform([row, None]), mv.transform([X[:1], None]))
+    np.testing.assert_array_equal(mv.transform([MappedRows(row), None]), mv.transform([X[:1], None]))
+    np.testing.assert_array_equal(two.transform(X=row), two.transform(X=X[:1]))
