@@ -103,7 +103,7 @@ MIN_PATIENCE_STEPS = 500
 # and -12 on another against Adam (results: transliteration).
 # lr="auto": AUTO_LR * min(1, AUTO_LR_MASS / m), m the largest column-mean mass sum_i |mean(x_i)| of
 # a scaled training view (results: Noisy MNIST; docs/results/lr-probe/)
-AUTO_LR = 1e-2
+AUTO_LR = BY_NAME["lr"].config_value()  # Config's concrete lr: the rate for views of modest mass
 AUTO_LR_MASS = 100.0
 AUTO_LBFGS_ROWS = 2_000
 AUTO_LBFGS_VALUES = 1_000_000
@@ -126,8 +126,8 @@ SHARED_RANGE_MIN_COLUMNS = 8
 SHARED_RANGE_FRACTION = 0.5
 # lam="auto": AUTO_LAM, or in a full-batch L-BFGS fit with validation rows the better on validation of
 # AUTO_LAM_CANDIDATES (a tie keeps the first; results: choosing lambda on validation)
-AUTO_LAM = 2.0
-AUTO_LAM_CANDIDATES = (2.0, 0.5)
+AUTO_LAM = BY_NAME["lam"].config_value()  # Config's concrete lam: the paper's 2
+AUTO_LAM_CANDIDATES = (AUTO_LAM, 0.5)
 # what one training run sets on the estimator (lam="auto" keeps the better run's)
 _RUN_ATTRIBUTES = ("model_", "config_", "engine_", "history_", "n_epochs_", "n_iter_", "best_epoch_", "stop_reason_")
 # with epochs="auto", running out of epochs is the plan on large data; it is only worth a warning when
