@@ -61,6 +61,7 @@ def run_demo(
         "mean_image_mse_left": metrics.generation_mse(data.X_test, mean_like(data.X_train, data.X_test)),
         **{f"retrieval_{k}": v for k, v in metrics.retrieval(hx, hy).items()},
         "epochs": est.n_epochs_,
+        "lam": est.config_.lam,  # what lam="auto" kept (the scores are in the report's configuration)
         "train_seconds": train_s,
     }
     out = Path(out_dir)
@@ -73,7 +74,14 @@ def run_demo(
         ),
         ("Per-unit correlation (test)", report.fig_unit_correlations(corr)),
         ("Codes of both views (test)", report.fig_embedding(hx, hy, data.y_test, ("left", "right"))),
-        ("Configuration", f"<pre>{json.dumps(est.get_params(), indent=1, default=str)}</pre>"),
+        (
+            "Configuration",
+            "<p>The parameters, then what the <code>auto</code> ones resolved to (<code>config_</code>) and the "
+            "validation score of each λ that <code>lam=\"auto\"</code> tried (<code>lam_scores_</code>).</p>"
+            f"<pre>{json.dumps(est.get_params(), indent=1, default=str)}</pre>"
+            f"<pre>{json.dumps(est.config_.to_dict(), indent=1, default=str)}</pre>"
+            f"<pre>{json.dumps({str(k): v for k, v in est.lam_scores_.items()}, indent=1)}</pre>",
+        ),
     ]
     res["report"] = str(report.write_report(out / "index.html", "corrnet demo: digits halves", sections))
     res["total_seconds"] = time.perf_counter() - t0
