@@ -104,6 +104,11 @@ def test_auto_scale_maps_a_view_with_one_shared_range_to_unit_interval_as_a_whol
         np.testing.assert_allclose(scaler.transform(A), A / top, rtol=1e-12, atol=1e-12)
     assert est.output_activation_ == "sigmoid"  # both views now in [0, 1]
     assert est.generate(X=P).max() <= 16 + 1e-4  # back in Y's units
+    # a range that does not start at 0 (intensities 50..305): (x - 50) / 255, and back
+    est, _ = fit_quietly(CorrNet(3, epochs=2, **CPU), P + 50, Y)
+    assert _shared_range(P + 50) == (50.0, 305.0)
+    np.testing.assert_allclose(est.scaler_x_.transform(P + 50), P / 255, rtol=0, atol=1e-6)  # float32 maths
+    np.testing.assert_allclose(est.scaler_x_.inverse_transform(P / 255), P + 50, rtol=0, atol=1e-4)
     # a pixel view beside a table: the table is standardised, the outputs linear
     est, _ = fit_quietly(CorrNet(3, epochs=2, **CPU), P[:, :20], table[:200])
     assert isinstance(est.scaler_x_, MinMaxScaler) and isinstance(est.scaler_y_, StandardScaler)
