@@ -315,3 +315,25 @@ def test_sklearn_estimator_checks(estimator, check):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", (ConvergenceWarning, FitWarning))
         check(estimator)
+
+
+def test_shared_range_edges_eight_columns_and_ranges_float32_cannot_divide_by():
+    """Exactly 8 varying columns qualify; a range below float32's smallest normal number does not
+    (1 / range would overflow to inf), one of exactly that size does (targeted mutation survivors)."""
+    from corrnet.base import _shared_range
+
+    P = _pixels()
+    assert _shared_range(P[:, :12]) == (0.0, 255.0)  # 4 blank border columns + 8 varying ones
+    tiny = float(np.finfo(np.float32).tiny)
+
+    def two_values(lo: float, hi: float) -> np.ndarray:
+        A = np.full((4, 8), lo, np.float32)
+        A[::2] = np.float32(hi)
+        return A
+
+    assert _shared_range(two_values(0.0, 1e-45)) is None  # a denormal range
+    lo = np.float32(1e-38)
+    assert _shared_range(two_values(lo, np.nextafter(lo, np.float32(1)))) is None  # hi + lo is not the range
+    assert _shared_range(two_values(0.0, tiny)) == (0.0, tiny)
+    est, _ = fit_quietly(CorrNet(2, epochs=2, **CPU), two_values(0.0, 1e-45), _pixels(n=4, d=9))
+    assert np.isfinite(est.transform(X=two_values(0.0, 1e-45))).all()
