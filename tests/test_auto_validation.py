@@ -302,7 +302,15 @@ def test_auto_lam_with_files_fits_the_chosen_lam_again_with_them(tmp_path):
     kw = dict(random_state=2, **CPU)
     plain = _quiet_fit(CorrNet(3, **kw), X, Y)
     ckpt, logs = tmp_path / "ckpt", tmp_path / "logs"
-    filed = _quiet_fit(CorrNet(3, **kw), X, Y, checkpoint_dir=ckpt, log_dir=logs)
+    from corrnet import persistence
+
+    saved, save = [], persistence.save_checkpoint
+    persistence.save_checkpoint = lambda state, *a, **k: saved.append(state.epoch) or save(state, *a, **k)
+    try:
+        filed = _quiet_fit(CorrNet(3, **kw), X, Y, checkpoint_dir=ckpt, log_dir=logs)
+    finally:
+        persistence.save_checkpoint = save
+    assert saved == list(range(1, filed.n_epochs_ + 1))  # one checkpoint per epoch of the kept run only
     assert filed.lam_scores_ == plain.lam_scores_ and filed.config_.lam == plain.config_.lam
     _assert_same_weights(filed, plain)
     assert filed.best_epoch_ == plain.best_epoch_

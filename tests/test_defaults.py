@@ -324,6 +324,12 @@ def test_shared_range_edges_eight_columns_and_ranges_float32_cannot_divide_by():
 
     P = _pixels()
     assert _shared_range(P[:, :12]) == (0.0, 255.0)  # 4 blank border columns + 8 varying ones
+    half = P[:, 4:12].copy()
+    half[:, :4] = np.minimum(half[:, :4], 200)  # exactly half of the 8 columns reach the max: enough
+    half[0, :4] = 0  # (each still reaches the min)
+    assert _shared_range(half) == (0.0, 255.0)
+    half[:, 4] = np.minimum(half[:, 4], 200)  # 3 of 8: not enough
+    assert _shared_range(half) is None
     tiny = float(np.finfo(np.float32).tiny)
 
     def two_values(lo: float, hi: float) -> np.ndarray:
