@@ -299,3 +299,4 @@ def test_fit_warnings_point_at_the_callers_line(two_views):
             warnings.simplefilter("always")
             fit()
         assert caught and {w.filename for w in caught} == {__file__}
+        assert {w.lineno for w in caught} == {fit.__code__.co_firstlineno}  # the .fit( line, not its caller's
