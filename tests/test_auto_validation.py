@@ -294,7 +294,7 @@ def test_auto_lam_is_the_paper_value_outside_the_cheap_validated_regime(case):
     _assert_same_weights(auto, _quiet_fit(CorrNet(2, lam=2.0, **kw), X, Y))
 
 
-def test_auto_lam_with_files_fits_the_chosen_lam_again_with_them(tmp_path):
+def test_auto_lam_with_files_fits_the_chosen_lam_again_with_them(tmp_path, monkeypatch):
     """With checkpoints and a log the search runs without files, then the chosen lam is fitted with
     them: the weights, scores and history are those of the fit that writes nothing, the log holds one
     run, and resuming the finished run changes nothing."""
@@ -305,11 +305,10 @@ def test_auto_lam_with_files_fits_the_chosen_lam_again_with_them(tmp_path):
     from corrnet import persistence
 
     saved, save = [], persistence.save_checkpoint
-    persistence.save_checkpoint = lambda state, *a, **k: saved.append(state.epoch) or save(state, *a, **k)
-    try:
-        filed = _quiet_fit(CorrNet(3, **kw), X, Y, checkpoint_dir=ckpt, log_dir=logs)
-    finally:
-        persistence.save_checkpoint = save
+    counting = lambda state, *a, **k: saved.append(state.epoch) or save(state, *a, **k)  # noqa: E731
+    monkeypatch.setattr(persistence, "save_checkpoint", counting)
+    filed = _quiet_fit(CorrNet(3, **kw), X, Y, checkpoint_dir=ckpt, log_dir=logs)
+    monkeypatch.undo()
     assert saved == list(range(1, filed.n_epochs_ + 1))  # one checkpoint per epoch of the kept run only
     assert filed.lam_scores_ == plain.lam_scores_ and filed.config_.lam == plain.config_.lam
     _assert_same_weights(filed, plain)

@@ -181,12 +181,8 @@ def _shared_range(A: Any) -> tuple[float, float] | None:
 def _whole_view_minmax(lo: float, hi: float, n_features: int, n_rows: int) -> MinMaxScaler:
     """A MinMaxScaler that maps the range [lo, hi] of every column to [0, 1] (one affine map for the
     whole view: the columns keep their relative scales)."""
-    scaler = MinMaxScaler()
-    scaler.data_min_, scaler.data_max_ = np.full(n_features, lo), np.full(n_features, hi)
-    scaler.data_range_ = scaler.data_max_ - scaler.data_min_
-    scaler.scale_ = 1.0 / scaler.data_range_
-    scaler.min_ = -scaler.data_min_ * scaler.scale_
-    scaler.n_features_in_, scaler.n_samples_seen_ = n_features, n_rows
+    scaler = MinMaxScaler().fit(np.repeat([[lo], [hi]], n_features, axis=1))  # the bounds as every column's
+    scaler.n_samples_seen_ = n_rows  # the rows it stands for (saved with the model)
     return scaler
 
 
@@ -459,12 +455,7 @@ class _CorrNetBase(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
         Returns the lam and, when the fit writes no files, the fitted attributes of its run (else
         None: the chosen lam is fitted again with the files, so checkpoints and resume see one run,
         and the weights are the same either way)."""
-        search = (
-            config.optimizer == "lbfgs"
-            and fit.val is not None
-            and self.early_stopping in (True, "auto")
-            and fit.dist is None
-        )
+        search = config.optimizer == "lbfgs" and fit.val is not None and self._stops_early(fit) and fit.dist is None
         if not search:
             return AUTO_LAM, None
         scratch = dataclasses.replace(fit, files=RunFiles())
@@ -475,6 +466,13 @@ class _CorrNetBase(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
                 kept = (score, {k: getattr(self, k) for k in _RUN_ATTRIBUTES})
         assert kept is not None
         return kept[1]["config_"].lam, kept[1] if fit.files == RunFiles() else None
+
+    def _stops_early(self, fit: FitInputs) -> bool:
+        """``early_stopping`` resolved: ``"auto"`` stops early whenever the fit has validation rows."""
+        early = self.early_stopping
+        if early not in BY_NAME["early_stopping"].allowed:
+            raise ValueError(f"early_stopping must be True, False or 'auto', got {early!r}.")
+        return fit.val is not None if early == "auto" else bool(early)
 
     def _run(
         self,
@@ -499,16 +497,14 @@ class _CorrNetBase(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
         if pretrain is not None and not (files.resume and state.epoch):
             pretrain()
         patience = self._patience(int(self.n_iter_no_change), config, fit.steps_per_epoch)
-        early, es_patience = self.early_stopping, self.patience
-        if early not in BY_NAME["early_stopping"].allowed:
-            raise ValueError(f"early_stopping must be True, False or 'auto', got {early!r}.")
+        es_patience = self.patience
         if es_patience != "auto" and (
             isinstance(es_patience, bool) or not isinstance(es_patience, int | np.integer) or es_patience < 1
         ):
             raise ValueError(f"patience must be a positive int or 'auto', got {es_patience!r}.")
         options = training.RunOptions(
             validation=fit.val,
-            early_stopping=fit.val is not None if early == "auto" else bool(early),
+            early_stopping=self._stops_early(fit),
             patience=self._patience(AUTO_ES_PATIENCE, config, fit.steps_per_epoch)
             if es_patience == "auto"
             else int(es_patience),

@@ -151,9 +151,8 @@ PARAMS: tuple[Param, ...] = (
             "initial weights and the one with the better validation ``monitor`` is kept (two fits; a tie\n"
             "keeps 2; with checkpoint or log files, a third fit writes them). The best λ depends on the\n"
             "data, not on its scale alone: 0.5 gains 8-10 points of transfer on the bundled digits in\n"
-            "[0, 1] and loses\n"
-            "on MNIST halves and on standardised tables (results: choosing λ on validation). The\n"
-            "resolved value is in ``config_.lam``, the scores in ``lam_scores_``."
+            "[0, 1] and loses on MNIST halves and on standardised tables (results: choosing the correlation\n"
+            "weight on validation). The resolved value is in ``config_.lam``, the scores in ``lam_scores_``."
         ),
         config=True,
         config_default=2.0,
