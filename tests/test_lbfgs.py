@@ -185,3 +185,38 @@ def test_auto_lr_follows_the_column_mean_mass_of_the_widest_uncentred_view(tmp_p
     est.save(tmp_path / "m")
     back = CorrNet.load(tmp_path / "m")
     assert back.config_.lr == est.config_.lr and back.get_params()["lr"] == "auto"
+
+
+@pytest.mark.parametrize("optimizer", ["auto", "adam"])
+def test_a_full_batch_lbfgs_fit_trains_on_one_thread_and_restores_the_threads(monkeypatch, optimizer):
+    """Small tables (L-BFGS) train on one torch thread and one BLAS thread (results: small tables);
+    minibatch fits keep the process's threads; either way the settings are restored afterwards,
+    also when the fit fails."""
+    from threadpoolctl import threadpool_info
+
+    from corrnet import training
+
+    seen, real = [], training.run_epoch
+
+    def spy(*a, **k):
+        blas = [p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"]
+        seen.append((torch.get_num_threads(), max(blas)))
+        return real(*a, **k)
+
+    monkeypatch.setattr(training, "run_epoch", spy)
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        blas_before = [p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"]
+        est = _fit(CorrNet(3, epochs=2, optimizer=optimizer, **CPU), *_views())
+        assert est.optimizer_ == ("lbfgs" if optimizer == "auto" else "adam")
+        expected = (1, 1) if optimizer == "auto" else (2, max(blas_before))
+        assert seen and set(seen) == {expected}
+        assert torch.get_num_threads() == 2
+        assert [p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"] == blas_before
+        monkeypatch.setattr(training, "run_epoch", lambda *a, **k: 1 / 0)
+        with pytest.raises(ZeroDivisionError):
+            _fit(CorrNet(3, epochs=2, optimizer=optimizer, **CPU), *_views())
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)

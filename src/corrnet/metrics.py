@@ -141,6 +141,15 @@ def retrieval(H1: np.ndarray, H2: np.ndarray, ks: tuple[int, ...] = (1, 5, 10), 
     """Cross-view retrieval by cosine similarity: for each row i of H1, rank all rows of H2; the
     match is row i. Returns ``recall@k`` for each k and ``mrr`` (mean reciprocal rank), in [0, 1].
     Ties count against the match (pessimistic rank)."""
+    ranks = match_ranks(H1, H2, chunk)
+    out = {f"recall@{k}": float((ranks <= k).mean()) for k in ks}
+    out["mrr"] = float((1.0 / ranks).mean())
+    return out
+
+
+def match_ranks(H1: np.ndarray, H2: np.ndarray, chunk: int = 2048) -> np.ndarray:
+    """(n,) int: for each row i of H1 (n, k), the rank (1 = nearest) of row i of H2 (n, k) among all
+    rows of H2 by cosine similarity, ties counted against it (what :func:`retrieval` summarises)."""
     H1, H2 = _pair(H1, H2)
     A, B = _unit_rows(H1), _unit_rows(H2)
     ranks = np.empty(len(A), dtype=np.int64)
@@ -148,9 +157,7 @@ def retrieval(H1: np.ndarray, H2: np.ndarray, ks: tuple[int, ...] = (1, 5, 10), 
         S = A[s : s + chunk] @ B.T  # (c, n)
         own = S[np.arange(len(S)), np.arange(s, s + len(S))]
         ranks[s : s + len(S)] = (S >= own[:, None]).sum(1)  # 1 = best
-    out = {f"recall@{k}": float((ranks <= k).mean()) for k in ks}
-    out["mrr"] = float((1.0 / ranks).mean())
-    return out
+    return ranks
 
 
 def class_precision_at_k(

@@ -51,13 +51,15 @@ class Source:
         """Every row has every view: the full objective, fast path included."""
         return self.mask is None and len(self.present) == len(self.views)
 
-    def take(self, rows: Tensor | slice) -> tuple[list[Tensor | None], Tensor | None]:
-        """The views (and mask) of these rows."""
+    def take(self, rows: Tensor | slice | None) -> tuple[list[Tensor | None], Tensor | None]:
+        """The views (and mask) of these rows (None: every row, the views themselves)."""
+        if rows is None:
+            return list(self.views), self.mask
         xs = [None if v is None else v[rows] for v in self.views]
         return xs, None if self.mask is None else self.mask[rows]
 
 
-Part = tuple[int, "Tensor | slice"]  # (source index, rows of that source)
+Part = tuple[int, "Tensor | slice | None"]  # (source index, rows of that source; None: all)
 
 
 def batch_starts(n: int, batch_size: int) -> list[tuple[int, int]]:

@@ -6,15 +6,17 @@ the loop bound by the model's arithmetic rather than by Python-to-device round t
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import itertools
 import math
 import time
 import warnings
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+import numpy as np
 import torch
 import torch.distributed
 from torch import Tensor
@@ -226,6 +228,21 @@ def evaluate(
     return result
 
 
+def validation_reciprocal_ranks(model: CorrNetModule, views: list[Tensor]) -> np.ndarray:
+    """(n,) for each of the first ``CODE_METRIC_ROWS`` rows of the fully paired ``views`` (N tensors
+    (n, d_v)): the reciprocal rank of its match among the other view's codes by cosine, averaged over
+    view pairs and both directions. Its mean is :func:`evaluate`'s ``"mrr"``; per row, it lets two
+    models be compared with a standard error."""
+    n = min(CODE_METRIC_ROWS, views[0].shape[0])
+    model.eval()
+    with torch.no_grad():
+        hs = [h.float().cpu().numpy() for h in model([v[:n] for v in views], ()).singles]
+    model.train()
+    pairs = list(itertools.combinations(range(model.n_views), 2))
+    rr = [1.0 / metrics.match_ranks(hs[a], hs[b]) for i, j in pairs for a, b in ((i, j), (j, i))]
+    return sum(rr) / len(rr)
+
+
 def _mrr(H1, H2) -> float:
     return (metrics.retrieval(H1, H2, ks=())["mrr"] + metrics.retrieval(H2, H1, ks=())["mrr"]) / 2
 
@@ -400,12 +417,38 @@ class StoppingRules:
                     state.stop_reason = "early_stopping"
 
 
-def _step_parts(parts, plan: Plan, step: Callable, model: CorrNetModule, config: Config, dist: Dist | None):
-    """One optimiser step's gradients from its parts: (the terms with a correlation, the single-view
-    rows' self-reconstruction), either None when the step has no such part."""
+@contextlib.contextmanager
+def sized_threads(config: Config, device: torch.device) -> Iterator[None]:
+    """Run a fit on as many CPU threads as its work pays for: a full-batch L-BFGS fit (a small
+    table, ``optimizer="auto"``'s choice for at most 2 000 rows of at most 10^6 values) trains on one
+    thread, torch's and the BLAS's (numpy's, which scores validation), restored afterwards.
+
+    Its steps are a few matmuls of at most a few MFLOP and L-BFGS's many vector operations on the
+    ~10^4 parameters; two threads spent more time handing work over and spinning against each
+    other than they saved: 2-3x the CPU time and no shorter wall time on the small tables of
+    ``benchmarks/bench_fit_small.py`` (results: small tables). Other fits keep the process's threads.
+    ``torch.set_num_threads`` is process-wide: a fit in another Python thread at the same time
+    shares the setting."""
+    if config.optimizer != "lbfgs" or device.type != "cpu" or torch.get_num_threads() == 1:
+        yield
+        return
+    from threadpoolctl import threadpool_limits
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with threadpool_limits(1, user_api="blas"):
+            yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def _step_parts(parts, sources: list[Source], step: Callable, model: CorrNetModule, config: Config, dist: Dist | None):
+    """One optimiser step's gradients from its parts (rows of ``sources``): (the terms with a
+    correlation, the single-view rows' self-reconstruction), either None when the step has no such part."""
     terms, single = None, None
     for si, rows in parts:
-        src = plan.sources[si]
+        src = sources[si]
         if dist is not None:  # this process's share; the terms are the global batch's
             xs, mask = src.take(dist.shard(rows))
             terms = step(xs, _n_rows(rows), mask)
@@ -438,7 +481,7 @@ def run_epoch(
                 group["lr"] = lr
         for p in model.parameters():
             p.grad = None
-        terms, single = _step_parts(parts, plan, step, model, config, dist)
+        terms, single = _step_parts(parts, plan.sources, step, model, config, dist)
         if dist is not None:
             dist.sum_grads(model)
         opt.step()
@@ -453,12 +496,18 @@ def _lbfgs_epoch(state: TrainState, plan: Plan, config: Config, step: Callable, 
     tolerances: converged)."""
     model, opt = state.model, state.optimizer
     (parts,) = plan.epoch(state.generator, next(model.parameters()).device)  # the plan's one step
+    # gather the step's rows once: every evaluation of the line search sees the same batch
+    sources = list(plan.sources)
+    for si, rows in parts:
+        xs, mask = sources[si].take(rows)
+        sources[si] = replace(sources[si], views=xs, mask=mask)
+    parts = [(si, None) for si, _ in parts]  # None: every row of the gathered source
     last: list[LossTerms | None] = [None]
 
     def closure() -> Tensor:
         for p in model.parameters():
             p.grad = None
-        last[0], _ = _step_parts(parts, plan, step, model, config, None)
+        last[0], _ = _step_parts(parts, sources, step, model, config, None)
         return last[0].total
 
     st = opt.state[opt._params[0]]
