@@ -467,7 +467,9 @@ class _CorrNetBase(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
     ) -> tuple[float, dict[str, Any] | None]:
         """``lam="auto"``: :data:`AUTO_LAM`, or in a full-batch L-BFGS fit that stops early on
         validation rows the candidate of :data:`AUTO_LAM_CANDIDATES` whose fit (same initial weights,
-        no files written) has the best validation score, in ``lam_scores_`` (a tie keeps the first).
+        no files written) has the best validation score, in ``lam_scores_``; under monitor "mrr" a
+        later candidate must lead by more than one standard error (:func:`_beyond_noise`), and a tie
+        keeps the first.
         Returns the lam and, when the fit writes no files, the fitted attributes of its run (else
         None: the chosen lam is fitted again with the files, so checkpoints and resume see one run,
         and the weights are the same either way)."""
