@@ -435,9 +435,14 @@ def test_beyond_noise_edges():
     """One row has no standard error (keep the first); identical rows never beat each other; no
     per-row scores defer to the means."""
     beyond = base_mod._beyond_noise
-    assert not beyond(np.array([1.0]), np.array([0.0]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # one row: no standard error to compute (nor a numpy warning)
+        assert not beyond(np.array([1.0]), np.array([0.0]))
+    assert beyond(np.array([0.6, 0.7]), np.array([0.5, 0.5]))  # two rows already have one
     assert not beyond(np.ones(5), np.ones(5))
     assert beyond(np.full(5, 0.6), np.full(5, 0.5))  # a constant lead: zero error
+    # mean 0.367 against a standard error of 0.318 (sample sd, ddof=1): beyond, though not by 0.45 (ddof=2)
+    assert beyond(np.array([0.0, 0.1, 1.0]), np.zeros(3))
     assert beyond(None, np.ones(3)) and beyond(np.ones(3), None)
 
 
@@ -453,3 +458,19 @@ def test_validation_reciprocal_ranks_average_evaluates_mrr():
     assert rr.shape == (300,)
     assert rr.mean() == pytest.approx(evaluate(est.model_, views, est.config_, codes=("mrr",))["mrr"], abs=1e-9)
     np.testing.assert_allclose(rr, _naive_reciprocal_ranks(est, X, Y), atol=1e-12)
+
+
+def test_validation_reciprocal_ranks_see_the_first_code_metric_rows_only():
+    """Like the validation MRR, the per-row scores cover the first CODE_METRIC_ROWS rows (their cost
+    is quadratic in the rows)."""
+    from corrnet import training
+    from corrnet.config import Config
+    from corrnet.model import CorrNetModule
+
+    model = CorrNetModule([4, 3], Config(n_components=2).validate(), generator=torch.Generator().manual_seed(0))
+    g = torch.Generator().manual_seed(1)
+    views = [torch.rand(CODE_METRIC_ROWS + 100, 4, generator=g), torch.rand(CODE_METRIC_ROWS + 100, 3, generator=g)]
+    rr = training.validation_reciprocal_ranks(model, views)
+    assert rr.shape == (CODE_METRIC_ROWS,)
+    head = training.validation_reciprocal_ranks(model, [v[:CODE_METRIC_ROWS] for v in views])
+    np.testing.assert_array_equal(rr, head)
