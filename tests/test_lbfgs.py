@@ -220,3 +220,22 @@ def test_a_full_batch_lbfgs_fit_trains_on_one_thread_and_restores_the_threads(mo
         assert torch.get_num_threads() == 2
     finally:
         torch.set_num_threads(before)
+
+
+def test_a_masked_full_batch_epoch_keeps_each_row_with_its_mask():
+    """The L-BFGS epoch gathers its (shuffled) rows once; the row mask must be gathered with them.
+    The full-batch objective does not depend on the row order, so shuffled and unshuffled epochs
+    agree to float rounding (a mask left in the old order pairs rows with other rows' masks)."""
+    rng = np.random.default_rng(3)
+    X, Y = _views(80, seed=3)
+    Z = X[:, :2] + 0.1 * rng.random((80, 2)).astype(np.float32)
+    masks = [np.ones(80, bool), rng.random(80) < 0.6, rng.random(80) < 0.5]
+    masks[1][:10] = masks[2][:10] = True  # rows with all three views
+    fits = [
+        _fit(MultiViewCorrNet(3, epochs=2, shuffle=s, **CPU), [X, Y, Z], masks=masks)
+        for s in (False, True)
+    ]
+    assert all(f.optimizer_ == "lbfgs" for f in fits)
+    for a, b in zip(fits[0].history_, fits[1].history_):
+        assert a["loss"] == pytest.approx(b["loss"], rel=1e-4)
+    np.testing.assert_allclose(fits[0].transform([X, Y, Z]), fits[1].transform([X, Y, Z]), rtol=1e-3, atol=1e-4)
