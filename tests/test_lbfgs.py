@@ -239,3 +239,34 @@ def test_a_masked_full_batch_epoch_keeps_each_row_with_its_mask():
     for a, b in zip(fits[0].history_, fits[1].history_):
         assert a["loss"] == pytest.approx(b["loss"], rel=1e-4)
     np.testing.assert_allclose(fits[0].transform([X, Y, Z]), fits[1].transform([X, Y, Z]), rtol=1e-3, atol=1e-4)
+
+
+@pytest.mark.parametrize(("iters", "evals", "converged"), [(10, 12, False), (3, 40, False), (3, 39, True)])
+def test_an_lbfgs_epoch_converged_only_if_it_stopped_inside_both_budgets(monkeypatch, iters, evals, converged):
+    """An L-BFGS step that used all its iterations (10) or all its evaluations (40) ran out of
+    budget; one that stopped inside both met L-BFGS's own tolerances (converged)."""
+    from corrnet import training
+    from corrnet.optim import LBFGS_EPOCH_ITERS
+
+    X, Y = _views()
+    est = _fit(CorrNet(3, epochs=1, **CPU), X, Y)
+    captured = {}
+    real = training._lbfgs_epoch
+
+    def spy(state, plan, config, step, totals):
+        opt = state.optimizer
+
+        def fake_step(closure):  # what LBFGS.step records, without its iterations
+            closure()
+            st = opt.state[opt._params[0]]
+            st["n_iter"] = st.get("n_iter", 0) + iters
+            st["func_evals"] = st.get("func_evals", 0) + evals
+
+        monkeypatch.setattr(opt, "step", fake_step)
+        captured["converged"] = real(state, plan, config, step, totals)
+        return captured["converged"]
+
+    monkeypatch.setattr(training, "_lbfgs_epoch", spy)
+    _fit(CorrNet(3, epochs=1, **CPU), X, Y)
+    assert est.optimizer_ == "lbfgs" and LBFGS_EPOCH_ITERS == 10
+    assert captured["converged"] is converged
