@@ -358,16 +358,17 @@ def test_auto_lam_survives_save_load_and_corrnet_info_shows_the_lam_used(tmp_pat
     assert {float(k): v for k, v in info["lam_scores"].items()} == est.lam_scores_
 
 
-def test_auto_lam_keeps_the_paper_value_on_a_tie(monkeypatch):
-    """Equal validation scores keep lam = 2, the first candidate (a targeted mutation survivor: >=
-    for > went unseen, since real scores never tie)."""
+@pytest.mark.parametrize("monitor", ["auto", "sum_corr"])
+def test_auto_lam_keeps_the_paper_value_on_a_tie(monkeypatch, monitor):
+    """Equal validation scores keep lam = 2, the first candidate, also under a monitor without
+    per-row scores (targeted mutation survivors: >= for > went unseen, since real scores never tie)."""
     real, runs = base_mod._CorrNetBase._train, []
     monkeypatch.setattr(base_mod._CorrNetBase, "_train", lambda self, *a: runs.append(a) or real(self, *a) * 0.0)
     X, Y = _views(600)
-    est = _quiet_fit(CorrNet(3, random_state=1, **CPU), X, Y)
+    est = _quiet_fit(CorrNet(3, random_state=1, monitor=monitor, **CPU), X, Y)
     assert est.lam_scores_ == {2.0: 0.0, 0.5: 0.0} and est.config_.lam == 2.0
     assert len(runs) == 2  # without files, the kept candidate's run is the fit: no third training
-    _assert_same_weights(est, _quiet_fit(CorrNet(3, lam=2.0, random_state=1, **CPU), X, Y))
+    _assert_same_weights(est, _quiet_fit(CorrNet(3, lam=2.0, random_state=1, monitor=monitor, **CPU), X, Y))
 
 
 def _naive_reciprocal_ranks(est, X, Y) -> np.ndarray:
