@@ -211,36 +211,23 @@ def test_pretraining_sees_every_row_of_each_view_paired_or_not(monkeypatch):
     np.testing.assert_array_equal(pre.sources[1].views[0][60:].numpy(), Xu)  # the unpaired rows, in order
 
 
-@pytest.mark.parametrize(
-    ("strategy", "expected"), [("mixed", 0.1), ("alternate", 1.0), ("pretrain", None), ("paired-only", None)]
-)
-def test_auto_unpaired_weight_is_a_tenth_for_mixed_batches_and_one_for_alternate(two_views, strategy, expected):
-    """unpaired_weight="auto" resolves by strategy (results: the single-view rows' weight) and trains
-    exactly as the explicit value does; strategies without a weight report None."""
+@pytest.mark.parametrize("strategy", ["mixed", "alternate", "pretrain"])
+def test_single_view_rows_weigh_a_tenth_by_default_where_a_strategy_weighs_them(two_views, strategy):
+    """The default unpaired_weight (0.1; results: the single-view rows' weight) trains exactly as the
+    explicit 0.1 does and differs from weight 1 under mixed and alternate; pretrain ignores it."""
     Xp, Yp, Xo, Yo = _split(two_views)
-    kw = dict(n_components=4, epochs=2, batch_size=20, random_state=0, device="cpu")
-    semi = {} if strategy == "paired-only" else dict(X_unpaired=Xo, Y_unpaired=Yo)
-    if strategy != "paired-only":
-        kw["unpaired_strategy"] = strategy
-    auto = CorrNet(**kw).fit(Xp, Yp, **semi)
-    assert auto.get_params()["unpaired_weight"] == "auto"
-    assert auto.unpaired_weight_ == expected
-    if expected is not None:
-        explicit = CorrNet(**kw, unpaired_weight=expected).fit(Xp, Yp, **semi)
-        other = CorrNet(**kw, unpaired_weight=0.5).fit(Xp, Yp, **semi)
-        np.testing.assert_array_equal(auto.transform(X=Xp), explicit.transform(X=Xp))
-        assert not np.array_equal(auto.transform(X=Xp), other.transform(X=Xp))  # the weight matters here
+    kw = dict(n_components=4, epochs=2, batch_size=20, random_state=0, device="cpu", unpaired_strategy=strategy)
+    semi = dict(X_unpaired=Xo, Y_unpaired=Yo)
+    default = CorrNet(**kw).fit(Xp, Yp, **semi)
+    assert default.get_params()["unpaired_weight"] == 0.1
+    explicit = CorrNet(**kw, unpaired_weight=0.1).fit(Xp, Yp, **semi)
+    one = CorrNet(**kw, unpaired_weight=1).fit(Xp, Yp, **semi)
+    np.testing.assert_array_equal(default.transform(X=Xp), explicit.transform(X=Xp))
+    assert np.array_equal(default.transform(X=Xp), one.transform(X=Xp)) == (strategy == "pretrain")
 
 
-def test_auto_picks_mixed_below_five_percent_paired_and_then_weighs_single_rows_a_tenth(two_views):
+@pytest.mark.parametrize("bad", [-0.1, float("nan"), float("inf"), "big", True, None])
+def test_unpaired_weight_refuses_anything_but_a_finite_non_negative_number(two_views, bad):
     Xp, Yp, Xo, Yo = _split(two_views)
-    few = CorrNet(n_components=4, epochs=1, random_state=0, device="cpu")
-    few.fit(Xp[:4], Yp[:4], X_unpaired=np.tile(Xo, (3, 1)), Y_unpaired=np.tile(Yo, (3, 1)))  # 4 of 244 paired
-    assert (few.unpaired_strategy_, few.unpaired_weight_) == ("mixed", 0.1)
-
-
-@pytest.mark.parametrize("bad", [-0.1, float("nan"), float("inf"), "big", True])
-def test_unpaired_weight_refuses_anything_but_auto_or_a_finite_non_negative_number(two_views, bad):
-    Xp, Yp, Xo, Yo = _split(two_views)
-    with pytest.raises(ValueError, match="unpaired_weight must be 'auto' or a finite number >= 0"):
+    with pytest.raises(ValueError, match="unpaired_weight must be a finite number >= 0"):
         CorrNet(n_components=4, epochs=1, unpaired_weight=bad).fit(Xp, Yp, X_unpaired=Xo, Y_unpaired=Yo)

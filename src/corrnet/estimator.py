@@ -33,9 +33,6 @@ from .objective import correlation
 from .params import UNPAIRED_STRATEGIES, with_parameters
 from .plans import Plan, Source
 
-# unpaired_weight="auto" under mixed batches (results: semi-paired, the single-view rows' weight)
-AUTO_MIXED_UNPAIRED_WEIGHT = 0.1
-
 
 @with_parameters(n_views=False)
 class CorrNet(_CorrNetBase, auto_wrap_output_keys=None):
@@ -62,8 +59,7 @@ class CorrNet(_CorrNetBase, auto_wrap_output_keys=None):
                                     (``config_.lam``: the correlation weight ``lam="auto"`` kept)
     lam_scores_ : dict              ``{lam: best validation score}`` of each fit ``lam="auto"``
                                     compared; empty when it did not search
-    unpaired_strategy_, unpaired_weight_ : str, float   how single-view rows were used (None
-                                    without them, or where the strategy has no weight)
+    unpaired_strategy_ : str or None   how single-view rows were used (None without them)
     scalers_ : list of two StandardScaler, MinMaxScaler, MaxAbsScaler or None   each view's fitted
                                     scaling (``scaler_x_``, ``scaler_y_``: its two entries)
     output_activation_, epochs_, engine_ : str, int, str   what the ``"auto"`` settings became
@@ -236,16 +232,6 @@ class CorrNet(_CorrNetBase, auto_wrap_output_keys=None):
         self.unpaired_strategy_ = strategy if semi else None
         return self.unpaired_strategy_
 
-    def _unpaired_weight(self, strategy: str | None) -> float | None:
-        """``unpaired_weight_``: the weight of the single-view rows under ``strategy`` (``"auto"``:
-        :data:`AUTO_MIXED_UNPAIRED_WEIGHT` with mixed batches, else 1), None where it is unused."""
-        w = self.unpaired_weight
-        if isinstance(w, str) and w == "auto":
-            w = AUTO_MIXED_UNPAIRED_WEIGHT if strategy == "mixed" else 1.0
-        elif isinstance(w, bool) or not isinstance(w, int | float | np.integer | np.floating) or not 0 <= w < np.inf:
-            raise ValueError(f"unpaired_weight must be 'auto' or a finite number >= 0, got {w!r}.")
-        return float(w) if strategy in ("alternate", "mixed") else None
-
     def _check_validation(self, validation_data: Any, streamed: bool) -> list[Any] | None:
         if validation_data is None:
             return None
@@ -260,11 +246,12 @@ class CorrNet(_CorrNetBase, auto_wrap_output_keys=None):
         """The batch sources of each unpaired strategy (:mod:`corrnet.plans`), and the pretraining
         phase of ``pretrain``: self-reconstruction of every row's views, then a fresh optimiser."""
         sources = [Source([Xt, Yt])]
-        self.unpaired_weight_ = self._unpaired_weight(strategy)
+        w = self.unpaired_weight
+        if isinstance(w, bool) or not isinstance(w, int | float | np.integer | np.floating) or not 0 <= w < np.inf:
+            raise ValueError(f"unpaired_weight must be a finite number >= 0, got {w!r}.")
         if strategy in ("alternate", "mixed"):
-            w = self.unpaired_weight_
-            sources += [Source([to_tensor(Xu, device), None], weight=w)] if Xu is not None else []
-            sources += [Source([None, to_tensor(Yu, device)], weight=w)] if Yu is not None else []
+            sources += [Source([to_tensor(Xu, device), None], weight=float(w))] if Xu is not None else []
+            sources += [Source([None, to_tensor(Yu, device)], weight=float(w))] if Yu is not None else []
         if strategy != "pretrain":
             return sources, None
 
