@@ -214,6 +214,11 @@ def test_a_full_batch_lbfgs_fit_trains_on_one_thread_and_restores_the_threads(mo
         assert seen and set(seen) == {expected}
         assert torch.get_num_threads() == 2
         assert [p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"] == blas_before
+        torch.set_num_threads(1)  # torch already on one thread: the BLAS is still limited
+        seen.clear()
+        _fit(CorrNet(3, epochs=2, optimizer=optimizer, **CPU), *_views())
+        assert set(seen) == {(1, 1) if optimizer == "auto" else (1, max(blas_before))}
+        torch.set_num_threads(2)
         monkeypatch.setattr(training, "run_epoch", lambda *a, **k: 1 / 0)
         with pytest.raises(ZeroDivisionError):
             _fit(CorrNet(3, epochs=2, optimizer=optimizer, **CPU), *_views())

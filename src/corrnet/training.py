@@ -429,7 +429,7 @@ def sized_threads(config: Config, device: torch.device) -> Iterator[None]:
     ``benchmarks/bench_fit_small.py`` (results: small tables). Other fits keep the process's threads.
     ``torch.set_num_threads`` is process-wide: a fit in another Python thread at the same time
     shares the setting."""
-    if config.optimizer != "lbfgs" or device.type != "cpu" or torch.get_num_threads() == 1:
+    if config.optimizer != "lbfgs" or device.type != "cpu":
         yield
         return
     from threadpoolctl import threadpool_limits
