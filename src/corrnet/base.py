@@ -152,6 +152,7 @@ def _beyond_noise(rr: np.ndarray | None, kept_rr: np.ndarray | None) -> bool:
     d = rr - kept_rr
     return len(d) > 1 and bool(d.mean() > d.std(ddof=1) / math.sqrt(len(d)))
 
+
 def _in_unit_interval(A: Any) -> bool:
     """All values in [0, 1], up to float rounding (min-max scaled data may reach 1 + 1e-7). A streamed
     view answers from its scanned per-column bounds (scaling maps each column's bounds to its bounds)."""
