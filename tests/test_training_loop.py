@@ -494,6 +494,13 @@ def test_plans_shuffle_slice_and_mix_as_documented():
         for j, r in singles:
             seen[j] += r.tolist()
     assert set(seen[1]) == set(range(30)) and set(seen[2]) == set(range(7))  # cycling through every row
+    # one batch of every row of the only source (full-batch L-BFGS): in order, and no draw from the generator
+    g = torch.Generator().manual_seed(0)
+    for src in (Source([X, Y]), Source([X, Y], mask=torch.ones(250, 2, dtype=torch.bool))):
+        whole = Plan([src], 250, shuffle=True)
+        assert not whole.shuffle and [p for (p,) in whole.epoch(g, torch.device("cpu"))] == [(0, slice(0, 250))]
+    assert torch.equal(g.get_state(), torch.Generator().manual_seed(0).get_state())
+    assert Plan([Source([X, Y])], 200, shuffle=True).shuffle  # two batches: shuffled
 
 
 def test_make_step_defaults_to_float32_and_auto_means_the_fused_step(monkeypatch):

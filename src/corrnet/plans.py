@@ -80,7 +80,8 @@ class Plan:
     sources : the first is the paired source (it may be empty: pretraining); the others hold rows
         with a subset of the views.
     batch_size : rows per step (per single-view batch in ``alternate``).
-    shuffle : visit the paired rows in a new random order each epoch (single-view rows always are).
+    shuffle : visit the paired rows in a new random order each epoch (single-view rows always are),
+        unless one batch holds every row of the only source.
     paired_per_batch : None: ``alternate`` (or ``paired`` with one source); an int: ``mixed``, each
         step holds that many paired rows and ``batch_size - paired_per_batch`` single-view rows,
         shared evenly by the single-view sources.
@@ -115,6 +116,9 @@ class Plan:
         paired = [(0, s, e) for s, e in batch_starts(n, paired_per_batch if self.mixed else batch_size)] if n else []
         if self.mixed or len(sources) == 1:
             self.schedule = paired
+            # one batch of all rows (full-batch L-BFGS): its order would change only float rounding,
+            # and a fixed order lets an epoch reuse the previous one's last evaluation exactly
+            self.shuffle = shuffle and not (len(sources) == 1 and len(paired) == 1 and chunk_rows is None)
             return
         parts = {0: paired}
         for si in range(1, len(sources)):

@@ -180,6 +180,9 @@ class TrainState:
     best_loss: float | None = None  # convergence check (tol) on the training loss
     loss_bad_epochs: int = 0
     stop_reason: str | None = None  # "converged", "early_stopping" or "max_epochs"
+    # L-BFGS: the last objective evaluation (parameters, terms, gradients), which the next epoch's
+    # first evaluation reuses when it is at the same point (not checkpointed: a resumed run recomputes it)
+    lbfgs_last: tuple[Tensor, LossTerms, list[Tensor | None]] | None = field(default=None, repr=False)
 
 
 @torch.inference_mode()
@@ -489,6 +492,11 @@ def run_epoch(
     return False
 
 
+def _same_point(a: Tensor, b: Tensor) -> bool:
+    """Two flat parameter vectors are equal, bit for bit (an evaluation there can be reused)."""
+    return torch.equal(a, b)
+
+
 def _lbfgs_epoch(state: TrainState, plan: Plan, config: Config, step: Callable, totals: EpochTotals) -> bool:
     """One ``LBFGS.step`` over the whole training set (the plan's one batch): up to
     ``LBFGS_EPOCH_ITERS`` iterations, each with its strong-Wolfe line search. Its terms are those of
@@ -503,11 +511,23 @@ def _lbfgs_epoch(state: TrainState, plan: Plan, config: Config, step: Callable, 
         sources[si] = replace(sources[si], views=xs, mask=mask)
     parts = [(si, None) for si, _ in parts]  # None: every row of the gathered source
     last: list[LossTerms | None] = [None]
+    params = list(model.parameters())
 
     def closure() -> Tensor:
-        for p in model.parameters():
+        # LBFGS.step evaluates its starting point first: usually where the previous epoch's line
+        # search evaluated last, on the same batch (all rows, in the same order: Plan)
+        flat = torch.cat([p.detach().reshape(-1) for p in params])
+        prev = state.lbfgs_last
+        if prev is not None and _same_point(prev[0], flat):
+            last[0] = prev[1]
+            for p, g in zip(params, prev[2]):
+                p.grad = None if g is None else g.clone()
+            state.lbfgs_last = None
+            return last[0].total
+        for p in params:
             p.grad = None
         last[0], _ = _step_parts(parts, sources, step, model, config, None)
+        state.lbfgs_last = (flat, last[0], [None if p.grad is None else p.grad.clone() for p in params])
         return last[0].total
 
     st = opt.state[opt._params[0]]
