@@ -181,6 +181,12 @@ def test_auto_lr_follows_the_column_mean_mass_of_the_widest_uncentred_view(tmp_p
     got = _fit(CorrNet(**kw), light, sparse).config_.lr
     assert got == pytest.approx(1e-2 * min(1.0, 100 / smass), rel=1e-6)
     assert _fit(CorrNet(**{**kw, "lr": 0.05}), light, heavy).config_.lr == 0.05  # a given lr is kept
+    # with encoder_layers the base is 6e-3 (the best preset's), under the same mass rule
+    deep = dict(kw, encoder_layers=(4,))
+    assert _fit(CorrNet(**deep), light, light[:, :5]).config_.lr == 6e-3
+    assert _fit(CorrNet(**deep), light, heavy).config_.lr == pytest.approx(6e-3 * 100 / mass, rel=1e-6)
+    best = CorrNet.from_preset("best", epochs=1, encoder_layers=(4,), n_components=3, **CPU)
+    assert _fit(best, light, heavy).config_.lr == pytest.approx(6e-3 * 100 / mass, rel=1e-6)
     # the resolved rate is saved and loaded with the model; the parameter stays "auto"
     est.save(tmp_path / "m")
     back = CorrNet.load(tmp_path / "m")

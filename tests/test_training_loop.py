@@ -263,7 +263,7 @@ def test_best_preset_settings():
     p = preset("best")
     assert p["encoder_layers"] == (500, 300) and p["n_components"] == 50 and p["tied"] is False
     assert p["hidden_activation"] == "sigmoid" and p["fusion"] == "joint" and p["loss"] == "half_squared"
-    assert p["lam"] == 4.0 and p["optimizer"] == "adam" and p["lr"] == 6e-3 and p["lr_schedule"] == "cosine"
+    assert p["lam"] == 4.0 and p["optimizer"] == "adam" and p["lr"] == "auto" and p["lr_schedule"] == "cosine"
     assert p["batch_size"] == 100 and p["epochs"] == 30 and p["shuffle"] is True and p["tol"] is None
     assert p["reconstruct_from"] == ("both", "x", "y") and p["output_activation"] == "auto"
     assert p["validation_fraction"] is None and p["early_stopping"] is False  # every row, 30 epochs

@@ -102,8 +102,12 @@ MIN_PATIENCE_STEPS = 500
 # every column of every row, and L-BFGS took ~350 s a script, for recall@1 +5 points on one script
 # and -12 on another against Adam (results: transliteration).
 # lr="auto": AUTO_LR * min(1, AUTO_LR_MASS / m), m the largest column-mean mass sum_i |mean(x_i)| of
-# a scaled training view (results: Noisy MNIST; docs/results/lr-probe/)
+# a scaled training view (results: Noisy MNIST; docs/results/lr-probe/); with encoder_layers the base
+# is AUTO_LR_DEEP, the best preset's rate (chosen on MNIST halves' validation split, guide: Presets),
+# which the mass rule keeps from collapsing on un-centred views (results: Noisy MNIST;
+# docs/results/best-carries/)
 AUTO_LR = BY_NAME["lr"].config_value()  # Config's concrete lr: the rate for views of modest mass
+AUTO_LR_DEEP = 6e-3
 AUTO_LR_MASS = 100.0
 AUTO_LBFGS_ROWS = 2_000
 AUTO_LBFGS_VALUES = 1_000_000
@@ -340,7 +344,8 @@ class _CorrNetBase(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
             epochs = min(max(math.ceil(AUTO_STEPS / steps_per_epoch), AUTO_MIN_EPOCHS), AUTO_MAX_EPOCHS)
         lr = config.lr
         if lr == "auto":
-            lr = AUTO_LR * min(1.0, AUTO_LR_MASS / max(max(_mean_mass(A) for A in views), 1e-12))
+            base = AUTO_LR_DEEP if config.encoder_layers else AUTO_LR
+            lr = base * min(1.0, AUTO_LR_MASS / max(max(_mean_mass(A) for A in views), 1e-12))
         self.config_ = dataclasses.replace(config, output_activation=out, epochs=int(epochs), lr=lr).validate()
         return self.config_
 

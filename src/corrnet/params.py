@@ -220,7 +220,9 @@ PARAMS: tuple[Param, ...] = (
             "(scaled) training view: 1e-2 for standardised, sparse or [0, 1] views of modest mass (every\n"
             "defaults dataset, MNIST halves, text), less for un-centred wide views, whose shared drift\n"
             "of about ``lr * m`` per Adam step saturates sigmoid units (Noisy MNIST, m = 451: 2.2e-3;\n"
-            "results: Noisy MNIST). The resolved value is in ``config_.lr``."
+            "results: Noisy MNIST). With ``encoder_layers`` the base is 6e-3 instead of 1e-2 (the\n"
+            "``best`` preset's rate on MNIST halves; results: Noisy MNIST). The resolved value is in\n"
+            "``config_.lr``."
         ),
         config=True,
         config_default=1e-2,
