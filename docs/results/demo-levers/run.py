@@ -28,6 +28,10 @@ LEVERS = {
     "hidden=relu": {"hidden_activation": "relu"},
     "scale=standard": {"scale": "standard"},
     "output=linear": {"output_activation": "linear"},
+    # depth (2026-12-02, second round): one hidden layer per view before the 20-unit joint layer
+    "encoder=(64,)": {"encoder_layers": (64,)},
+    "encoder=(128,)": {"encoder_layers": (128,)},
+    "encoder=(256,128)": {"encoder_layers": (256, 128)},
 }
 for name in sys.argv[1:] or LEVERS:
     rows = []
