@@ -501,6 +501,8 @@ def test_plans_shuffle_slice_and_mix_as_documented():
         assert not whole.shuffle and [p for (p,) in whole.epoch(g, torch.device("cpu"))] == [(0, slice(0, 250))]
     assert torch.equal(g.get_state(), torch.Generator().manual_seed(0).get_state())
     assert Plan([Source([X, Y])], 200, shuffle=True).shuffle  # two batches: shuffled
+    # mixed with every paired row in one batch: other sources share the step, the paired rows stay shuffled
+    assert Plan([Source([X[:50], Y[:50]]), Source([torch.zeros(30, 2), None])], 100, True, 60).shuffle
 
 
 def test_make_step_defaults_to_float32_and_auto_means_the_fused_step(monkeypatch):
