@@ -2,7 +2,7 @@ import subprocess, sys, pathlib
 M = [
  ("src/corrnet/training.py", "if prev is not None and _same_point(prev[0], flat):", "if prev is not None:"),
  ("src/corrnet/training.py", "if prev is not None and _same_point(prev[0], flat):", "if prev is not None and not _same_point(prev[0], flat):"),
- ("src/corrnet/training.py", "                p.grad = None if g is None else g.clone()", "                p.grad = None"),
+ ("src/corrnet/training.py", "                p.grad = g\n", "                p.grad = None\n"),
  ("src/corrnet/training.py", "            last[0] = prev[1]\n", "            pass\n"),
  ("src/corrnet/training.py", "        state.lbfgs_last = (flat, last[0], [None if p.grad is None else p.grad.clone() for p in params])", "        state.lbfgs_last = None"),
  ("src/corrnet/training.py", "    return torch.equal(a, b)", "    return torch.allclose(a, b)"),

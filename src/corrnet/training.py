@@ -521,8 +521,8 @@ def _lbfgs_epoch(state: TrainState, plan: Plan, config: Config, step: Callable, 
         prev = state.lbfgs_last
         if prev is not None and _same_point(prev[0], flat):
             last[0] = prev[1]
-            for p, g in zip(params, prev[2]):
-                p.grad = None if g is None else g.clone()
+            for p, g in zip(params, prev[2]):  # handed over, not copied: the cache lets go of them
+                p.grad = g
             state.lbfgs_last = None
             return last[0].total
         for p in params:
