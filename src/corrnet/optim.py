@@ -7,14 +7,70 @@ the square root and no momentum. ``torch.optim.RMSprop`` differs: it adds eps ou
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import Iterable
+from typing import Any
 
 import torch
 from torch import Tensor
 
 
-class OriginalRMSprop(torch.optim.Optimizer):
+def _undecorated(fn: Any) -> Any:
+    """``fn`` without the wrappers torch puts around it (``functools.wraps`` chains)."""
+    return inspect.unwrap(fn)
+
+
+class _Eager:
+    """Mixin for a torch optimiser that leaves ``torch._dynamo`` unimported.
+
+    torch wraps ``Optimizer.add_param_group``, ``state_dict``, ``load_state_dict``, ``zero_grad``
+    and each built-in ``step`` so that ``torch.compile`` does not trace them. The wrappers import
+    ``torch._dynamo`` on their first call: 1.3-2.7 CPU seconds, and seconds more of garbage
+    collection when the process exits, which was most of a small table's first fit in a new process
+    (issue 26). corrnet never calls an optimiser inside ``torch.compile`` (its ``compile`` engine
+    compiles the loss and its gradients only), so the undecorated methods do the same work; the
+    steps run under ``no_grad``, as torch's wrappers do for a non-differentiable optimiser.
+    """
+
+    def add_param_group(self, param_group: dict[str, Any]) -> None:
+        _undecorated(torch.optim.Optimizer.add_param_group)(self, param_group)
+
+    def state_dict(self) -> dict[str, Any]:
+        return _undecorated(torch.optim.Optimizer.state_dict)(self)
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        _undecorated(torch.optim.Optimizer.load_state_dict)(self, state_dict)
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        _undecorated(torch.optim.Optimizer.zero_grad)(self, set_to_none)
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        return _undecorated(super().step.__func__)(self, closure)
+
+
+class Adam(_Eager, torch.optim.Adam):
+    """``torch.optim.Adam`` without the ``torch._dynamo`` import (:class:`_Eager`)."""
+
+
+class AdamW(_Eager, torch.optim.AdamW):
+    """``torch.optim.AdamW`` without the ``torch._dynamo`` import (:class:`_Eager`)."""
+
+
+class RMSprop(_Eager, torch.optim.RMSprop):
+    """``torch.optim.RMSprop`` without the ``torch._dynamo`` import (:class:`_Eager`)."""
+
+
+class SGD(_Eager, torch.optim.SGD):
+    """``torch.optim.SGD`` without the ``torch._dynamo`` import (:class:`_Eager`)."""
+
+
+class LBFGS(_Eager, torch.optim.LBFGS):
+    """``torch.optim.LBFGS`` without the ``torch._dynamo`` import (:class:`_Eager`)."""
+
+
+class OriginalRMSprop(_Eager, torch.optim.Optimizer):
     """RMSprop exactly as the original Theano CorrNet code (``lr=0.01, rho=0.9, eps=1e-8``)."""
 
     def __init__(
@@ -68,17 +124,17 @@ def make_optimizer(name: str, params: Iterable[Tensor], lr: float, weight_decay:
     if name == "rmsprop_original":
         return OriginalRMSprop(params, lr=lr, weight_decay=weight_decay)
     if name == "rmsprop":  # Keras' RMSprop defaults: rho 0.9, eps 1e-7
-        return torch.optim.RMSprop(params, lr=lr, alpha=0.9, eps=1e-7, weight_decay=weight_decay)
+        return RMSprop(params, lr=lr, alpha=0.9, eps=1e-7, weight_decay=weight_decay)
     if name == "adam":
-        return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay, fused=True)
+        return Adam(params, lr=lr, weight_decay=weight_decay, fused=True)
     if name == "adamw":
-        return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay, fused=True)
+        return AdamW(params, lr=lr, weight_decay=weight_decay, fused=True)
     if name == "sgd":
-        return torch.optim.SGD(params, lr=lr, momentum=0.9, weight_decay=weight_decay)
+        return SGD(params, lr=lr, momentum=0.9, weight_decay=weight_decay)
     if name == "lbfgs":  # full batch; the line search sets the step (lr does not apply)
         if weight_decay:
             raise ValueError("optimizer='lbfgs' has no weight_decay; use optimizer='adamw' (or 'adam').")
-        return torch.optim.LBFGS(
+        return LBFGS(
             params,
             lr=1.0,
             max_iter=LBFGS_EPOCH_ITERS,
