@@ -271,6 +271,13 @@ def test_train_from_json_and_yaml_configs(files, name, text):
     assert (est.optimizer, est.n_components, est.lam, est.n_iter_) == ("rmsprop_original", 3, 0.5, 2)
 
 
+def _sigint_as_in_a_terminal() -> None:
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
 @pytest.mark.slow
 def test_interrupted_training_exits_130(tmp_path):
     """Ctrl-C (SIGINT) during `corrnet train` ends with exit code 130 and no traceback."""
@@ -288,8 +295,9 @@ def test_interrupted_training_exits_130(tmp_path):
         [sys.executable, "-m", "corrnet", *map(str, args), "--out", str(tmp_path / "m"), "-q", "--checkpoint-dir", ck],
         stderr=subprocess.PIPE,
         text=True,
-        # a parent that ignores SIGINT (nohup, mutmut) would pass that on: Ctrl-C as in a terminal
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        # a parent that ignores SIGINT (nohup, mutmut) would pass that on, and a thread that blocks it
+        # would pass on its signal mask (exec keeps both): Ctrl-C as in a terminal
+        preexec_fn=_sigint_as_in_a_terminal,
     )
     deadline = time.time() + 120
     while not (ck / "checkpoint.json").exists() and time.time() < deadline and proc.poll() is None:
