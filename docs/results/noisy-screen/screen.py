@@ -1,0 +1,88 @@
+"""Issue 25 goal 2: screen settings of the `best` preset on Noisy MNIST's *validation* split.
+
+    python docs/results/noisy-screen/screen.py NAME SEED EPOCHS '{"lam": 16}'
+
+The test split is not touched: view-1 SVM accuracy (Wang et al.'s protocol) is measured on the
+second half of the validation rows, with C chosen on the first half; transfer on the second half
+with C fixed to 1. One JSON line per run appended to ``log.jsonl`` beside this file.
+"""
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from corrnet import metrics
+from corrnet.config import preset
+from corrnet.datasets import load_dataset
+from corrnet.estimator import CorrNet
+
+name, seed, epochs, over = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), json.loads(sys.argv[4])
+torch.set_num_threads(1)
+d = load_dataset("noisy-mnist", "/work/shared/data/mnist")
+kw = {**preset("best"), "epochs": epochs, **over}
+decor = kw.pop("decor", 0.0)
+vic = kw.pop("vic", 0.0)
+if vic:  # probe: VICReg-style terms on the single-view codes: off-diagonal covariance, variance hinge
+    import corrnet.objective as obj
+
+    plain = obj.correlation
+
+    def _vic(h, gamma=0.1):
+        c = h - h.mean(0)
+        cov = c.T @ c / (len(c) - 1)
+        off = (cov - torch.diag(torch.diag(cov))).pow(2).sum(0)  # (k,)
+        return off / cov.diagonal().detach().clamp(min=1e-4) + torch.relu(gamma - c.std(0)) * 10
+
+    def correlation(hx, hy, eps=1e-8, mask=None, reduce=None):
+        assert mask is None and reduce is None
+        return plain(hx, hy, eps) - vic * (_vic(hx) + _vic(hy)) / hx.shape[1]
+
+    obj.correlation = correlation
+    kw["engine"] = "autograd"
+if decor:  # probe: a within-view decorrelation penalty on the single-view codes (autograd engine)
+    import corrnet.objective as obj
+
+    plain = obj.correlation
+
+    def _offdiag(h):
+        z = (h - h.mean(0)) / (h.std(0) + 1e-4)
+        c = z.T @ z / len(z)
+        return (c - torch.diag(torch.diag(c))).pow(2).sum(0)  # (k,): each unit's squared correlations
+
+    def correlation(hx, hy, eps=1e-8, mask=None, reduce=None):
+        assert mask is None and reduce is None
+        return plain(hx, hy, eps) - decor * (_offdiag(hx) + _offdiag(hy)) / hx.shape[1]
+
+    obj.correlation = correlation
+    kw["engine"] = "autograd"
+if "encoder_layers" in kw:
+    kw["encoder_layers"] = tuple(kw["encoder_layers"])
+t0 = time.perf_counter()
+est = CorrNet(**kw, random_state=seed, device="cpu").fit(d.X_train, d.Y_train)
+secs = time.perf_counter() - t0
+t1 = est.transform(X=d.X_train)
+v1, v2 = est.transform(X=d.X_val), est.transform(Y=d.Y_val)
+h = len(v1) // 2
+acc, C = metrics.view_classification(t1, d.y_train, v1[:h], d.y_val[:h], v1[h:], d.y_val[h:])
+row = {
+    "name": name,
+    "seed": seed,
+    "epochs": epochs,
+    "over": over,
+    "lr": est.config_.lr,
+    "val_classify_1": acc,
+    "C": C,
+    "val_sum_corr": metrics.sum_correlation(v1, v2),
+    "val_canon": float(metrics.canonical_correlations(v1, v2).sum()),
+    "val_transfer_1to2": metrics.transfer_accuracy_folds(v1, v2, d.y_val),
+    "val_transfer_2to1": metrics.transfer_accuracy_folds(v2, v1, d.y_val),
+    "train_seconds": secs,
+}
+row = {k: (float(v) if isinstance(v, np.floating) else v) for k, v in row.items()}
+print(json.dumps(row), flush=True)
+with open(Path(__file__).with_name("log.jsonl"), "a") as f:
+    f.write(json.dumps(row) + "\n")
