@@ -26,6 +26,25 @@ d = load_dataset("noisy-mnist", "/work/shared/data/mnist")
 kw = {**preset("best"), "epochs": epochs, **over}
 decor = kw.pop("decor", 0.0)
 vic = kw.pop("vic", 0.0)
+canon = kw.pop("canon", 0.0)
+if canon:  # probe: the sum of canonical correlations of the single-view codes replaces the per-unit sum
+
+    import corrnet.objective as obj
+
+    def _inv_sqrt(c):
+        w, v = torch.linalg.eigh(c + canon * torch.eye(len(c), dtype=c.dtype))
+        return v @ torch.diag(w.clamp(min=1e-9).rsqrt()) @ v.T
+
+    def correlation(hx, hy, eps=1e-8, mask=None, reduce=None):
+        assert mask is None and reduce is None
+        hx, hy = hx.double(), hy.double()
+        cx, cy = hx - hx.mean(0), hy - hy.mean(0)
+        n = len(hx) - 1
+        t = _inv_sqrt(cx.T @ cx / n) @ (cx.T @ cy / n) @ _inv_sqrt(cy.T @ cy / n)
+        return torch.linalg.svdvals(t).float()  # (k,): the canonical correlations
+
+    obj.correlation = correlation
+    kw["engine"] = "autograd"
 if vic:  # probe: VICReg-style terms on the single-view codes: off-diagonal covariance, variance hinge
     import corrnet.objective as obj
 
