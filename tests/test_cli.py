@@ -320,3 +320,30 @@ def test_train_summary_reports_the_whole_fits_time_not_the_last_epochs(files):
     history = CorrNet.load(files / "t").history_
     assert summary["last_epoch_s"] == pytest.approx(history[-1]["time_s"])
     assert summary["time_s"] >= sum(h["time_s"] for h in history) > summary["last_epoch_s"]
+
+
+def test_the_console_entry_point_freezes_the_heap_on_exit(monkeypatch):
+    """`corrnet` freezes every object on its way out, so the interpreter's shutdown skips its full
+    garbage collections (1.3 s of a 1.7 s exit); Ctrl-C still exits 130 through the same path."""
+    import gc
+
+    from corrnet import cli
+
+    gc.unfreeze()
+    monkeypatch.setattr("sys.argv", ["corrnet", "--help"])
+    try:
+        with pytest.raises(SystemExit) as exit_:
+            cli.run()
+        assert exit_.value.code == 0 and gc.get_freeze_count() > 0
+
+        gc.unfreeze()
+
+        def interrupted(*args, **kwargs):
+            raise KeyboardInterrupt
+
+        monkeypatch.setattr(cli, "main", interrupted)
+        with pytest.raises(SystemExit) as exit_:
+            cli.run()
+        assert exit_.value.code == 130 and gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()  # the rest of the test process collects as usual

@@ -6,6 +6,7 @@ values, model directories); 130 interrupted.
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import sys
@@ -492,8 +493,17 @@ def experiment(name, out, seeds, epochs, subset, methods, data_dir, locales, qui
 
 
 def run() -> None:
-    """Console entry point: Ctrl-C exits with 130 instead of a traceback."""
+    """Console entry point: Ctrl-C exits with 130 instead of a traceback.
+
+    On the way out every object is frozen (``gc.freeze``), so the interpreter's shutdown skips its
+    full garbage collections over torch's, SciPy's and pandas' objects: 1.3 s of a 1.7 s exit,
+    measured on the 2-core machine (docs/results.md, Small tables). By then every file the command
+    writes is closed (they are written atomically); nothing corrnet holds needs a collector-run
+    finaliser.
+    """
     try:
         main()
     except KeyboardInterrupt:
         sys.exit(130)
+    finally:
+        gc.freeze()
