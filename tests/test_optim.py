@@ -164,6 +164,8 @@ def test_a_fit_in_a_new_process_never_imports_torch_dynamo():
         "d = load_dataset('wine')\n"
         "for opt in ('auto', 'adam', 'rmsprop_original', 'sgd'):\n"
         "    CorrNet(optimizer=opt, epochs=2, random_state=0).fit(d.X_train, d.Y_train)\n"
+        "from corrnet.baselines import DeepCCA\n"
+        "DeepCCA(2, layers=(8,), epochs=1, batch_size=50).fit(d.X_train, d.Y_train)\n"
         "print('torch._dynamo' in sys.modules)\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -13,6 +13,7 @@ from sklearn.kernel_approximation import Nystroem
 from torch import Tensor, nn
 
 from .data import check_view, check_views
+from .optim import Adam
 
 
 def _inv_sqrt(C: np.ndarray) -> np.ndarray:
@@ -240,7 +241,7 @@ class DeepCCA(_OneViewTransform, BaseEstimator):
         xt = torch.as_tensor(X, dtype=torch.float32, device=self.device)
         yt = torch.as_tensor(Y, dtype=torch.float32, device=self.device)
         params = [*self.f_.parameters(), *self.g_.parameters()]
-        opt = torch.optim.Adam(params, lr=self.lr, weight_decay=self.weight_decay)
+        opt = Adam(params, lr=self.lr, weight_decay=self.weight_decay)  # torch's, without the dynamo import
         self.f_.train(), self.g_.train()
         self.history_ = []
         for _ in range(self.epochs):
