@@ -27,6 +27,19 @@ kw = {**preset("best"), "epochs": epochs, **over}
 decor = kw.pop("decor", 0.0)
 vic = kw.pop("vic", 0.0)
 canon = kw.pop("canon", 0.0)
+if kw.pop("ln_relu", False):  # probe: encoder hidden layers relu(LayerNorm(W x + b)); joint layer as set
+    import torch.nn.functional as F
+
+    import corrnet.model as cm
+
+    def forward(self, x):
+        for layer in self.hidden:
+            z = layer(x)
+            x = torch.relu(F.layer_norm(z, z.shape[-1:]))
+        return self.proj(x)
+
+    cm.ViewEncoder.forward = forward
+    kw["engine"] = "autograd"
 if canon:  # probe: the sum of canonical correlations of the single-view codes replaces the per-unit sum
 
     import corrnet.objective as obj
