@@ -144,9 +144,14 @@ def test_eager_optimizers_step_exactly_as_torchs_own():
         if name == "lbfgs":
             continue
         # a state dict loads back into a fresh one and the next steps agree
-        w = torch.nn.Parameter(w_ours.clone())
-        opt = make_optimizer(name, [w], 0.01, 1e-3)
+        w, w_ref = torch.nn.Parameter(w_ours.clone()), torch.nn.Parameter(w_ref.clone())
+        opt, ref = make_optimizer(name, [w], 0.01, 1e-3), make_ref([w_ref])
         opt.load_state_dict(sd_ours)
+        ref.load_state_dict(sd_ref)
+        w.grad, w_ref.grad = w0.clone(), w0.clone()
+        opt.step()
+        ref.step()
+        assert torch.equal(w, w_ref), name
         with pytest.raises(ValueError):
             opt.load_state_dict({"state": {}, "param_groups": []})
 
