@@ -40,6 +40,36 @@ def test_fast_path_equals_autograd(overrides):
     assert_grads_close(params, [p.grad for p in params], ref_grads, rtol=1e-10, atol=1e-12)
 
 
+@pytest.mark.parametrize(
+    "overrides",
+    [{}, dict(tied=True, output_activation="linear", loss="squared"), dict(reconstruct_from=("x",), lam=0.0)],
+    ids=str,
+)
+def test_one_step_reused_across_batches_equals_autograd_on_each(overrides):
+    """The step keeps its (P, B, d) buffers between calls: a step that has seen other batches
+    (another batch size, then the first size again) still gives autograd's loss and gradients, and
+    what an earlier call returned is not overwritten by a later one. Both views are 6 wide, so
+    buffers of the same shape must still be told apart by view."""
+    c = Config(n_components=4, **overrides).validate()
+    model, *_ = double_model_and_batch(c, 6, 6, n=11, seed=2)
+    step = fastpath.make_step(model, c)
+    params = list(model.parameters())
+    seen = []
+    for i, n in enumerate((11, 5, 11, 11)):
+        g = torch.Generator().manual_seed(10 + i)
+        x, y = torch.rand(n, 6, generator=g, dtype=torch.float64), torch.rand(n, 6, generator=g, dtype=torch.float64)
+        ref = corrnet_loss(model, x, y, c)
+        ref_grads = torch.autograd.grad(ref.total, params, allow_unused=True)
+        got = step(x, y)
+        torch.testing.assert_close(got.total, ref.total.detach(), rtol=1e-12, atol=1e-12)
+        torch.testing.assert_close(got.corr, ref.corr.detach(), rtol=1e-12, atol=1e-12)
+        assert_grads_close(params, [p.grad for p in params], ref_grads, rtol=1e-10, atol=1e-12)
+        seen.append((got, ref.total.detach().clone(), ref.corr.detach().clone()))
+    for got, total, corr in seen:
+        torch.testing.assert_close(got.total, total, rtol=1e-12, atol=1e-12)
+        torch.testing.assert_close(got.corr, corr, rtol=1e-12, atol=1e-12)
+
+
 def test_unsupported_models_are_declined():
     for kw in (dict(encoder_layers=(4,)), dict(fusion="sum")):
         c = Config(n_components=3, **kw).validate()

@@ -514,7 +514,7 @@ def test_make_step_defaults_to_float32_and_auto_means_the_fused_step(monkeypatch
     model = CorrNetModule([5, 4], dataclasses.replace(cfg, output_activation="sigmoid"), generator=g)
     fused_calls = []
     real = corrnet.fastpath.make_step
-    monkeypatch.setattr(corrnet.fastpath, "make_step", lambda *a: fused_calls.append(1) or real(*a))
+    monkeypatch.setattr(corrnet.fastpath, "make_step", lambda *a, **kw: fused_calls.append(1) or real(*a, **kw))
     auto = training.make_step(model, cfg, "auto")([x, y])  # the default precision; fused, not compiled
     assert fused_calls == [1]  # the hand-derived gradients ran (a float32 check misspelt would skip them)
     grads = [p.grad.clone() for p in model.parameters()]

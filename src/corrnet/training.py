@@ -109,7 +109,7 @@ def make_step(
         raise ValueError(f"precision={precision!r} is not supported; use one of {PRECISIONS}.")
     use_fused = engine in ("fused", "compile") and fastpath.supported(model, config) and precision == "float32"
     if use_fused:
-        fused_step = fastpath.make_step(model, config)
+        fused_step = fastpath.make_step(model, config, workspace=engine != "compile")  # compile: no held buffers
         step = _compiled_or_fallback(fused_step) if engine == "compile" else fused_step
         return lambda xs: step(*(dense(x) for x in xs))  # a sparse batch is densified (B rows)
 
