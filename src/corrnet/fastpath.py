@@ -177,7 +177,7 @@ def make_step(
             dA = _act_backward(hidden, dH, H)  # (Q, B, k)
             dax, day = (dA[1] + dA[0], dA[2] + dA[0]) if len(order) == 3 else (dA[0], dA[1])
             if tied and names:
-                W.grad, V.grad = torch.addmm(dW_dec, dax.T, x), torch.addmm(dV_dec, day.T, y)
+                W.grad, V.grad = dW_dec.addmm_(dax.T, x), dV_dec.addmm_(day.T, y)  # in place: no copy of dW_dec
             else:
                 W.grad, V.grad = dax.T @ x, day.T @ y
             b.grad = dA.sum((0, 1))

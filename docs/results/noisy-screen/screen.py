@@ -40,6 +40,24 @@ if kw.pop("ln_relu", False):  # probe: encoder hidden layers relu(LayerNorm(W x 
 
     cm.ViewEncoder.forward = forward
     kw["engine"] = "autograd"
+bn_relu = kw.pop("bn_relu", False)
+if bn_relu:  # probe: encoder hidden layers relu(BatchNorm(W x + b)) as DCCA's; joint layer as set
+
+    import corrnet.model as cm
+
+    plain_init = cm.ViewEncoder.__init__
+
+    def __init__(self, d_in, layers, k, act, bias_last):
+        plain_init(self, d_in, layers, k, act, bias_last)
+        self.bns = torch.nn.ModuleList(torch.nn.BatchNorm1d(w) for w in layers)
+
+    def forward(self, x):
+        for layer, bn in zip(self.hidden, self.bns):
+            x = torch.relu(bn(layer(x)))
+        return self.proj(x)
+
+    cm.ViewEncoder.__init__, cm.ViewEncoder.forward = __init__, forward
+    kw["engine"] = "autograd"
 if canon:  # probe: the sum of canonical correlations of the single-view codes replaces the per-unit sum
 
     import corrnet.objective as obj
@@ -91,11 +109,13 @@ if decor:  # probe: a within-view decorrelation penalty on the single-view codes
 
     obj.correlation = correlation
     kw["engine"] = "autograd"
-if "encoder_layers" in kw:
-    kw["encoder_layers"] = tuple(kw["encoder_layers"])
+for key in ("encoder_layers", "reconstruct_from"):  # JSON lists -> tuples
+    if key in kw:
+        kw[key] = tuple(kw[key])
 t0 = time.perf_counter()
 est = CorrNet(**kw, random_state=seed, device="cpu").fit(d.X_train, d.Y_train)
 secs = time.perf_counter() - t0
+est.model_.eval()  # batch norm (bn_relu): running statistics from here on
 t1 = est.transform(X=d.X_train)
 v1, v2 = est.transform(X=d.X_val), est.transform(Y=d.Y_val)
 h = len(v1) // 2
