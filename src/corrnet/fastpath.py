@@ -40,24 +40,27 @@ def supported(model: CorrNetModule, config: Config) -> bool:
     return model.n_views == 2 and model.fusion == "joint" and not any(enc.hidden for enc in model.encoders)
 
 
-_ACT_BACKWARD = {  # grad * f'(a), from the activation's output f(a), in one fused kernel
-    "sigmoid": torch.ops.aten.sigmoid_backward,
-    "tanh": torch.ops.aten.tanh_backward,
-    "relu": lambda grad, out: torch.ops.aten.threshold_backward(grad, out, 0),
-}
-# the same, written over ``grad`` (the reconstructions' (P, B, d) buffers: no new allocation)
-_ACT_BACKWARD_INTO = {
+# f(a) and grad * f'(a) (from the activation's output f(a)), each one fused kernel written over
+# its input: every tensor they touch is the step's own (its buffers or a fresh gradient), so no
+# new (P, B, d) or (Q, B, k) allocation. The identity ("linear") has no entry: it is a no-op.
+_ACT_INPLACE = {"sigmoid": Tensor.sigmoid_, "tanh": Tensor.tanh_, "relu": Tensor.relu_}
+_ACT_BACKWARD_INPLACE = {
     "sigmoid": lambda grad, out: torch.ops.aten.sigmoid_backward.grad_input(grad, out, grad_input=grad),
     "tanh": lambda grad, out: torch.ops.aten.tanh_backward.grad_input(grad, out, grad_input=grad),
     "relu": lambda grad, out: torch.ops.aten.threshold_backward.grad_input(grad, out, 0, grad_input=grad),
 }
-_ACT_INPLACE = {"sigmoid": Tensor.sigmoid_, "tanh": Tensor.tanh_, "relu": Tensor.relu_}  # f(a) over a
 _SCALE = {"half_squared": 1.0, "squared": 2.0}  # dErr/dx_hat = scale * (x_hat - x); mse: 2 / d
 
 
-def _act_backward(name: str, grad: Tensor, out: Tensor) -> Tensor:
-    """grad * f'(a), written with the activation's output ``out = f(a)`` (identity: grad)."""
-    fn = _ACT_BACKWARD.get(name)
+def _act_(name: str, a: Tensor) -> Tensor:
+    """f(a), written over ``a``."""
+    fn = _ACT_INPLACE.get(name)
+    return a if fn is None else fn(a)
+
+
+def _act_backward_(name: str, grad: Tensor, out: Tensor) -> Tensor:
+    """grad * f'(a), written over ``grad``, from the activation's output ``out = f(a)``."""
+    fn = _ACT_BACKWARD_INPLACE.get(name)
     return grad if fn is None else fn(grad, out)
 
 
@@ -109,12 +112,11 @@ def make_step(
         # two (P, B, d) buffers, each written in place: pre becomes the output g(pre), e = out - t
         # becomes the gradient. At these sizes a fresh buffer per elementwise op cost about as much
         # again as the op (allocation, page faults, cold cache lines).
-        out = _ACT_INPLACE[out_act](pre) if out_act in _ACT_INPLACE else pre
+        out = _act_(out_act, pre)
         e = torch.sub(out, t, out=buffer("err_" + view, tuple(pre.shape), pre))
         scale = _SCALE.get(loss) or 2.0 / pre.shape[-1]
         sq = torch.linalg.vector_norm(e.view(e.shape[0], -1), dim=1).square()
-        grad = _ACT_BACKWARD_INTO[out_act](e, out) if out_act in _ACT_BACKWARD_INTO else e
-        return grad, sq * (scale / 2), scale
+        return _act_backward_(out_act, e, out), sq * (scale / 2), scale
 
     def step(x: Tensor, y: Tensor) -> LossTerms:
         B, k = x.shape[0], model.k
@@ -124,7 +126,7 @@ def make_step(
             ax, ay = torch.mm(x, W.T, out=A[-2]), torch.mm(y, V.T, out=A[-1])  # (B, k) each, shared by the passes
             if len(order) == 3:
                 torch.add(ax, ay, out=A[0])
-            H = _ACT_INPLACE[hidden](A.add_(b)) if hidden in _ACT_INPLACE else A.add_(b)  # (Q, B, k)
+            H = _act_(hidden, A.add_(b))  # (Q, B, k)
             recon: dict[str, Tensor] = {}
             total = x.new_zeros(())
             if names:
@@ -174,7 +176,7 @@ def make_step(
             total = objective.combine(total, corr.sum(), config)
             if lam:  # d corr / d h_x = c_y / (sx sy) - corr c_x / sx^2 (and symmetrically)
                 dH[-2:] -= (C.flip(0) / sxy - C * (corr / s2).unsqueeze(1)).mul_(lam)
-            dA = _act_backward(hidden, dH, H)  # (Q, B, k)
+            dA = _act_backward_(hidden, dH, H)  # (Q, B, k), over dH (the step's own)
             dax, day = (dA[1] + dA[0], dA[2] + dA[0]) if len(order) == 3 else (dA[0], dA[1])
             if tied and names:
                 W.grad, V.grad = dW_dec.addmm_(dax.T, x), dV_dec.addmm_(day.T, y)  # in place: no copy of dW_dec
