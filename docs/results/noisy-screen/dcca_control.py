@@ -11,12 +11,10 @@ the JSON overrides DeepCCA's arguments. One JSON line per run appended to ``log.
 import json
 import sys
 import time
-from pathlib import Path
 
-import numpy as np
 import torch
+from scoring import score_and_log
 
-from corrnet import metrics
 from corrnet.baselines import DeepCCA
 from corrnet.datasets import load_dataset
 
@@ -29,25 +27,4 @@ kw["layers"] = tuple(kw["layers"])
 t0 = time.perf_counter()
 est = DeepCCA(**kw, epochs=epochs, random_state=seed).fit(d.X_train, d.Y_train)
 secs = time.perf_counter() - t0
-t1 = est.transform(X=d.X_train)
-v1, v2 = est.transform(X=d.X_val), est.transform(Y=d.Y_val)
-h = len(v1) // 2
-acc, C = metrics.view_classification(t1, d.y_train, v1[:h], d.y_val[:h], v1[h:], d.y_val[h:])
-row = {
-    "name": name,
-    "method": "dcca",
-    "seed": seed,
-    "epochs": epochs,
-    "over": over,
-    "val_classify_1": acc,
-    "C": C,
-    "val_sum_corr": metrics.sum_correlation(v1, v2),
-    "val_canon": float(metrics.canonical_correlations(v1, v2).sum()),
-    "val_transfer_1to2": metrics.transfer_accuracy_folds(v1, v2, d.y_val),
-    "val_transfer_2to1": metrics.transfer_accuracy_folds(v2, v1, d.y_val),
-    "train_seconds": secs,
-}
-row = {k: (float(v) if isinstance(v, np.floating) else v) for k, v in row.items()}
-print(json.dumps(row), flush=True)
-with open(Path(__file__).with_name("log.jsonl"), "a") as f:
-    f.write(json.dumps(row) + "\n")
+score_and_log({"name": name, "method": "dcca", "seed": seed, "epochs": epochs, "over": over}, est, d, secs, svm_variants=False)

@@ -10,12 +10,10 @@ with C fixed to 1. One JSON line per run appended to ``log.jsonl`` beside this f
 import json
 import sys
 import time
-from pathlib import Path
 
-import numpy as np
 import torch
+from scoring import score_and_log
 
-from corrnet import metrics
 from corrnet.config import preset
 from corrnet.datasets import load_dataset
 from corrnet.estimator import CorrNet
@@ -118,38 +116,4 @@ t0 = time.perf_counter()
 est = CorrNet(**kw, random_state=seed, device="cpu").fit(d.X_train, d.Y_train)
 secs = time.perf_counter() - t0
 est.model_.eval()  # batch norm (bn_relu): running statistics from here on
-t1 = est.transform(X=d.X_train)
-v1, v2 = est.transform(X=d.X_val), est.transform(Y=d.Y_val)
-h = len(v1) // 2
-acc, C = metrics.view_classification(t1, d.y_train, v1[:h], d.y_val[:h], v1[h:], d.y_val[h:])
-# the C grid's top (10) was chosen in almost every CorrNet run: also score the same codes with a
-# grid extended to 1000, and standardised (each unit scaled by its training-code sd) on the usual grid
-acc_wide, C_wide = metrics.view_classification(
-    t1, d.y_train, v1[:h], d.y_val[:h], v1[h:], d.y_val[h:], grid=(0.01, 0.1, 1.0, 10.0, 100.0, 1000.0)
-)
-mu, sd = t1.mean(0), t1.std(0) + 1e-8
-acc_std, C_std = metrics.view_classification(
-    (t1 - mu) / sd, d.y_train, (v1[:h] - mu) / sd, d.y_val[:h], (v1[h:] - mu) / sd, d.y_val[h:]
-)
-row = {
-    "name": name,
-    "val_classify_1_wide_grid": acc_wide,
-    "C_wide_grid": C_wide,
-    "val_classify_1_standardised": acc_std,
-    "C_standardised": C_std,
-    "seed": seed,
-    "epochs": epochs,
-    "over": over,
-    "lr": est.config_.lr,
-    "val_classify_1": acc,
-    "C": C,
-    "val_sum_corr": metrics.sum_correlation(v1, v2),
-    "val_canon": float(metrics.canonical_correlations(v1, v2).sum()),
-    "val_transfer_1to2": metrics.transfer_accuracy_folds(v1, v2, d.y_val),
-    "val_transfer_2to1": metrics.transfer_accuracy_folds(v2, v1, d.y_val),
-    "train_seconds": secs,
-}
-row = {k: (float(v) if isinstance(v, np.floating) else v) for k, v in row.items()}
-print(json.dumps(row), flush=True)
-with open(Path(__file__).with_name("log.jsonl"), "a") as f:
-    f.write(json.dumps(row) + "\n")
+score_and_log({"name": name, "seed": seed, "epochs": epochs, "over": over, "lr": est.config_.lr}, est, d, secs, svm_variants=True)
