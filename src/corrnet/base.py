@@ -494,8 +494,11 @@ class _CorrNetBase(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
         return kept[2]["config_"].lam, kept[2] if fit.files == RunFiles() else None
 
     def _monitor(self) -> str:
-        """The early-stopping metric, ``monitor`` resolved."""
-        return AUTO_MONITOR if self.monitor == "auto" else self.monitor
+        """The early-stopping metric, ``monitor`` resolved (``correlation="canonical"``: ``canon_corr``,
+        as retrieval by cosine on codes not yet aligned across views measures nothing)."""
+        if self.monitor != "auto":
+            return self.monitor
+        return "canon_corr" if self.correlation == "canonical" else AUTO_MONITOR
 
     def _stops_early(self, fit: FitInputs) -> bool:
         """``early_stopping`` resolved: ``"auto"`` stops early whenever the fit has validation rows."""
@@ -549,6 +552,8 @@ class _CorrNetBase(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
         )
         try:
             training.train(state, fit.plan, config, options)
+            if config.correlation == "canonical":
+                training.fit_alignment(model, fit.plan.sources)
         finally:
             self.n_epochs_ = self.n_iter_ = state.epoch
             self.best_epoch_ = state.best_epoch

@@ -119,7 +119,10 @@ def with_views(f):
 @click.option("--data-dir", type=click.Path(file_okay=False), help="Where the MNIST files are.")
 @click.option("--out", "-o", required=True, type=click.Path(file_okay=False), help="Model directory to write.")
 @click.option(
-    "--preset", type=click.Choice(("default", "paper", "best", "seed_blog")), default="default", show_default=True
+    "--preset",
+    type=click.Choice(("default", "paper", "best", "canonical", "seed_blog")),
+    default="default",
+    show_default=True,
 )
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), help="TOML/JSON/YAML file of parameters.")
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Any CorrNet parameter, e.g. --set lam=4.")

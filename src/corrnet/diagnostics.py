@@ -88,7 +88,7 @@ def diagnose(
     model was trained with, goes into the advice when units saturate on inputs of unit scale."""
     x, y = dense(X[:max_rows]), dense(Y[:max_rows])  # a sparse view: its first rows only
     d = _measure(model, x, y)
-    for msg in (_saturation(d, model, x, y, lr), _uncorrelated(d, lam), _worse_than_the_mean(d, model, x, y)):
+    for msg in (_saturation(d, model, x, y, lr), _uncorrelated(d, lam), _worse_than_the_mean(d, model, x, y, lam)):
         if msg:
             d.messages.append(msg)
     return d
@@ -107,8 +107,9 @@ def _measure(model: CorrNetModule, x: torch.Tensor, y: torch.Tensor) -> Diagnost
     xb, yb = model.decode(h)
     _, y_from_x = model.decode(hx)
     x_from_y, _ = model.decode(hy)
+    ax, ay = model.represent([x, None]), model.represent([None, y])  # canonical: the aligned codes
     model.train(was_training)
-    corr = correlation(hx.double(), hy.double(), 1e-12).numpy()
+    corr = correlation(ax.double(), ay.double(), 1e-12).numpy()
     sat = _saturated(h.float().cpu().numpy(), model.hidden_activation)
     return Diagnostics(
         saturated_units=int(sat.sum()),
@@ -152,9 +153,16 @@ def _uncorrelated(d: Diagnostics, lam: float) -> str | None:
     )
 
 
-def _worse_than_the_mean(d: Diagnostics, model: CorrNetModule, x: torch.Tensor, y: torch.Tensor) -> str | None:
+# lam at or above this weights the reconstruction so little (the canonical preset's 64) that a poor one
+# may be the objective's choice, not a short run
+HEAVY_LAM = 16.0
+
+
+def _worse_than_the_mean(
+    d: Diagnostics, model: CorrNetModule, x: torch.Tensor, y: torch.Tensor, lam: float = 0.0
+) -> str | None:
     """Reconstruction or generation worse than predicting the training mean: the output range, or
-    training stopped far from convergence."""
+    training stopped far from convergence (or a heavy ``lam`` traded the reconstruction away)."""
     worse = []
     for name, rec, gen, base in (
         ("X", d.recon_mse[0], d.generation_mse[1], d.mean_mse[0]),
@@ -175,6 +183,8 @@ def _worse_than_the_mean(d: Diagnostics, model: CorrNetModule, x: torch.Tensor, 
         if out_of_range
         else "training probably stopped far from convergence: use epochs='auto' (or more epochs), or raise lr"
     )
+    if not out_of_range and lam >= HEAVY_LAM:
+        cause += f"; or lower lam (now {lam:g}), which weights the reconstruction little against the correlation"
     return (
         "predicting the training mean beats "
         + " and ".join(worse)

@@ -318,7 +318,7 @@ class CorrNet(_CorrNetBase, auto_wrap_output_keys=None):
         """
         xt, yt = self._inputs(X, Y)
         with torch.inference_mode():
-            return self.model_.encode([xt, yt]).float().cpu().numpy()
+            return self.model_.represent([xt, yt]).float().cpu().numpy()
 
     def reconstruct(self, X: Any = None, Y: Any = None) -> tuple[np.ndarray, np.ndarray]:
         """Both views decoded from the code of the given views: ``(X_hat, Y_hat)``, shapes
@@ -343,7 +343,7 @@ class CorrNet(_CorrNetBase, auto_wrap_output_keys=None):
         if xt is None or yt is None or xt.shape[0] < 2:
             raise ValueError("correlations needs both views with at least 2 paired rows: correlations(X, Y).")
         with torch.inference_mode():
-            hx, hy = self.model_.encode([xt, None]), self.model_.encode([None, yt])
+            hx, hy = self.model_.represent([xt, None]), self.model_.represent([None, yt])
             return correlation(hx.double().cpu(), hy.double().cpu(), 1e-12).numpy()
 
     def score(self, X: Any, Y: Any = None, *, y: Any = None) -> float:

@@ -68,6 +68,12 @@ def export_onnx(est, out_dir: str | os.PathLike, opset: int = 18) -> dict[str, P
     from sklearn.utils.validation import check_is_fitted
 
     check_is_fitted(est, "model_")
+    if est.model_.canonical:  # its transform (aligned codes) is not what the decode graph takes
+        raise ValueError(
+            "ONNX export of a correlation='canonical' model is not supported: its transform returns codes "
+            "aligned by the final linear CCA, which the decode graph cannot take. Export a 'per_unit' model, "
+            "or use the estimator (CorrNet.save / load)."
+        )
     model = est.model_.to("cpu").eval()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

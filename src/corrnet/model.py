@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .config import Config
@@ -79,13 +80,16 @@ def _init_linear(layer: nn.Linear, scheme: str, act: str, generator: torch.Gener
 
 
 class ViewEncoder(nn.Module):
-    """One view's path to the joint layer: optional hidden layers, then a bias-free projection to k.
+    """One view's path to the joint layer: optional hidden layers (each ``act(W x + b)``, or
+    ``act(LayerNorm(W x + b))`` with ``norm="layer"``), then a bias-free projection to k.
 
     The joint bias ``b`` lives in :class:`CorrNetModule` (one shared hidden bias, as the original);
     with ``fusion='sum'`` each view gets its own bias and activation instead.
     """
 
-    def __init__(self, d_in: int, layers: tuple[int, ...], k: int, act: str, bias_last: bool) -> None:
+    def __init__(
+        self, d_in: int, layers: tuple[int, ...], k: int, act: str, bias_last: bool, norm: str | None = None
+    ) -> None:
         super().__init__()
         self.hidden = nn.ModuleList()
         d = d_in
@@ -94,10 +98,12 @@ class ViewEncoder(nn.Module):
             d = width
         self.proj = nn.Linear(d, k, bias=bias_last)
         self.act = activation(act)
+        self.norm = norm
 
     def forward(self, x: Tensor) -> Tensor:  # (B, d_in) -> (B, k) pre-activation
         for layer in self.hidden:
-            x = self.act(layer(x))
+            z = layer(x)  # (B, width)
+            x = self.act(F.layer_norm(z, z.shape[-1:]) if self.norm == "layer" else z)
         return self.proj(x)
 
 
@@ -128,8 +134,9 @@ class CorrNetModule(nn.Module):
     dims : sequence of int
         Widths of the views (two or more).
     config : Config
-        Architecture fields used: ``n_components`` (k), ``encoder_layers``, ``hidden_activation``,
-        ``output_activation``, ``tied``, ``fusion``, ``init``.
+        Architecture fields used: ``n_components`` (k), ``encoder_layers``, ``encoder_activation``,
+        ``encoder_norm``, ``hidden_activation``, ``output_activation``, ``tied``, ``fusion``, ``init``,
+        ``correlation`` (``canonical``: two views, and the alignment buffers below).
     generator : torch.Generator, optional
         Source of randomness for the initial weights (determinism).
 
@@ -139,6 +146,9 @@ class CorrNetModule(nn.Module):
     decoders : ModuleList of ViewDecoder, one per view (None when ``tied``)
     out_bias : ParameterList of (d_v,) decoder biases (tied only: the weights are the encoders')
     b : (k,) joint bias (None with ``fusion='sum'``)
+    align_mean, align_proj : (2, k) and (2, k, k) buffers, ``correlation="canonical"`` only: the final
+        linear CCA of the training codes that :meth:`represent` applies (see
+        :func:`corrnet.objective.canonical_alignment`)
     """
 
     def __init__(self, dims: Sequence[int], config: Config, generator: torch.Generator | None = None):
@@ -156,20 +166,29 @@ class CorrNetModule(nn.Module):
         self.g = activation(c.output_activation)
         layers = tuple(int(s) for s in c.encoder_layers)
         sum_fusion = c.fusion == "sum"
+        enc_act = c.encoder_activation or c.hidden_activation  # the encoder (and mirrored decoder) layers'
         self.encoders = nn.ModuleList(
-            ViewEncoder(d, layers, self.k, c.hidden_activation, bias_last=sum_fusion) for d in self.dims
+            ViewEncoder(d, layers, self.k, enc_act, bias_last=sum_fusion, norm=c.encoder_norm) for d in self.dims
         )
         self.b = None if sum_fusion else nn.Parameter(torch.zeros(self.k))
         if c.tied:  # x_hat_v = g(W_v^T h + b'_v): the encoder's weight is reused, only the biases are new
             self.decoders = None
             self.out_bias = nn.ParameterList(nn.Parameter(torch.zeros(d)) for d in self.dims)
         else:
-            self.decoders = nn.ModuleList(ViewDecoder(self.k, layers, d, c.hidden_activation) for d in self.dims)
+            self.decoders = nn.ModuleList(ViewDecoder(self.k, layers, d, enc_act) for d in self.dims)
             self.out_bias = None
         out_layers = () if self.decoders is None else tuple(dec.out for dec in self.decoders)
+        projections = tuple(enc.proj for enc in self.encoders)
         for m in self.modules():  # encoders first, then decoders: the order fixes the seeded weights
-            if isinstance(m, nn.Linear):
-                _init_linear(m, c.init, c.output_activation if m in out_layers else c.hidden_activation, generator)
+            if isinstance(m, nn.Linear):  # each layer initialised for the activation that follows it
+                act = c.output_activation if m in out_layers else c.hidden_activation if m in projections else enc_act
+                _init_linear(m, c.init, act, generator)
+        self.canonical = c.correlation == "canonical"
+        if self.canonical:  # the final linear CCA of the training codes (fit sets it; until then: identity)
+            if self.n_views != 2:
+                raise ValueError(f"correlation='canonical' is for two views, got {self.n_views}; use 'per_unit'.")
+            self.register_buffer("align_mean", torch.zeros(2, self.k))  # (2, k): each view's code mean
+            self.register_buffer("align_proj", torch.eye(self.k).repeat(2, 1, 1))  # (2, k, k)
 
     @property
     def n_views(self) -> int:
@@ -208,6 +227,23 @@ class CorrNetModule(nn.Module):
             raise ValueError("encode needs at least one view.")
         n = given[0].shape[0]
         return self.fuse([self.pre(i, x, n) for i, x in enumerate(xs)])
+
+    def represent(self, xs: Sequence[Tensor | None]) -> Tensor:
+        """What ``transform`` returns, (B, k): :meth:`encode`, except under ``correlation="canonical"``,
+        where each given view's code is mapped by its half of the final linear CCA, ``(h_i - mean_i)
+        @ proj_i`` (unit i of both views then correlates by the i-th canonical correlation), and
+        several given views give the mean of their mapped single-view codes."""
+        if not self.canonical:
+            return self.encode(xs)
+        given = [i for i, x in enumerate(xs) if x is not None]
+        out = [
+            (self.encode([xs[i] if j == i else None for j in range(self.n_views)]) - self.align_mean[i])
+            @ self.align_proj[i]
+            for i in given
+        ]
+        if not out:
+            raise ValueError("encode needs at least one view.")
+        return out[0] if len(out) == 1 else sum(out) / len(out)
 
     def decode(self, h: Tensor) -> list[Tensor]:
         """Every view reconstructed from codes h (B, k): [(B, d_v)]."""

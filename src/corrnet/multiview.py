@@ -186,7 +186,7 @@ class MultiViewCorrNet(_CorrNetBase, auto_wrap_output_keys=None):
         absent, fed as zeros): ``transform([x1, None, None])`` is the code from view 1 alone."""
         xs = self._tensors(Xs)
         with torch.inference_mode():
-            return self.model_.encode(xs).float().cpu().numpy()
+            return self.model_.represent(xs).float().cpu().numpy()
 
     def generate(self, Xs: list[Any], view: int) -> np.ndarray:
         """View ``view`` (n_rows, d_view) reconstructed from the given views, in its input units."""
@@ -206,7 +206,7 @@ class MultiViewCorrNet(_CorrNetBase, auto_wrap_output_keys=None):
             raise ValueError("correlations needs every view with at least 2 rows.")
         with torch.inference_mode():
             hs = [
-                self.model_.encode([x if j == i else None for j, x in enumerate(xs)]).double().cpu()
+                self.model_.represent([x if j == i else None for j, x in enumerate(xs)]).double().cpu()
                 for i in range(len(xs))
             ]
         pairs = itertools.combinations(range(len(xs)), 2)

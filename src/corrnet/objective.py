@@ -2,6 +2,9 @@
 
 ``loss = sum_rows w_r sum_passes sum_views err(x_v, x_hat_v(pass)) - lam * sum_{i<j} sum_k corr_k(h_i, h_j)``
 
+(``correlation="canonical"``: ``corr_k`` is the k-th canonical correlation of h_i and h_j instead of
+unit k's Pearson correlation: :func:`canonical_correlation`.)
+
 A pass is the code computed from a subset of the views (``h(x, y)``, ``h(x, 0)``, ``h(0, y)`` for two
 views: the original code's ablations switch each off); ``h_i`` is the code from view i alone and
 ``corr_k`` the Pearson correlation over the batch of unit k, for each pair of views. The row weight
@@ -135,6 +138,87 @@ def correlation_from_stats(S: Tensor, eps: float = 1e-8) -> Tensor:
     return cov / (torch.sqrt(vx + eps) * torch.sqrt(vy + eps))
 
 
+# correlation="canonical": the ridge added to each view's code covariance before whitening (as Deep
+# CCA's r1 = r2; 1e-3 in the Noisy MNIST screen, docs/results/noisy-screen/)
+CANONICAL_RIDGE = 1e-3
+
+
+def canonical_stats(hx: Tensor, hy: Tensor, mask: Tensor | None = None) -> Tensor:
+    """(1 + 2k, 1 + 2k) float64 Gram matrix of the rows ``[1, hx, hy]`` over the (masked) rows: it
+    holds n, the sums and every (cross-)product the canonical correlations need. Sums of two
+    batches' statistics are the statistics of their union (what data-parallel processes all-reduce)."""
+    hx, hy = hx.double(), hy.double()
+    z = torch.cat([hx.new_ones(hx.shape[0], 1), hx, hy], 1)  # (B, 1 + 2k)
+    if mask is not None:
+        z = z * mask.to(z.dtype).unsqueeze(1)
+    return z.T @ z
+
+
+def _whitened_cross(S: Tensor, ridge: float) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """From :func:`canonical_stats`: ``T = Lx^-1 C_xy Ly^-T`` (k, k), whose singular values are the
+    canonical correlations (``C_xx + ridge I = Lx Lx^T``, Cholesky: stable gradients where units tie,
+    unlike an eigendecomposition's), the Cholesky factors, and the (2, k) means. Fewer than two rows
+    give T = 0."""
+    k = (S.shape[0] - 1) // 2
+    n, s = S[0, 0].clamp(min=1), S[0, 1:]
+    C = (S[1:, 1:] - torch.outer(s, s) / n) / (n - 1).clamp(min=1)  # (2k, 2k) covariance
+    eye = ridge * torch.eye(k, dtype=S.dtype, device=S.device)
+    Lx, Ly = torch.linalg.cholesky(C[:k, :k] + eye), torch.linalg.cholesky(C[k:, k:] + eye)
+    T = torch.linalg.solve_triangular(Lx, C[:k, k:], upper=False)  # Lx^-1 C_xy
+    T = torch.linalg.solve_triangular(Ly, T.T, upper=False).T  # Lx^-1 C_xy Ly^-T
+    return T, Lx, Ly, (s / n).view(2, k)
+
+
+def canonical_from_stats(S: Tensor, ridge: float = CANONICAL_RIDGE) -> Tensor:
+    """The k canonical correlations (descending, float64) from :func:`canonical_stats`."""
+    return torch.linalg.svdvals(_whitened_cross(S, ridge)[0])
+
+
+def canonical_correlation(
+    hx: Tensor, hy: Tensor, mask: Tensor | None = None, reduce: Callable[[Tensor], Tensor] | None = None
+) -> Tensor:
+    """The canonical correlations (k,) between codes hx and hy (B, k) over the (masked) rows, with
+    :data:`CANONICAL_RIDGE` on each covariance: Deep CCA's objective (Andrew et al. 2013) is their sum.
+    ``reduce`` sums the statistics over processes, as in :func:`correlation`."""
+    S = canonical_stats(hx, hy, mask)
+    return canonical_from_stats(S if reduce is None else reduce(S)).to(_wide(hx).dtype)
+
+
+def canonical_alignment(S: Tensor, ridge: float = CANONICAL_RIDGE) -> tuple[Tensor, Tensor]:
+    """The linear CCA of two code sets from their :func:`canonical_stats`: ``(means (2, k), proj
+    (2, k, k))`` such that ``(h_x - means[0]) @ proj[0]`` and ``(h_y - means[1]) @ proj[1]`` have
+    (ridge-)whitened units and unit j of both correlates by the j-th canonical correlation."""
+    T, Lx, Ly, means = _whitened_cross(S, ridge)
+    U, _, Vh = torch.linalg.svd(T)
+    Ax = torch.linalg.solve_triangular(Lx.T, U, upper=True)  # Lx^-T U
+    Ay = torch.linalg.solve_triangular(Ly.T, Vh.T, upper=True)  # Ly^-T V
+    return means, torch.stack([Ax, Ay])
+
+
+def pair_stats(hx: Tensor, hy: Tensor, config: Config, mask: Tensor | None = None) -> Tensor:
+    """The summable statistics of ``config.correlation``'s term for one pair of views' codes."""
+    if config.correlation == "canonical":
+        return canonical_stats(hx, hy, mask)
+    return correlation_stats(hx, hy, mask)
+
+
+def pair_from_stats(S: Tensor, config: Config) -> Tensor:
+    """(k,) the term's correlations (per unit, or canonical) from :func:`pair_stats`."""
+    if config.correlation == "canonical":
+        return canonical_from_stats(S)
+    return correlation_from_stats(S, config.corr_eps)
+
+
+def pair_correlation(
+    hx: Tensor, hy: Tensor, config: Config, mask: Tensor | None = None, reduce: Callable[[Tensor], Tensor] | None = None
+) -> Tensor:
+    """(k,) the correlations whose sum the objective raises, for one pair of views' codes (B, k):
+    per unit (:func:`correlation`, the paper) or canonical (:func:`canonical_correlation`)."""
+    if config.correlation == "canonical":
+        return canonical_correlation(hx, hy, mask, reduce)
+    return correlation(hx, hy, config.corr_eps, mask, reduce)
+
+
 def reconstruction_error(target: Tensor, out: Tensor, loss: str, logits: bool = False) -> Tensor:
     """Per-row reconstruction error, summed over the last dimension (features).
 
@@ -158,10 +242,13 @@ def reconstruction_error(target: Tensor, out: Tensor, loss: str, logits: bool = 
 
 def terms(config: Config) -> tuple[str, ...]:
     """The objective's terms for ``config``: ``reconstruction`` (when some pass is reconstructed)
-    and ``correlation`` (when ``lam > 0``). A new term is added here and in :func:`combine`; the fast
-    path (:mod:`corrnet.fastpath`) trains only configurations whose terms it derives."""
+    and ``correlation`` or ``canonical_correlation`` (when ``lam > 0``). A new term is added here and
+    in :func:`combine`; the fast path (:mod:`corrnet.fastpath`) trains only configurations whose
+    terms it derives."""
     out = ("reconstruction",) if config.reconstruct_from else ()
-    return out + (("correlation",) if config.lam else ())
+    if not config.lam:
+        return out
+    return (*out, "canonical_correlation" if config.correlation == "canonical" else "correlation")
 
 
 def combine(recon: Tensor | float, corr_sum: Tensor | float, config: Config) -> Tensor | float:
@@ -227,12 +314,8 @@ def multiview_loss(
     pairs = list(itertools.combinations(range(N), 2))
     corr = torch.stack(
         [
-            correlation(
-                out.singles[i],
-                out.singles[j],
-                config.corr_eps,
-                None if mask is None else mask[:, i] & mask[:, j],
-                reduce,
+            pair_correlation(
+                out.singles[i], out.singles[j], config, None if mask is None else mask[:, i] & mask[:, j], reduce
             )
             for i, j in pairs
         ]

@@ -20,6 +20,8 @@ LOSSES = ("half_squared", "squared", "mse", "bce")
 OPTIMIZERS = ("rmsprop_original", "rmsprop", "adam", "adamw", "sgd", "lbfgs")
 LR_SCHEDULES = ("constant", "cosine")
 FUSIONS = ("joint", "sum")
+ENCODER_NORMS = (None, "layer")
+CORRELATIONS = ("per_unit", "canonical")
 INITS = ("original", "torch")
 PASSES = ("both", "x", "y")  # two views: reconstruct both views from h(x,y), h(x,0), h(0,y)
 # N views: from all views together, from each single view, from each pair of views
@@ -91,6 +93,31 @@ PARAMS: tuple[Param, ...] = (
         config=True,
     ),
     Param(
+        "encoder_activation",
+        None,
+        "str | None",
+        '{None, "sigmoid", "tanh", "relu", "linear"}',
+        (
+            "The activation of the ``encoder_layers`` (and of the decoders' mirrored hidden layers).\n"
+            "``None``: ``hidden_activation``, the joint layer's. Needs ``encoder_layers``."
+        ),
+        allowed=(None, *ACTIVATIONS),
+        config=True,
+    ),
+    Param(
+        "encoder_norm",
+        None,
+        "str | None",
+        '{None, "layer"}',
+        (
+            "``layer``: each encoder hidden layer is ``act(LayerNorm(W x + b))`` (parameter-free, per row,\n"
+            "so it is the same in training and inference and for an absent view's zero row). Needs\n"
+            "``encoder_layers``; the ``canonical`` preset's encoders (results: Noisy MNIST)."
+        ),
+        allowed=ENCODER_NORMS,
+        config=True,
+    ),
+    Param(
         "output_activation",
         "auto",
         "str",
@@ -157,6 +184,22 @@ PARAMS: tuple[Param, ...] = (
         ),
         config=True,
         config_default=2.0,
+    ),
+    Param(
+        "correlation",
+        "per_unit",
+        "str",
+        '{"per_unit", "canonical"}',
+        (
+            "The correlation term. ``per_unit``: ``sum_j corr(h_j(x, 0), h_j(0, y))``, the paper's.\n"
+            "``canonical``: the sum of the canonical correlations between the two single-view codes\n"
+            "(Deep CCA's objective; float64 covariances with a ridge of 1e-3, batches of several\n"
+            "hundred rows): units that repeat each other no longer count twice. Its codes match across\n"
+            "views only up to a linear map, so ``fit`` ends with a linear CCA of the training rows'\n"
+            "codes and ``transform`` returns the aligned (canonical) codes. Two views; autograd engine."
+        ),
+        allowed=CORRELATIONS,
+        config=True,
     ),
     Param(
         "reconstruct_from",

@@ -30,10 +30,12 @@ from .objective import (
     TWO_VIEW_PASSES,
     LossTerms,
     _wide,
+    canonical_alignment,
+    canonical_stats,
     combine,
-    correlation_from_stats,
-    correlation_stats,
     multiview_loss,
+    pair_from_stats,
+    pair_stats,
     pass_name,
     pass_subsets,
     reconstruction_error,
@@ -190,9 +192,10 @@ def evaluate(
     model: CorrNetModule, views: list[Tensor], config: Config, chunk: int | None = None, codes: tuple[str, ...] = ()
 ) -> dict[str, float]:
     """Validation metrics on fully paired views (a list of N tensors (n, d_v)): the objective (its
-    correlation over all rows), the sum over view pairs of the per-unit correlations of the
-    single-view codes, and the generation error (mean squared error per feature of each view
-    generated from each other view, averaged over the N (N - 1) ordered pairs).
+    correlation over all rows), the sum over view pairs of the per-unit (``correlation="canonical"``:
+    the canonical) correlations of the single-view codes, and the generation error (mean squared
+    error per feature of each view generated from each other view, averaged over the N (N - 1)
+    ordered pairs).
 
     ``codes`` adds metrics of the single-view codes of the first ``CODE_METRIC_ROWS`` rows, averaged
     over view pairs: ``"mrr"`` (cross-view retrieval by cosine, mean reciprocal rank in [0, 1], both
@@ -214,14 +217,14 @@ def evaluate(
             for i in range(N):
                 kept[i].append(out.singles[i][: CODE_METRIC_ROWS - s].float().cpu())
         for p, (i, j) in enumerate(pairs):
-            stats[p] = stats[p] + correlation_stats(out.singles[i], out.singles[j])
+            stats[p] = stats[p] + pair_stats(out.singles[i], out.singles[j], config)
         for p, sub in enumerate(subsets):
             if sub in configured:
                 rec += float(sum(reconstruction_error(x, o[p], config.loss).sum() for x, o in zip(xs, out.outs)))
             if len(sub) == 1:  # every other view generated from this one
                 i = sub[0]
                 gen += sum(float((out.outs[j][p] - xs[j]).pow(2).mean(-1).sum()) for j in range(N) if j != i)
-    sum_corr = sum(float(correlation_from_stats(S, config.corr_eps).sum()) for S in stats)
+    sum_corr = sum(float(pair_from_stats(S, config).sum()) for S in stats)
     model.train()
     loss = float(combine(rec / n, sum_corr, config))  # Python floats: float64, as before
     result = {"loss": loss, "sum_corr": sum_corr, "generation": gen / (n * N * (N - 1))}
@@ -229,6 +232,29 @@ def evaluate(
     for name in codes:
         result[name] = sum(CODE_METRICS[name](hs[i], hs[j]) for i, j in pairs) / len(pairs)
     return result
+
+
+@torch.inference_mode()
+def fit_alignment(model: CorrNetModule, sources: list[Source]) -> None:
+    """``correlation="canonical"``: set the model's final linear CCA (``align_mean``, ``align_proj``,
+    :func:`corrnet.objective.canonical_alignment`) from the single-view codes of every training row
+    that has both views, read in chunks (a streamed source included)."""
+    model.eval()
+    chunk = max(256, EVAL_CHUNK_VALUES // sum(model.dims))
+    S: Tensor | float = 0.0
+    for src in sources:
+        if len(src.present) < 2:
+            continue
+        for s in range(0, len(src), chunk):
+            xs, mask = src.take(slice(s, s + chunk))
+            out = model(xs, ())
+            S = S + canonical_stats(out.singles[0], out.singles[1], None if mask is None else mask.all(1))
+    model.train()
+    if isinstance(S, float):
+        raise ValueError("correlation='canonical' needs training rows with both views to align the codes.")
+    means, proj = canonical_alignment(S)
+    model.align_mean.copy_(means)
+    model.align_proj.copy_(proj)
 
 
 def validation_reciprocal_ranks(model: CorrNetModule, views: list[Tensor]) -> np.ndarray:

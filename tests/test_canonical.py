@@ -1,0 +1,188 @@
+"""correlation="canonical" (Deep CCA's objective inside CorrNet), LayerNorm encoder layers and the
+final linear CCA that aligns the codes: against a naive NumPy reference, through masks, summed
+statistics, gradients, the estimators, persistence, and the clear errors."""
+
+import numpy as np
+import pytest
+import torch
+
+from corrnet import Config, CorrNet, CorrNetModule, MultiViewCorrNet, multiview_loss
+from corrnet.config import preset
+from corrnet.objective import (
+    CANONICAL_RIDGE,
+    canonical_alignment,
+    canonical_correlation,
+    canonical_from_stats,
+    canonical_stats,
+)
+
+
+def _naive_canonical(hx: np.ndarray, hy: np.ndarray, ridge: float) -> np.ndarray:
+    """Textbook CCA in NumPy: eigendecomposition inverse square roots of the ridged covariances, the
+    singular values of ``Cxx^-1/2 Cxy Cyy^-1/2``."""
+    n = len(hx)
+    cx, cy = hx - hx.mean(0), hy - hy.mean(0)
+    cxx = cx.T @ cx / (n - 1) + ridge * np.eye(hx.shape[1])
+    cyy = cy.T @ cy / (n - 1) + ridge * np.eye(hy.shape[1])
+
+    def inv_sqrt(c):
+        w, v = np.linalg.eigh(c)
+        return v @ np.diag(w**-0.5) @ v.T
+
+    return np.linalg.svd(inv_sqrt(cxx) @ (cx.T @ cy / (n - 1)) @ inv_sqrt(cyy), compute_uv=False)
+
+
+def _codes(n=60, k=4, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    z = torch.randn(n, 2, generator=g, dtype=torch.float64)
+    hx = z @ torch.randn(2, k, generator=g, dtype=torch.float64) + 0.5 * torch.randn(n, k, generator=g, dtype=torch.float64)
+    hy = z @ torch.randn(2, k, generator=g, dtype=torch.float64) + 0.5 * torch.randn(n, k, generator=g, dtype=torch.float64)
+    return hx, hy
+
+
+def test_canonical_correlations_equal_a_naive_numpy_cca():
+    hx, hy = _codes()
+    got = canonical_correlation(hx, hy)
+    want = _naive_canonical(hx.numpy(), hy.numpy(), CANONICAL_RIDGE)
+    np.testing.assert_allclose(got.numpy(), want, rtol=1e-10, atol=1e-12)
+    assert got[0] > 0.8 and got[-1] < got[0]  # two shared directions dominate
+
+
+def test_masked_rows_and_summed_statistics_give_the_subset_and_the_union():
+    hx, hy = _codes(n=70)
+    mask = torch.rand(70, generator=torch.Generator().manual_seed(2)) > 0.3
+    torch.testing.assert_close(canonical_correlation(hx, hy, mask), canonical_correlation(hx[mask], hy[mask]))
+    halves = [slice(0, 31), slice(31, 70)]
+    S = sum(canonical_stats(hx[h], hy[h]) for h in halves)
+    torch.testing.assert_close(canonical_from_stats(S), canonical_correlation(hx, hy), rtol=1e-12, atol=1e-12)
+    # reduce (the data-parallel all-reduce) sees the statistics, and the identity changes nothing
+    torch.testing.assert_close(canonical_correlation(hx, hy, reduce=lambda s: s), canonical_correlation(hx, hy))
+
+
+def test_gradient_matches_finite_differences():
+    hx, hy = _codes(n=30, k=3)
+    hx.requires_grad_(True)
+    hy.requires_grad_(True)
+    assert torch.autograd.gradcheck(lambda a, b: canonical_correlation(a, b).sum(), (hx, hy))
+
+
+def test_degenerate_batches_keep_finite_gradients():
+    """Units that are exactly constant (dead ReLUs: equal eigenvalues, where an eigendecomposition's
+    gradient divides by zero) and masks with fewer than two rows."""
+    hx, hy = _codes(n=20, k=4)
+    hx[:, 1] = 0.0
+    hx[:, 2] = 0.0
+    hx.requires_grad_(True)
+    canonical_correlation(hx, hy).sum().backward()
+    assert torch.isfinite(hx.grad).all()
+    hx.grad = None
+    one_row = torch.zeros(20, dtype=torch.bool)
+    one_row[3] = True
+    value = canonical_correlation(hx, hy, one_row)
+    value.sum().backward()
+    assert torch.all(value == 0) and torch.isfinite(hx.grad).all()
+
+
+def test_alignment_makes_unit_j_correlate_by_the_jth_canonical_correlation():
+    hx, hy = _codes(n=200, k=4)
+    ridge = 1e-10  # (with a ridge the aligned units are whitened only up to it)
+    S = canonical_stats(hx, hy)
+    means, proj = canonical_alignment(S, ridge)
+    ax, ay = (hx - means[0]) @ proj[0], (hy - means[1]) @ proj[1]
+    n = len(hx)
+    np.testing.assert_allclose((ax.T @ ax / (n - 1)).numpy(), np.eye(4), atol=1e-8)  # whitened
+    cross = (ax.T @ ay / (n - 1)).numpy()
+    np.testing.assert_allclose(cross, np.diag(canonical_from_stats(S, ridge).numpy()), atol=1e-8)
+
+
+def test_the_objective_uses_the_canonical_sum_of_the_single_view_codes():
+    cfg = Config(n_components=3, lam=5.0, correlation="canonical", hidden_activation="linear")
+    model = CorrNetModule((6, 5), cfg, generator=torch.Generator().manual_seed(0)).double()
+    g = torch.Generator().manual_seed(1)
+    xs = [torch.rand(40, 6, generator=g, dtype=torch.float64), torch.rand(40, 5, generator=g, dtype=torch.float64)]
+    terms = multiview_loss(model, xs, cfg)
+    hx, hy = model.encode([xs[0], None]), model.encode([None, xs[1]])
+    want = _naive_canonical(hx.detach().numpy(), hy.detach().numpy(), CANONICAL_RIDGE)
+    np.testing.assert_allclose(terms.corr[0].detach().numpy(), want, rtol=1e-9)
+    recon = sum(terms.recon.values())
+    torch.testing.assert_close(terms.total, recon - 5.0 * terms.corr.sum())
+
+
+def test_layer_norm_encoder_layers_equal_the_written_out_formula():
+    cfg = Config(n_components=3, encoder_layers=(7,), encoder_activation="relu", encoder_norm="layer")
+    model = CorrNetModule((6, 5), cfg, generator=torch.Generator().manual_seed(0))
+    x = torch.rand(9, 6)
+    enc = model.encoders[0]
+    z = enc.hidden[0](x)
+    ln = (z - z.mean(1, keepdim=True)) / torch.sqrt(z.var(1, unbiased=False, keepdim=True) + 1e-5)
+    torch.testing.assert_close(enc(x), enc.proj(torch.relu(ln)))
+    # the decoders mirror the encoder's activation; the joint layer keeps its own (sigmoid)
+    assert model.decoders[0].act is torch.relu and model.f is torch.sigmoid
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    from sklearn.datasets import load_digits
+
+    X = load_digits().data.astype(np.float32) / 16
+    A, B = X[:, :32], X[:, 32:]
+    kw = {**preset("canonical"), "n_components": 6, "encoder_layers": (24,), "epochs": 4, "batch_size": 200}
+    with pytest.warns(Warning):  # 4 short epochs: the diagnostics say the reconstruction is still poor
+        est = CorrNet(**kw, random_state=0).fit(A[:1000], B[:1000])
+    return est, A, B
+
+
+def test_a_canonical_fit_trains_by_autograd_and_returns_aligned_codes(fitted):
+    est, A, B = fitted
+    assert est.engine_ == "autograd"  # the fused step does not derive this term
+    raw = [
+        est.model_.encode([torch.from_numpy(A[:1000]), None]).detach().double(),
+        est.model_.encode([None, torch.from_numpy(B[:1000])]).detach().double(),
+    ]
+    canon = canonical_correlation(*raw).numpy()
+    per_unit = est.correlations(A[:1000], B[:1000])  # of the aligned codes: the canonical ones, in order
+    np.testing.assert_allclose(per_unit, canon, atol=0.02)
+    assert np.all(np.diff(per_unit) < 0.02)
+    assert est.history_[-1]["sum_corr"] == pytest.approx(float(canon.sum()), rel=0.1)  # the epoch's batches
+    h = est.transform(A[:5], B[:5])  # both views: the mean of the two aligned codes
+    np.testing.assert_allclose(h, (est.transform(A[:5]) + est.transform(Y=B[:5])) / 2, atol=1e-6)
+    assert est.generate(X=A[:5]).shape == (5, 32)  # generation decodes the raw code
+
+
+def test_a_canonical_model_saves_and_loads_its_alignment(fitted, tmp_path):
+    est, A, B = fitted
+    est.save(tmp_path / "m")
+    back = CorrNet.load(tmp_path / "m")
+    np.testing.assert_array_equal(back.transform(Y=B[1000:]), est.transform(Y=B[1000:]))
+    assert not np.allclose(est.model_.align_proj.numpy(), np.eye(6))  # fitted, not the initial identity
+
+
+def test_a_canonical_fit_stops_early_on_the_canonical_sum():
+    from sklearn.datasets import load_digits
+
+    X = load_digits().data.astype(np.float32) / 16
+    kw = {**preset("canonical"), "n_components": 4, "encoder_layers": (16,), "epochs": 3, "batch_size": 200}
+    kw.update(validation_fraction="auto", early_stopping="auto")
+    est = CorrNet(**kw, random_state=0)
+    with pytest.warns(Warning):
+        est.fit(X[:, :32], X[:, 32:])
+    assert est._monitor() == "canon_corr" and "val_canon_corr" in est.history_[-1]
+
+
+def test_the_canonical_options_refuse_what_they_cannot_do(fitted, tmp_path):
+    views = [np.random.default_rng(0).random((50, d)).astype(np.float32) for d in (4, 5, 6)]
+    with pytest.raises(ValueError, match="two views"):
+        MultiViewCorrNet(2, correlation="canonical", epochs=1).fit(views)
+    with pytest.raises(ValueError, match="encoder_norm applies to encoder_layers"):
+        CorrNet(2, encoder_norm="layer").fit(views[0], views[1])
+    with pytest.raises(ValueError, match="encoder_activation applies to encoder_layers"):
+        CorrNet(2, encoder_activation="relu").fit(views[0], views[1])
+    with pytest.raises(ValueError, match="fusion='joint'"):
+        CorrNet(2, correlation="canonical", fusion="sum").fit(views[0], views[1])
+    with pytest.raises(ValueError, match="correlation="):
+        CorrNet(2, correlation="cca").fit(views[0], views[1])
+    pytest.importorskip("onnx")
+    from corrnet.export import export_onnx
+
+    with pytest.raises(ValueError, match="canonical"):
+        export_onnx(fitted[0], tmp_path / "onnx")
