@@ -34,10 +34,12 @@ def _naive_canonical(hx: np.ndarray, hy: np.ndarray, ridge: float) -> np.ndarray
 
 def _codes(n=60, k=4, seed=0):
     g = torch.Generator().manual_seed(seed)
-    z = torch.randn(n, 2, generator=g, dtype=torch.float64)
-    hx = z @ torch.randn(2, k, generator=g, dtype=torch.float64) + 0.5 * torch.randn(n, k, generator=g, dtype=torch.float64)
-    hy = z @ torch.randn(2, k, generator=g, dtype=torch.float64) + 0.5 * torch.randn(n, k, generator=g, dtype=torch.float64)
-    return hx, hy
+
+    def randn(*shape):
+        return torch.randn(*shape, generator=g, dtype=torch.float64)
+
+    z = randn(n, 2)
+    return z @ randn(2, k) + 0.5 * randn(n, k), z @ randn(2, k) + 0.5 * randn(n, k)
 
 
 def test_canonical_correlations_equal_a_naive_numpy_cca():
@@ -150,7 +152,7 @@ def test_a_canonical_fit_trains_by_autograd_and_returns_aligned_codes(fitted):
 
 
 def test_a_canonical_model_saves_and_loads_its_alignment(fitted, tmp_path):
-    est, A, B = fitted
+    est, _, B = fitted
     est.save(tmp_path / "m")
     back = CorrNet.load(tmp_path / "m")
     np.testing.assert_array_equal(back.transform(Y=B[1000:]), est.transform(Y=B[1000:]))
@@ -186,3 +188,33 @@ def test_the_canonical_options_refuse_what_they_cannot_do(fitted, tmp_path):
 
     with pytest.raises(ValueError, match="canonical"):
         export_onnx(fitted[0], tmp_path / "onnx")
+
+
+def _two_views(n=300, seed=0):
+    rng = np.random.default_rng(seed)
+    z = rng.normal(size=(n, 3))
+    X = 1 / (1 + np.exp(-(z @ rng.normal(size=(3, 12)) + 0.5 * rng.normal(size=(n, 12)))))
+    Y = 1 / (1 + np.exp(-(z @ rng.normal(size=(3, 9)) + 0.5 * rng.normal(size=(n, 9)))))
+    return X.astype(np.float32), Y.astype(np.float32)
+
+
+def test_canonical_meets_sparse_views_single_view_rows_masks_and_lbfgs():
+    import scipy.sparse as sp
+
+    X, Y = _two_views()
+    X[X < 0.4] = 0  # a sparse view
+    kw = dict(n_components=3, correlation="canonical", hidden_activation="linear", random_state=0)
+    dense = CorrNet(**kw).fit(X, Y)  # 300 rows: optimizer="auto" -> full-batch L-BFGS
+    sparse = CorrNet(**kw).fit(sp.csr_matrix(X), Y)
+    assert dense.optimizer_ == "lbfgs" and dense.engine_ == "autograd"
+    np.testing.assert_allclose(sparse.transform(X=sp.csr_matrix(X)), dense.transform(X=X), rtol=1e-3, atol=1e-3)
+    corr = dense.correlations(X, Y)
+    assert corr[0] > 0.9 and np.all(np.diff(corr) < 0.02)  # aligned: the canonical correlations, in order
+    # single-view rows add reconstruction only; the alignment is fitted on the paired rows
+    semi = CorrNet(**kw, epochs=3, batch_size=50).fit(X[:200], Y[:200], X_unpaired=X[200:250], Y_unpaired=Y[250:])
+    assert np.isfinite(semi.transform(X=X)).all() and semi.correlations(X[:200], Y[:200])[0] > 0.5
+    # N = 2 views with row masks: the masked canonical statistics
+    has_y = np.ones(300, bool)
+    has_y[::4] = False
+    mv = MultiViewCorrNet(**kw, epochs=3, batch_size=50).fit([X, Y], masks=[None, has_y])
+    assert np.isfinite(mv.transform([X, None])).all() and mv.correlations([X, Y]).shape == (1, 3)

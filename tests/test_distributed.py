@@ -76,6 +76,14 @@ def _worker(rank, world, port, out, X, Y):
         share = torch.stack([terms.total, terms.corr.sum()])
         dist.all_reduce(share)
         grads = {k: p.grad.clone() for k, p in model.named_parameters()}
+        # the canonical correlation term from the summed (1 + 2k)^2 statistics: the global batch's
+        ccfg = Config(n_components=3, lam=2.0, correlation="canonical", hidden_activation="linear")
+        cmodel = CorrNetModule((X.shape[1], Y.shape[1]), ccfg, generator=torch.Generator().manual_seed(0)).double()
+        cterms = make_distributed_step(cmodel, ccfg, d)(xs, world * B)
+        d.sum_grads(cmodel)
+        cshare = torch.stack([cterms.total, cterms.corr.sum()])
+        dist.all_reduce(cshare)
+        cgrads = {k: p.grad.clone() for k, p in cmodel.named_parameters()}
         # a whole fit, shuffling off (batches: rank r's share of each global batch)
         est = CorrNet(3, batch_size=B, epochs=3, tol=None, shuffle=False, device="cpu", random_state=0)
         est.fit(X, Y, distributed=True, checkpoint_dir=os.path.join(out, "ck"))
@@ -109,6 +117,8 @@ def _worker(rank, world, port, out, X, Y):
             {
                 "share": share,
                 "grads": grads,
+                "cshare": cshare,
+                "cgrads": cgrads,
                 "state": est.model_.state_dict(),
                 "history": est.history_,
                 "error": error,
@@ -146,6 +156,21 @@ def test_two_processes_compute_the_global_batch_loss_and_gradient(two_processes)
         torch.testing.assert_close(r["share"][1], terms.corr.sum().detach(), rtol=1e-10, atol=1e-12)
         for k, p in model.named_parameters():  # every process holds the global gradient
             torch.testing.assert_close(r["grads"][k], p.grad, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.slow
+def test_two_processes_compute_the_global_batch_canonical_objective(two_processes):
+    _, X, Y, ranks = two_processes
+    cfg = Config(n_components=3, lam=2.0, correlation="canonical", hidden_activation="linear")
+    model = CorrNetModule((X.shape[1], Y.shape[1]), cfg, generator=torch.Generator().manual_seed(0)).double()
+    xs = [torch.from_numpy(X[: 2 * B]).double(), torch.from_numpy(Y[: 2 * B]).double()]
+    terms = multiview_loss(model, xs, cfg)  # one process, the doubled batch
+    terms.total.backward()
+    for r in ranks:
+        torch.testing.assert_close(r["cshare"][0], terms.total.detach(), rtol=1e-9, atol=1e-12)
+        torch.testing.assert_close(r["cshare"][1], terms.corr.sum().detach(), rtol=1e-9, atol=1e-12)
+        for k, p in model.named_parameters():
+            torch.testing.assert_close(r["cgrads"][k], p.grad, rtol=1e-8, atol=1e-11)
 
 
 # the one-process reference of the two-process runs: the doubled batch, unshuffled, autograd, Adam
