@@ -21,12 +21,12 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "noisy-screen"))
-from scoring import score_and_log  # noqa: E402
+from scoring import score_and_log
 
-from corrnet import CorrNet  # noqa: E402
-from corrnet.config import preset  # noqa: E402
-from corrnet.datasets import load_dataset  # noqa: E402
-from corrnet.experiments.runner import score  # noqa: E402
+from corrnet import CorrNet
+from corrnet.config import preset
+from corrnet.datasets import load_dataset
+from corrnet.experiments.runner import score
 
 name, seed, split = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 over = json.loads(sys.argv[4]) if len(sys.argv) > 4 else {}
@@ -38,7 +38,10 @@ for key in ("encoder_layers", "reconstruct_from"):
 t0 = time.perf_counter()
 est = CorrNet(**kw, random_state=seed, device="cpu").fit(d.X_train, d.Y_train)
 secs = time.perf_counter() - t0
-head = {"dataset": name, "seed": seed, "split": split, "over": over, "lr": est.config_.lr, "epochs": est.n_epochs_}
+c = est.config_
+recipe = f"batch {c.batch_size}, lr {c.lr:.3g} {c.lr_schedule}"  # the preset changed once (summary.py)
+head = {"dataset": name, "seed": seed, "split": split, "over": over, "recipe": recipe}
+head.update(lr=c.lr, epochs=est.n_epochs_)
 if split == "val":
     score_and_log({"name": f"canonical-preset {name}", **head}, est, d, secs)
 else:
