@@ -37,11 +37,14 @@ def _weights(est):
 KW = dict(n_components=3, epochs=3, batch_size=40, random_state=0, tol=None, validation_fraction=0.2, optimizer="adam")
 
 
-def test_unshuffled_streamed_fit_equals_the_in_memory_fit_across_many_chunks(tmp_path, monkeypatch):
+@pytest.mark.parametrize("correlation", ["per_unit", "canonical"])
+def test_unshuffled_streamed_fit_equals_the_in_memory_fit_across_many_chunks(tmp_path, monkeypatch, correlation):
+    """(canonical: the final alignment's statistics are read chunk by chunk too; it is in the weights)"""
     X, Y, Xm, Ym = _views(tmp_path)
     monkeypatch.setattr(cdata, "CHUNK_BYTES", 7 * 9 * 4 * 13)  # 91 rows of X -> chunks of 80 rows (2 batches)
-    mem = CorrNet(**KW, shuffle=False, scale="standard").fit(X, Y)
-    streamed = CorrNet(**KW, shuffle=False, scale="standard").fit(Xm, Ym)
+    kw = dict(KW, shuffle=False, scale="standard", correlation=correlation)
+    mem = CorrNet(**kw).fit(X, Y)
+    streamed = CorrNet(**kw).fit(Xm, Ym)
     assert isinstance(streamed.model_, torch.nn.Module)
     # the scalers are fitted chunk by chunk on the training rows only (not the validation tail)
     np.testing.assert_allclose(streamed.scaler_x_.mean_, X[:480].astype(np.float64).mean(0), rtol=1e-10)
