@@ -1,6 +1,7 @@
 """Every CLI command on real files, plus bad input and exit codes."""
 
 import json
+import os
 
 import numpy as np
 import onnxruntime as ort
@@ -298,6 +299,9 @@ def test_interrupted_training_exits_130(tmp_path):
         # a parent that ignores SIGINT (nohup, mutmut) would pass that on, and a thread that blocks it
         # would pass on its signal mask (exec keeps both): Ctrl-C as in a terminal
         preexec_fn=_sigint_as_in_a_terminal,
+        # if it ever hangs (seen twice under load, never reproduced), SIGABRT makes faulthandler print
+        # every thread's Python stack into the failure message below
+        env={**os.environ, "PYTHONFAULTHANDLER": "1"},
     )
     deadline = time.time() + 120
     while not (ck / "checkpoint.json").exists() and time.time() < deadline and proc.poll() is None:
@@ -306,8 +310,12 @@ def test_interrupted_training_exits_130(tmp_path):
     try:
         _, err = proc.communicate(timeout=60)
     except subprocess.TimeoutExpired:  # never leave it training (100 000 epochs) beside the rest of the suite
-        proc.kill()
-        _, err = proc.communicate()
+        proc.send_signal(signal.SIGABRT)
+        try:
+            _, err = proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            _, err = proc.communicate()
         raise AssertionError(f"corrnet train kept running 60 s after SIGINT; its stderr:\n{err}") from None
     assert proc.returncode == 130, err
     assert "Traceback" not in err
