@@ -32,18 +32,20 @@ name, seed, split = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 over = json.loads(sys.argv[4]) if len(sys.argv) > 4 else {}
 torch.set_num_threads(1)
 d = load_dataset(name, None)
-kw = {**preset("canonical"), "n_components": 10 if name == "noisy-mnist" else 50, **over}
+base = over.pop("preset", "canonical")  # '{"preset": "default"}': another preset, scored the same way
+kw = {**preset(base), "n_components": 10 if name == "noisy-mnist" else 50, **over}
 for key in ("encoder_layers", "reconstruct_from"):
-    kw[key] = tuple(kw[key])
+    if key in kw:
+        kw[key] = tuple(kw[key])
 t0 = time.perf_counter()
 est = CorrNet(**kw, random_state=seed, device="cpu").fit(d.X_train, d.Y_train)
 secs = time.perf_counter() - t0
 c = est.config_
 recipe = f"batch {c.batch_size}, lr {c.lr:.3g} {c.lr_schedule}"  # the preset changed once (summary.py)
-head = {"dataset": name, "seed": seed, "split": split, "over": over, "recipe": recipe}
+head = {"dataset": name, "seed": seed, "split": split, "over": over, "preset": base, "recipe": recipe}
 head.update(lr=c.lr, epochs=est.n_epochs_)
 if split == "val":
-    score_and_log({"name": f"canonical-preset {name}", **head}, est, d, secs)
+    score_and_log({"name": f"{base}-preset {name}", **head}, est, d, secs)
 else:
     row = {**head, **score(est, d, True, view1_svm=name == "noisy-mnist"), "train_seconds": secs}
     row = {k: (float(v) if isinstance(v, np.floating) else v) for k, v in row.items()}

@@ -17,29 +17,30 @@ pct = {"classify_1", "transfer_1to2", "transfer_2to1", "val_classify_1", "val_tr
 def recipe(r):
     """The run's batch size and rate; rows made before run.py recorded it ran the first version of the
     preset (batches of 500, lr="auto" with the cosine schedule) unless their overrides say otherwise."""
-    if "recipe" in r:
-        return r["recipe"]
+    if "recipe" in r:  # "batch B, lr R SCHEDULE"; lr="auto" differs in the 3rd digit between seeds' splits
+        batch, _, lr, schedule = r["recipe"].replace(",", "").split()[1:]
+        return f"batch {batch}, lr {float(lr):.2g} {schedule}"
     o = r["over"]
     if not o and r["lr"] == 1e-3:  # the preset as it is now (the first version's lr="auto" never gave 1e-3)
         return "batch 800, lr 0.001 constant"
-    return f"batch {o.get('batch_size', 500)}, lr {r['lr']:.3g} {o.get('lr_schedule', 'cosine')}"
+    return f"batch {o.get('batch_size', 500)}, lr {r['lr']:.2g} {o.get('lr_schedule', 'cosine')}"
 
 
 def show(rows, cols):
     groups = defaultdict(list)
     for r in rows:
-        groups[(r["dataset"], recipe(r), json.dumps(r["over"], sort_keys=True))].append(r)
-    for (data, rec, over), sel in sorted(groups.items()):
+        groups[(r["dataset"], r.get("preset", "canonical"), recipe(r), json.dumps(r["over"], sort_keys=True))].append(r)
+    for (data, name, rec, over), sel in sorted(groups.items()):
         cells = []
         for c in cols:
             v = np.array([r[c] for r in sel], float) * (100 if c in pct else 1)
             sd = v.std(ddof=1) if len(v) > 1 else 0.0
             cells.append(f"{c} {v.mean():.2f} ± {sd:.2f} ({', '.join(f'{x:.2f}' for x in v)})")
-        print(data, f"[{rec}]", over, f"seeds {[r['seed'] for r in sel]}:", "; ".join(cells))
+        print(data, name, f"[{rec}]", over, f"seeds {[r['seed'] for r in sel]}:", "; ".join(cells))
 
 
 test_cols = ["classify_1", "transfer_1to2", "transfer_2to1", "sum_canonical_corr", "sum_corr", "gen_mse_2from1"]
 show([json.loads(line) for line in open(test_log)], [*test_cols, "train_seconds"])
 val = [json.loads(line) for line in open(here.parent / "noisy-screen" / "log.jsonl")]
-show([r for r in val if r.get("name", "").startswith("canonical-preset")],
+show([r for r in val if r.get("name", "").startswith("canonical-preset") or "preset" in r],
      ["val_classify_1", "val_transfer_1to2", "val_transfer_2to1", "val_canon", "train_seconds"])
