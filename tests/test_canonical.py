@@ -218,3 +218,22 @@ def test_canonical_meets_sparse_views_single_view_rows_masks_and_lbfgs():
     has_y[::4] = False
     mv = MultiViewCorrNet(**kw, epochs=3, batch_size=50).fit([X, Y], masks=[None, has_y])
     assert np.isfinite(mv.transform([X, None])).all() and mv.correlations([X, Y]).shape == (1, 3)
+
+
+def test_diverged_codes_give_nan_and_the_fit_rolls_back_with_the_usual_error():
+    """Non-finite codes reach no LAPACK call (whose error names no cause): the term is NaN, and the fit
+    rolls back to the last finite epoch and raises DivergenceError, as with the per-unit term."""
+    from corrnet.training import DivergenceError
+
+    hx, hy = _codes(n=20, k=3)
+    hx[4, 1] = float("inf")
+    hx.requires_grad_(True)
+    value = canonical_correlation(hx, hy)
+    value.sum().backward()
+    assert torch.isnan(value).all() and hx.grad is not None
+    X, Y = _two_views()
+    kw = dict(correlation="canonical", hidden_activation="linear", output_activation="linear", optimizer="sgd")
+    est = CorrNet(3, **kw, lr=1e6, epochs=20, batch_size=50, tol=None, scale=None, random_state=0)
+    with pytest.raises(DivergenceError, match="Lower lr"):
+        est.fit(X * 1e3, Y)
+    assert all(np.isfinite(p.detach().numpy()).all() for p in est.model_.parameters())

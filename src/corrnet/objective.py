@@ -170,7 +170,12 @@ def _whitened_cross(S: Tensor, ridge: float) -> tuple[Tensor, Tensor, Tensor, Te
 
 
 def canonical_from_stats(S: Tensor, ridge: float = CANONICAL_RIDGE) -> Tensor:
-    """The k canonical correlations (descending, float64) from :func:`canonical_stats`."""
+    """The k canonical correlations (descending, float64) from :func:`canonical_stats`. Non-finite
+    statistics (diverged codes) give NaN, which the training loop turns into a roll-back and a
+    ``DivergenceError``, where LAPACK would raise an error that names no cause (one host sync)."""
+    if not bool(torch.isfinite(S).all()):
+        k = (S.shape[0] - 1) // 2
+        return S.diagonal()[1 : k + 1] * float("nan")  # (k,), still on the graph: backward gives NaN
     return torch.linalg.svdvals(_whitened_cross(S, ridge)[0])
 
 
