@@ -107,7 +107,7 @@ def _measure(model: CorrNetModule, x: torch.Tensor, y: torch.Tensor) -> Diagnost
     xb, yb = model.decode(h)
     _, y_from_x = model.decode(hx)
     x_from_y, _ = model.decode(hy)
-    ax, ay = model.represent([x, None]), model.represent([None, y])  # canonical: the aligned codes
+    ax, ay = model.align(hx, 0), model.align(hy, 1)  # canonical: the aligned codes (else hx, hy)
     model.train(was_training)
     corr = correlation(ax.double(), ay.double(), 1e-12).numpy()
     sat = _saturated(h.float().cpu().numpy(), model.hidden_activation)

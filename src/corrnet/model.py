@@ -236,14 +236,15 @@ class CorrNetModule(nn.Module):
         if not self.canonical:
             return self.encode(xs)
         given = [i for i, x in enumerate(xs) if x is not None]
-        out = [
-            (self.encode([xs[i] if j == i else None for j in range(self.n_views)]) - self.align_mean[i])
-            @ self.align_proj[i]
-            for i in given
-        ]
+        out = [self.align(self.encode([xs[i] if j == i else None for j in range(self.n_views)]), i) for i in given]
         if not out:
             raise ValueError("encode needs at least one view.")
         return out[0] if len(out) == 1 else sum(out) / len(out)
+
+    def align(self, h: Tensor, view: int) -> Tensor:
+        """View ``view``'s single-view codes h (B, k) as :meth:`represent` returns them: ``(h - mean)
+        @ proj`` under ``correlation="canonical"``, else h itself."""
+        return (h - self.align_mean[view]) @ self.align_proj[view] if self.canonical else h
 
     def decode(self, h: Tensor) -> list[Tensor]:
         """Every view reconstructed from codes h (B, k): [(B, d_v)]."""

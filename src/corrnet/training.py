@@ -187,6 +187,11 @@ class TrainState:
     lbfgs_last: tuple[Tensor, LossTerms, list[Tensor | None]] | None = field(default=None, repr=False)
 
 
+def _chunk_rows(model: CorrNetModule) -> int:
+    """Rows per forward pass when a whole set is read without gradients (memory flat in its size)."""
+    return max(256, EVAL_CHUNK_VALUES // sum(model.dims))
+
+
 @torch.inference_mode()
 def evaluate(
     model: CorrNetModule, views: list[Tensor], config: Config, chunk: int | None = None, codes: tuple[str, ...] = ()
@@ -203,7 +208,7 @@ def evaluate(
     which, unlike ``sum_corr``, does not count a redundant unit twice)."""
     model.eval()
     N, n = model.n_views, views[0].shape[0]
-    chunk = chunk or max(256, EVAL_CHUNK_VALUES // sum(model.dims))  # rows per forward pass
+    chunk = chunk or _chunk_rows(model)
     configured = pass_subsets(tuple(config.reconstruct_from), N)
     subsets = configured + tuple((i,) for i in range(N) if (i,) not in configured)
     pairs = list(itertools.combinations(range(N), 2))
@@ -240,7 +245,7 @@ def fit_alignment(model: CorrNetModule, sources: list[Source]) -> None:
     :func:`corrnet.objective.canonical_alignment`) from the single-view codes of every training row
     that has both views, read in chunks (a streamed source included)."""
     model.eval()
-    chunk = max(256, EVAL_CHUNK_VALUES // sum(model.dims))
+    chunk = _chunk_rows(model)
     S: Tensor | float = 0.0
     for src in sources:
         if len(src.present) < 2:
