@@ -141,11 +141,13 @@ def test_a_canonical_fit_trains_by_autograd_and_returns_aligned_codes(fitted):
         est.model_.encode([torch.from_numpy(A[:1000]), None]).detach().double(),
         est.model_.encode([None, torch.from_numpy(B[:1000])]).detach().double(),
     ]
-    canon = canonical_correlation(*raw).numpy()
+    canon = canonical_from_stats(canonical_stats(*raw), ridge=0.0).numpy()  # the codes' own, unregularised
     per_unit = est.correlations(A[:1000], B[:1000])  # of the aligned codes: the canonical ones, in order
     np.testing.assert_allclose(per_unit, canon, atol=0.02)
+    trained = canonical_correlation(*raw).numpy()  # the training term: ridge CANONICAL_RIDGE
+    assert np.all(trained <= canon + 1e-9)  # the ridge only lowers them
     assert np.all(np.diff(per_unit) < 0.02)
-    assert est.history_[-1]["sum_corr"] == pytest.approx(float(canon.sum()), rel=0.1)  # the epoch's batches
+    assert est.history_[-1]["sum_corr"] == pytest.approx(float(trained.sum()), rel=0.1)  # the epoch's batches
     h = est.transform(A[:5], B[:5])  # both views: the mean of the two aligned codes
     np.testing.assert_allclose(h, (est.transform(A[:5]) + est.transform(Y=B[:5])) / 2, atol=1e-6)
     assert est.generate(X=A[:5]).shape == (5, 32)  # generation decodes the raw code

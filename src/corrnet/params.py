@@ -229,7 +229,12 @@ PARAMS: tuple[Param, ...] = (
         "original",
         "str",
         '{"original", "torch"}',
-        "``original``: ``4 U(+-sqrt(6/(fan_in+fan_out)))`` for sigmoid layers, biases 0.",
+        (
+            "``original``: the Theano code's ``4 U(+-sqrt(6/(fan_in+fan_out)))`` for sigmoid layers\n"
+            "(Glorot's for tanh and linear, He's ``U(+-sqrt(6/fan_in))`` for relu), biases 0. ``torch``:\n"
+            "PyTorch's ``nn.Linear`` default, ``U(+-1/sqrt(fan_in))`` for weights and biases (the\n"
+            "``seed_blog`` and ``canonical`` presets; under Adam its smaller weights move faster)."
+        ),
         allowed=INITS,
         config=True,
     ),

@@ -41,7 +41,7 @@ t0 = time.perf_counter()
 est = CorrNet(**kw, random_state=seed, device="cpu").fit(d.X_train, d.Y_train)
 secs = time.perf_counter() - t0
 c = est.config_
-recipe = f"batch {c.batch_size}, lr {c.lr:.3g} {c.lr_schedule}"  # the preset changed once (summary.py)
+recipe = f"batch {c.batch_size}, lr {c.lr:.3g} {c.lr_schedule}, init {c.init}"  # the preset changed twice (summary.py)
 head = {"dataset": name, "seed": seed, "split": split, "over": over, "preset": base, "recipe": recipe}
 head.update(lr=c.lr, epochs=est.n_epochs_)
 if split == "val":

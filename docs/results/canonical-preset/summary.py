@@ -1,5 +1,5 @@
-"""Mean ± sd (ddof 1) over seeds of the `canonical` preset's runs: the test rows of ``log.jsonl`` (or
-of another log given as the argument) and the validation rows that ``run.py ... val`` appended to
+"""Mean ± sd (ddof 1) over seeds of the `canonical` preset's runs: the test rows of each ``log*.jsonl``
+here (or of the logs given as arguments) and the validation rows that ``run.py ... val`` appended to
 ``docs/results/noisy-screen/log.jsonl``, grouped by dataset and overrides."""
 
 import json
@@ -10,20 +10,23 @@ from pathlib import Path
 import numpy as np
 
 here = Path(__file__).parent
-test_log = Path(sys.argv[1]) if len(sys.argv) > 1 else here / "log.jsonl"
+test_logs = [Path(a) for a in sys.argv[1:]] or sorted(here.glob("log*.jsonl"))
 pct = {"classify_1", "transfer_1to2", "transfer_2to1", "val_classify_1", "val_transfer_1to2", "val_transfer_2to1"}
 
 
 def recipe(r):
-    """The run's batch size and rate; rows made before run.py recorded it ran the first version of the
-    preset (batches of 500, lr="auto" with the cosine schedule) unless their overrides say otherwise."""
-    if "recipe" in r:  # "batch B, lr R SCHEDULE"; lr="auto" differs in the 3rd digit between seeds' splits
-        batch, _, lr, schedule = r["recipe"].replace(",", "").split()[1:]
-        return f"batch {batch}, lr {float(lr):.2g} {schedule}"
+    """The run's batch size, rate and initialisation; rows made before run.py recorded the recipe ran
+    the first version of the preset (batches of 500, lr="auto" with the cosine schedule) unless their
+    overrides say otherwise, and rows whose recipe names no init ran the "original" one (He's for the
+    ReLU layers) unless their overrides say otherwise."""
     o = r["over"]
-    if not o and r["lr"] == 1e-3:  # the preset as it is now (the first version's lr="auto" never gave 1e-3)
-        return "batch 800, lr 0.001 constant"
-    return f"batch {o.get('batch_size', 500)}, lr {r['lr']:.2g} {o.get('lr_schedule', 'cosine')}"
+    init = o.get("init", "original")
+    if "recipe" in r:  # "batch B, lr R SCHEDULE[, init I]"; lr="auto" differs in the 3rd digit between splits
+        batch, _, lr, schedule, *named = r["recipe"].replace(",", "").split()[1:]
+        return f"batch {batch}, lr {float(lr):.2g} {schedule}, init {named[-1] if named else init}"
+    if not o and r["lr"] == 1e-3:  # the second version (the first version's lr="auto" never gave 1e-3)
+        return "batch 800, lr 0.001 constant, init original"
+    return f"batch {o.get('batch_size', 500)}, lr {r['lr']:.2g} {o.get('lr_schedule', 'cosine')}, init {init}"
 
 
 def show(rows, cols):
@@ -40,7 +43,10 @@ def show(rows, cols):
 
 
 test_cols = ["classify_1", "transfer_1to2", "transfer_2to1", "sum_canonical_corr", "sum_corr", "gen_mse_2from1"]
-show([json.loads(line) for line in open(test_log)], [*test_cols, "train_seconds"])
+for log in test_logs:
+    print(f"-- {log.name}")
+    show([json.loads(line) for line in open(log)], [*test_cols, "train_seconds"])
+print("-- validation (noisy-screen/log.jsonl)")
 val = [json.loads(line) for line in open(here.parent / "noisy-screen" / "log.jsonl")]
 show([r for r in val if r.get("name", "").startswith("canonical-preset") or "preset" in r],
      ["val_classify_1", "val_transfer_1to2", "val_transfer_2to1", "val_canon", "train_seconds"])

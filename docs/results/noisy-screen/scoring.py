@@ -13,11 +13,13 @@ import numpy as np
 from corrnet import metrics
 
 
-def score_and_log(head: dict[str, Any], est: Any, d: Any, secs: float, svm_variants: bool = False) -> dict:
+def score_and_log(
+    head: dict[str, Any], est: Any, d: Any, secs: float, svm_variants: bool = False, log: Path | None = None
+) -> dict:
     """``head`` (the run's name and settings) + the scores of the fitted ``est`` on ``d``'s
     validation rows + ``train_seconds``. ``svm_variants``: also the view-1 SVM with the C grid
     extended to 1 000 and on standardised codes (the usual grid's top, 10, was chosen in almost
-    every CorrNet run)."""
+    every CorrNet run). ``log``: the JSON-lines file to append to (default: ``log.jsonl`` here)."""
     t1 = est.transform(X=d.X_train)
     v1, v2 = est.transform(X=d.X_val), est.transform(Y=d.Y_val)
     h = len(v1) // 2
@@ -50,6 +52,6 @@ def score_and_log(head: dict[str, Any], est: Any, d: Any, secs: float, svm_varia
     }
     row = {k: (float(v) if isinstance(v, np.floating) else v) for k, v in row.items()}
     print(json.dumps(row), flush=True)
-    with open(Path(__file__).with_name("log.jsonl"), "a") as f:
+    with open(log or Path(__file__).with_name("log.jsonl"), "a") as f:
         f.write(json.dumps(row) + "\n")
     return row
