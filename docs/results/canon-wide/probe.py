@@ -1,15 +1,17 @@
-"""Issue 25, Noisy MNIST: train the ``canonical`` preset with more units than it keeps.
+"""Issue 25, Noisy MNIST: the ``canonical`` preset with one setting changed, or with more units
+than it keeps.
 
     python docs/results/canon-wide/probe.py SEED WIDTH KEEP [JSON_OVERRIDES]
 
-Fits ``CorrNet.from_preset("canonical")`` with ``n_components=WIDTH`` on Noisy MNIST's training
-rows (one torch thread), then scores only the first ``KEEP`` aligned units (the final linear CCA
-orders them by canonical correlation, largest first) on the validation split with
-``docs/results/noisy-screen/scoring.py`` (the test split is not read). One JSON line appended to
-``log.jsonl`` beside this file.
+Fits ``CorrNet.from_preset("canonical")`` with ``n_components=WIDTH`` and the overrides on Noisy
+MNIST's training rows (one torch thread; ``PROBE_THREADS=2`` for two), then scores only the first
+``KEEP`` aligned units (the final linear CCA orders them by canonical correlation, largest first)
+on the validation split with ``docs/results/noisy-screen/scoring.py`` (the test split is not
+read). One JSON line appended to ``log.jsonl`` beside this file.
 """
 
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -25,7 +27,7 @@ from corrnet.datasets import load_dataset
 seed, width, keep = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
 over = json.loads(sys.argv[4]) if len(sys.argv) > 4 else {}
 over = {k: tuple(v) if isinstance(v, list) else v for k, v in over.items()}  # JSON lists: tuples
-torch.set_num_threads(1)
+torch.set_num_threads(int(os.environ.get("PROBE_THREADS", "1")))
 d = load_dataset("noisy-mnist", None)
 t0 = time.perf_counter()
 est = CorrNet.from_preset("canonical", n_components=width, random_state=seed, device="cpu", **over).fit(
