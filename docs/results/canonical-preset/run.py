@@ -3,7 +3,8 @@ validation or test split.
 
     python docs/results/canonical-preset/run.py DATASET SEED SPLIT [JSON_OVERRIDES]
 
-``DATASET``: a :func:`corrnet.datasets.load_dataset` name (``noisy-mnist``, ``mnist-halves``, ...).
+``DATASET``: a :func:`corrnet.datasets.load_dataset` name (``noisy-mnist``, ``mnist-halves``, ...)
+or one of the defaults table's (``av-digits-raw``: ``corrnet.experiments.defaults.LOADERS``).
 ``SPLIT``: ``val`` scores as ``docs/results/noisy-screen/scoring.py`` does (view-1 SVM with C chosen
 on half the validation rows, scored on the other half; the test split is not read); ``test`` scores
 with the experiment runner's metrics (``corrnet.experiments.runner.score``: C chosen on validation,
@@ -26,12 +27,13 @@ from scoring import score_and_log
 from corrnet import CorrNet
 from corrnet.config import preset
 from corrnet.datasets import load_dataset
+from corrnet.experiments.defaults import LOADERS
 from corrnet.experiments.runner import score
 
 name, seed, split = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 over = json.loads(sys.argv[4]) if len(sys.argv) > 4 else {}
 torch.set_num_threads(1)
-d = load_dataset(name, None)
+d = LOADERS[name](None) if name in LOADERS else load_dataset(name, None)  # av-digits-raw: the defaults table's
 base = over.pop("preset", "canonical")  # '{"preset": "default"}': another preset, scored the same way
 kw = {**preset(base), "n_components": 10 if name == "noisy-mnist" else 50, **over}
 for key in ("encoder_layers", "reconstruct_from"):
