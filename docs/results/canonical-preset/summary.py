@@ -36,6 +36,8 @@ def show(rows, cols):
     for (data, name, rec, over), sel in sorted(groups.items()):
         cells = []
         for c in cols:
+            if any(c not in r for r in sel):  # classify_1 (view-1 SVM): Noisy MNIST's test rows only
+                continue
             v = np.array([r[c] for r in sel], float) * (100 if c in pct else 1)
             sd = v.std(ddof=1) if len(v) > 1 else 0.0
             cells.append(f"{c} {v.mean():.2f} ± {sd:.2f} ({', '.join(f'{x:.2f}' for x in v)})")
