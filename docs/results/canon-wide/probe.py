@@ -25,8 +25,8 @@ from corrnet import CorrNet
 from corrnet.datasets import load_dataset
 
 seed, width, keep = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
-over = json.loads(sys.argv[4]) if len(sys.argv) > 4 else {}
-over = {k: tuple(v) if isinstance(v, list) else v for k, v in over.items()}  # JSON lists: tuples
+given = json.loads(sys.argv[4]) if len(sys.argv) > 4 else {}  # logged as given
+over = {k: tuple(v) if isinstance(v, list) else v for k, v in given.items()}  # JSON lists: tuples
 torch.set_num_threads(int(os.environ.get("PROBE_THREADS", "1")))
 d = load_dataset("noisy-mnist", None)
 t0 = time.perf_counter()
@@ -43,7 +43,6 @@ class Kept:
         return est.transform(X=X, Y=Y)[:, :keep]
 
 
-shown = {k: list(v) if isinstance(v, tuple) else v for k, v in over.items()}
-head = {"name": "canonical wide", "seed": seed, "width": width, "keep": keep, "over": shown, "epochs": est.n_epochs_}
+head = {"name": "canonical wide", "seed": seed, "width": width, "keep": keep, "over": given, "epochs": est.n_epochs_}
 head["init"] = est.config_.init
 scoring.score_and_log(head, Kept(), d, secs, log=Path(__file__).with_name("log.jsonl"))
