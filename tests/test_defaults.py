@@ -218,6 +218,10 @@ def test_auto_engine_choice():
     assert resolve_engine("auto", single, c, "float32", AUTO_COMPILE_STEPS) == "compile"
     assert resolve_engine("auto", single, c, "bfloat16", 10**6) == "autograd"
     assert resolve_engine("auto", deep, Config(n_components=2, encoder_layers=(5,)), "float32", 10**6) == "autograd"
+    deep_dec = Config(n_components=2, tied=False, decoder_layers=(5,))  # one-layer encoders, deep decoders
+    assert resolve_engine("auto", CorrNetModule([4, 3], deep_dec), deep_dec, "float32", 10) == "autograd"
+    linear_dec = Config(n_components=2, encoder_layers=(5,), decoder_layers=())  # deep encoders, linear decoders
+    assert resolve_engine("auto", CorrNetModule([4, 3], linear_dec), linear_dec, "float32", 10) == "autograd"
     assert resolve_engine("autograd", single, c, "float32", 10**6) == "autograd"
     with pytest.raises(ValueError, match="engine='jit' is not supported"):
         resolve_engine("jit", single, c, "float32", 1)

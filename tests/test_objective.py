@@ -1,5 +1,6 @@
 """The fused model + objective against a naive, independently written reference."""
 
+import dataclasses
 import itertools
 
 import numpy as np
@@ -97,6 +98,33 @@ def test_deep_encoder_fused_forward_equals_separate_passes():
     for i, (xi, yi) in enumerate([(x, y), (x, torch.zeros_like(y)), (torch.zeros_like(x), y)]):
         xh, yh = model.decode(model.encode([xi, yi]))
         assert torch.allclose(out.outs[0][i], xh) and torch.allclose(out.outs[1][i], yh)
+
+
+@pytest.mark.parametrize("enc,dec", [((8, 6), None), ((8, 6), ()), ((), (7, 9)), ((8,), (5,))])
+def test_decoder_layers_set_the_decoders_widths(enc, dec):
+    """``decoder_layers=None`` mirrors the encoder (the same seeded weights as spelling the mirror
+    out); otherwise the decoders' hidden widths are the given ones, from the code outwards, and the
+    model's reconstructions are those layers written out."""
+    c = Config(n_components=3, encoder_layers=enc, decoder_layers=dec, tied=False).validate()
+    model = CorrNetModule([5, 4], c, generator=torch.Generator().manual_seed(0)).double()
+    want = enc[::-1] if dec is None else dec
+    for decoder, d_out in zip(model.decoders, (5, 4)):
+        assert [lin.out_features for lin in decoder.hidden] == list(want)
+        assert decoder.hidden[0].in_features == 3 if want else decoder.out.in_features == 3
+        assert decoder.out.out_features == d_out
+    if dec is None:
+        mirror = dataclasses.replace(c, decoder_layers=enc[::-1])
+        spelled = CorrNetModule([5, 4], mirror, generator=torch.Generator().manual_seed(0))
+        for (name, a), b in zip(model.state_dict().items(), spelled.state_dict().values()):
+            assert torch.equal(a.float(), b), name
+    x, y = torch.rand(9, 5, dtype=D), torch.rand(9, 4, dtype=D)
+    out = model([x, y], [(0, 1), (0,), (1,)])
+    for i, h in enumerate(out.codes):
+        for v, decoder in enumerate(model.decoders):
+            z = h
+            for lin in decoder.hidden:
+                z = torch.sigmoid(z @ lin.weight.T + lin.bias)
+            torch.testing.assert_close(out.outs[v][i], torch.sigmoid(z @ decoder.out.weight.T + decoder.out.bias))
 
 
 @pytest.mark.parametrize(

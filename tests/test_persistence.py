@@ -38,6 +38,17 @@ def test_save_load_round_trip(fitted, tmp_path):
     assert sorted(os.listdir(tmp_path / "m")) == ["model.json", "weights.safetensors"]
 
 
+@pytest.mark.parametrize("enc,dec", [((6,), ()), ((), (5, 3))])
+def test_decoder_layers_round_trip(two_views, tmp_path, enc, dec):
+    X, Y = two_views
+    est = CorrNet(**FAST, tied=False, encoder_layers=enc, decoder_layers=dec).fit(X, Y)
+    est.save(tmp_path / "m")
+    back = CorrNet.load(tmp_path / "m")
+    assert back.decoder_layers == dec and back.config_.decoder_layers == dec
+    assert [len(d.hidden) for d in back.model_.decoders] == [len(dec)] * 2
+    np.testing.assert_array_equal(back.generate(X=X), est.generate(X=X))
+
+
 class Boom:
     def __reduce__(self):  # unpickling this would run code
         return (os.system, ("touch PWNED",))

@@ -275,6 +275,7 @@ class _CorrNetBase(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
         fields = Config.__dataclass_fields__
         d = {k: getattr(self, k) for k in fields}
         d["encoder_layers"] = tuple(d["encoder_layers"] or ())
+        d["decoder_layers"] = None if d["decoder_layers"] is None else tuple(d["decoder_layers"])
         d["reconstruct_from"] = tuple(d["reconstruct_from"])
         return Config(**d).validate()
 

@@ -417,6 +417,7 @@ def info(model, as_json) -> None:
         **({"d_x": est.model_.dims[0], "d_y": est.model_.dims[1]} if len(est.model_.dims) == 2 else {}),
         "n_components": p["n_components"],
         "encoder_layers": p["encoder_layers"],
+        "decoder_layers": p.get("decoder_layers"),
         "tied": p["tied"],
         "fusion": p["fusion"],
         "loss": p["loss"],

@@ -22,6 +22,9 @@ from .params import (  # noqa: F401  (re-exported: the allowed values' historica
     PASSES,
 )
 
+# the fields that are tuples (lists in JSON); decoder_layers may be None
+TUPLE_FIELDS = ("encoder_layers", "decoder_layers", "reconstruct_from")
+
 
 class _ConfigMethods:
     """Hyper-parameters of the model, objective and optimiser.
@@ -53,8 +56,9 @@ class _ConfigMethods:
             isinstance(self.epochs, str) or int(self.epochs) != self.epochs or self.epochs < 0
         ):
             raise ValueError(f"epochs must be 'auto' or a non-negative integer, got {self.epochs!r}.")
-        if any(int(s) != s or s < 1 for s in self.encoder_layers):
-            raise ValueError(f"encoder_layers must be positive integers, got {self.encoder_layers!r}.")
+        for name in ("encoder_layers", "decoder_layers"):
+            if any(int(s) != s or s < 1 for s in getattr(self, name) or ()):
+                raise ValueError(f"{name} must be positive integers, got {getattr(self, name)!r}.")
         if self.lr != "auto" and (isinstance(self.lr, str) or not self.lr > 0):
             raise ValueError(f"lr must be 'auto' or > 0, got {self.lr!r}.")
         if self.lam != "auto" and (isinstance(self.lam, str) or not self.lam >= 0):
@@ -63,6 +67,8 @@ class _ConfigMethods:
             raise ValueError(f"corr_eps must be > 0 to keep the correlation finite, got {self.corr_eps!r}.")
         if self.tied and self.encoder_layers:
             raise ValueError("tied=True needs a single-layer encoder; set tied=False to use encoder_layers.")
+        if self.tied and self.decoder_layers:
+            raise ValueError("tied=True needs single-layer decoders; set tied=False to use decoder_layers.")
         for name in ("encoder_activation", "encoder_norm"):
             if getattr(self, name) is not None and not self.encoder_layers:
                 raise ValueError(f"{name} applies to encoder_layers; set encoder_layers=(...) or leave {name}=None.")
@@ -81,8 +87,8 @@ class _ConfigMethods:
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
-        d["encoder_layers"] = list(self.encoder_layers)
-        d["reconstruct_from"] = list(self.reconstruct_from)
+        for key in TUPLE_FIELDS:
+            d[key] = None if d[key] is None else list(d[key])
         return d
 
     @classmethod
@@ -92,8 +98,8 @@ class _ConfigMethods:
         if unknown:
             raise ValueError(f"unknown config keys {sorted(unknown)}; known keys are {sorted(known)}.")
         d = dict(d)
-        for key in ("encoder_layers", "reconstruct_from"):
-            if key in d:
+        for key in TUPLE_FIELDS:
+            if d.get(key) is not None:
                 d[key] = tuple(d[key])
         return cls(**d)
 

@@ -33,11 +33,13 @@ DERIVES = frozenset({"reconstruction", "correlation"})
 
 
 def supported(model: CorrNetModule, config: Config) -> bool:
-    """True where the hand-derived gradients apply (otherwise autograd is used): two views, one layer,
-    joint fusion (on batches without masks), and an objective made only of the terms in ``DERIVES``."""
+    """True where the hand-derived gradients apply (otherwise autograd is used): two views, one layer
+    each way (no hidden encoder or decoder layers), joint fusion (on batches without masks), and an
+    objective made only of the terms in ``DERIVES``."""
     if not set(objective.terms(config)) <= DERIVES:
         return False
-    return model.n_views == 2 and model.fusion == "joint" and not any(enc.hidden for enc in model.encoders)
+    hidden = [m.hidden for m in (*model.encoders, *(model.decoders or ()))]
+    return model.n_views == 2 and model.fusion == "joint" and not any(hidden)
 
 
 # f(a) and grad * f'(a) (from the activation's output f(a)), each one fused kernel written over

@@ -108,13 +108,13 @@ class ViewEncoder(nn.Module):
 
 
 class ViewDecoder(nn.Module):
-    """k -> d_out, mirroring the encoder's hidden layers; untied weights."""
+    """k -> d_out through hidden layers of the given widths (from the code outwards); untied weights."""
 
     def __init__(self, k: int, layers: tuple[int, ...], d_out: int, act: str) -> None:
         super().__init__()
         self.hidden = nn.ModuleList()
         d = k
-        for width in reversed(layers):
+        for width in layers:
             self.hidden.append(nn.Linear(d, width))
             d = width
         self.out = nn.Linear(d, d_out)
@@ -134,9 +134,9 @@ class CorrNetModule(nn.Module):
     dims : sequence of int
         Widths of the views (two or more).
     config : Config
-        Architecture fields used: ``n_components`` (k), ``encoder_layers``, ``encoder_activation``,
-        ``encoder_norm``, ``hidden_activation``, ``output_activation``, ``tied``, ``fusion``, ``init``,
-        ``correlation`` (``canonical``: two views, and the alignment buffers below).
+        Architecture fields used: ``n_components`` (k), ``encoder_layers``, ``decoder_layers``,
+        ``encoder_activation``, ``encoder_norm``, ``hidden_activation``, ``output_activation``, ``tied``,
+        ``fusion``, ``init``, ``correlation`` (``canonical``: two views, and the alignment buffers below).
     generator : torch.Generator, optional
         Source of randomness for the initial weights (determinism).
 
@@ -175,7 +175,8 @@ class CorrNetModule(nn.Module):
             self.decoders = None
             self.out_bias = nn.ParameterList(nn.Parameter(torch.zeros(d)) for d in self.dims)
         else:
-            self.decoders = nn.ModuleList(ViewDecoder(self.k, layers, d, enc_act) for d in self.dims)
+            dec_layers = layers[::-1] if c.decoder_layers is None else tuple(int(s) for s in c.decoder_layers)
+            self.decoders = nn.ModuleList(ViewDecoder(self.k, dec_layers, d, enc_act) for d in self.dims)
             self.out_bias = None
         out_layers = () if self.decoders is None else tuple(dec.out for dec in self.decoders)
         projections = tuple(enc.proj for enc in self.encoders)

@@ -78,8 +78,20 @@ PARAMS: tuple[Param, ...] = (
         "tuple[int, ...]",
         "tuple of int",
         (
-            "Hidden layer widths of each view's encoder before the joint layer (decoders mirror them).\n"
-            "Needs ``tied=False``."
+            "Hidden layer widths of each view's encoder before the joint layer (the decoders mirror them\n"
+            "unless ``decoder_layers`` is set). Needs ``tied=False``."
+        ),
+        config=True,
+    ),
+    Param(
+        "decoder_layers",
+        None,
+        "tuple[int, ...] | None",
+        "tuple of int or None",
+        (
+            "Hidden layer widths of each view's decoder, from the code outwards (activation: as the\n"
+            "encoder layers'). ``None``: the ``encoder_layers`` mirrored; ``()``: one linear map from the\n"
+            "code. Hidden decoder layers need ``tied=False``."
         ),
         config=True,
     ),

@@ -21,7 +21,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from ._version import __version__
-from .config import Config
+from .config import TUPLE_FIELDS, Config
 from .model import CorrNetModule
 
 # 3: every estimator writes its view widths (``widths``) and one scaler per view (``scalers``,
@@ -159,8 +159,8 @@ def save_estimator(est: Any, path: str | os.PathLike, metrics: dict[str, float] 
     check_is_fitted(est, "model_")
     tensors = _flat("model", est.model_.state_dict())
     params = est.get_params()
-    params["encoder_layers"] = list(params["encoder_layers"] or ())
-    params["reconstruct_from"] = list(params["reconstruct_from"])
+    for key in TUPLE_FIELDS:
+        params[key] = None if params[key] is None else list(params[key])
     if not isinstance(params["random_state"], (int, type(None))):
         params["random_state"] = None
     meta = {
@@ -224,8 +224,9 @@ def load_estimator(path: str | os.PathLike, cls: type, device: str | None = None
         raise ModelFormatError(f"{path / WEIGHTS} is corrupt ({err}); re-save or retrain the model.") from err
     try:
         params = dict(meta["params"])
-        params["encoder_layers"] = tuple(params["encoder_layers"])
-        params["reconstruct_from"] = tuple(params["reconstruct_from"])
+        for key in TUPLE_FIELDS:
+            if params.get(key) is not None:
+                params[key] = tuple(params[key])
         if device is not None:
             params["device"] = device
         est = cls(**params)
