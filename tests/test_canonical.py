@@ -122,6 +122,55 @@ def test_layer_norm_encoder_layers_equal_the_written_out_formula():
     assert model.decoders[0].act is torch.relu and model.f is torch.sigmoid
 
 
+def test_batch_norm_encoder_layers_equal_the_written_out_formula():
+    """Training mode: the batch's statistics (biased variance), then the affine map; an absent
+    view's zero row and inference: the running statistics."""
+    cfg = Config(n_components=3, encoder_layers=(7,), encoder_activation="relu", encoder_norm="batch")
+    model = CorrNetModule((6, 5), cfg, generator=torch.Generator().manual_seed(0))
+    enc, bn = model.encoders[0], model.encoders[0].batch_norms[0]
+    with torch.no_grad():
+        bn.weight.uniform_(0.5, 1.5), bn.bias.uniform_(-0.5, 0.5)
+        bn.running_mean.uniform_(-1, 1), bn.running_var.uniform_(0.5, 2)
+    x = torch.rand(9, 6)
+    z = enc.hidden[0](x)
+
+    def normed(mean, var):
+        return enc.proj(torch.relu((z - mean) / torch.sqrt(var + bn.eps) * bn.weight + bn.bias))
+
+    running = (bn.running_mean.clone(), bn.running_var.clone())
+    torch.testing.assert_close(enc(x, constant=True), normed(*running))  # an absent view: no update
+    assert torch.equal(bn.running_mean, running[0])
+    torch.testing.assert_close(enc(x), normed(z.mean(0), z.var(0, unbiased=False)))
+    assert not torch.equal(bn.running_mean, running[0])  # training mode updates the running averages
+    model.eval()
+    torch.testing.assert_close(enc(x), normed(bn.running_mean, bn.running_var))
+    zero_row = enc(torch.zeros(1, 6), constant=True)
+    model.train()
+    torch.testing.assert_close(model.pre(0, None, 4), zero_row.expand(4, 3))  # absent: same in both modes
+
+
+def test_a_batch_norm_fit_ends_in_inference_mode_and_round_trips(tmp_path):
+    """After fit each row's code is its own (running statistics, not the batch's), through the
+    canonical alignment and a save and load."""
+    X, Y = _two_views(400)
+    kw = {**preset("canonical"), "n_components": 3, "encoder_layers": (16,), "encoder_norm": "batch"}
+    est = CorrNet(**{**kw, "epochs": 3, "batch_size": 100}, random_state=0, device="cpu").fit(X, Y)
+    assert not est.model_.training and est.model_.encoders[0].batch_norms[0].num_batches_tracked == 12
+    np.testing.assert_allclose(est.transform(X=X[:5]), est.transform(X=X)[:5], atol=1e-6)
+    est.save(tmp_path / "m")
+    back = CorrNet.load(tmp_path / "m")
+    np.testing.assert_array_equal(back.transform(Y=Y), est.transform(Y=Y))
+    np.testing.assert_array_equal(back.generate(X=X), est.generate(X=X))
+
+
+def test_batch_norm_refuses_row_masks():
+    views = [np.random.default_rng(0).random((60, d)).astype(np.float32) for d in (4, 5, 6)]
+    masks = [np.ones(60, bool), np.r_[np.ones(30, bool), np.zeros(30, bool)], np.ones(60, bool)]
+    est = MultiViewCorrNet(2, encoder_layers=(8,), encoder_norm="batch", epochs=1, device="cpu")
+    with pytest.raises(ValueError, match="encoder_norm='batch' normalises each view over a batch's rows"):
+        est.fit(views, masks=masks)
+
+
 @pytest.fixture(scope="module")
 def fitted():
     from sklearn.datasets import load_digits

@@ -81,7 +81,8 @@ def _init_linear(layer: nn.Linear, scheme: str, act: str, generator: torch.Gener
 
 class ViewEncoder(nn.Module):
     """One view's path to the joint layer: optional hidden layers (each ``act(W x + b)``, or
-    ``act(LayerNorm(W x + b))`` with ``norm="layer"``), then a bias-free projection to k.
+    ``act(LayerNorm(W x + b))`` with ``norm="layer"``, or ``act(BatchNorm(W x + b))`` with
+    ``norm="batch"``), then a bias-free projection to k.
 
     The joint bias ``b`` lives in :class:`CorrNetModule` (one shared hidden bias, as the original);
     with ``fusion='sum'`` each view gets its own bias and activation instead.
@@ -99,11 +100,23 @@ class ViewEncoder(nn.Module):
         self.proj = nn.Linear(d, k, bias=bias_last)
         self.act = activation(act)
         self.norm = norm
+        if norm == "batch":  # BatchNorm1d's defaults (affine, momentum 0.1, eps 1e-5), as Deep CCA's baseline
+            self.batch_norms = nn.ModuleList(nn.BatchNorm1d(layer.out_features) for layer in self.hidden)
 
-    def forward(self, x: Tensor) -> Tensor:  # (B, d_in) -> (B, k) pre-activation
-        for layer in self.hidden:
+    def forward(self, x: Tensor, constant: bool = False) -> Tensor:
+        """(B, d_in) -> (B, k) pre-activation. ``constant``: x is an absent view's zero row, which
+        batch norm normalises with its running statistics (a batch of one has none of its own)."""
+        for i, layer in enumerate(self.hidden):
             z = layer(x)  # (B, width)
-            x = self.act(F.layer_norm(z, z.shape[-1:]) if self.norm == "layer" else z)
+            if self.norm == "layer":
+                z = F.layer_norm(z, z.shape[-1:])
+            elif self.norm == "batch":
+                bn = self.batch_norms[i]
+                if constant:
+                    z = F.batch_norm(z, bn.running_mean, bn.running_var, bn.weight, bn.bias, False, 0.0, bn.eps)
+                else:
+                    z = bn(z)
+            x = self.act(z)
         return self.proj(x)
 
 
@@ -203,7 +216,7 @@ class CorrNetModule(nn.Module):
             return enc(x)
         if not enc.hidden and enc.proj.bias is None:  # W 0 = 0
             return enc.proj.weight.new_zeros(1, self.k).expand(n, self.k)
-        return enc(enc.proj.weight.new_zeros(1, self.dims[i])).expand(n, self.k)
+        return enc(enc.proj.weight.new_zeros(1, self.dims[i]), constant=True).expand(n, self.k)
 
     def fuse(self, pres: Sequence[Tensor]) -> Tensor:
         """The code from every view's pre-activation (absent views' constant included), (n, k)."""

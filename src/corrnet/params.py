@@ -20,7 +20,7 @@ LOSSES = ("half_squared", "squared", "mse", "bce")
 OPTIMIZERS = ("rmsprop_original", "rmsprop", "adam", "adamw", "sgd", "lbfgs")
 LR_SCHEDULES = ("constant", "cosine")
 FUSIONS = ("joint", "sum")
-ENCODER_NORMS = (None, "layer")
+ENCODER_NORMS = (None, "layer", "batch")
 CORRELATIONS = ("per_unit", "canonical")
 INITS = ("original", "torch")
 PASSES = ("both", "x", "y")  # two views: reconstruct both views from h(x,y), h(x,0), h(0,y)
@@ -120,11 +120,14 @@ PARAMS: tuple[Param, ...] = (
         "encoder_norm",
         None,
         "str | None",
-        '{None, "layer"}',
+        '{None, "layer", "batch"}',
         (
             "``layer``: each encoder hidden layer is ``act(LayerNorm(W x + b))`` (parameter-free, per row,\n"
-            "so it is the same in training and inference and for an absent view's zero row). Needs\n"
-            "``encoder_layers``; the ``canonical`` preset's encoders (results: Noisy MNIST)."
+            "so it is the same in training and inference and for an absent view's zero row); the\n"
+            "``canonical`` preset's encoders (results: Noisy MNIST). ``batch``: ``act(BatchNorm(W x + b))``,\n"
+            "as Deep CCA's public re-implementations: statistics over the batch's rows in training, running\n"
+            "averages in inference and for an absent view's zero row; not with row masks or data-parallel\n"
+            "training. Needs ``encoder_layers``."
         ),
         allowed=ENCODER_NORMS,
         config=True,

@@ -206,6 +206,7 @@ def evaluate(
     over view pairs: ``"mrr"`` (cross-view retrieval by cosine, mean reciprocal rank in [0, 1], both
     directions) and ``"canon_corr"`` (the sum of the canonical correlations between two views' codes,
     which, unlike ``sum_corr``, does not count a redundant unit twice)."""
+    was_training = model.training
     model.eval()
     N, n = model.n_views, views[0].shape[0]
     chunk = chunk or _chunk_rows(model)
@@ -230,7 +231,7 @@ def evaluate(
                 i = sub[0]
                 gen += sum(float((out.outs[j][p] - xs[j]).pow(2).mean(-1).sum()) for j in range(N) if j != i)
     sum_corr = sum(float(pair_from_stats(S, config).sum()) for S in stats)
-    model.train()
+    model.train(was_training)
     loss = float(combine(rec / n, sum_corr, config))  # Python floats: float64, as before
     result = {"loss": loss, "sum_corr": sum_corr, "generation": gen / (n * N * (N - 1))}
     hs = [torch.cat(h).numpy() for h in kept] if codes else []
@@ -244,6 +245,7 @@ def fit_alignment(model: CorrNetModule, sources: list[Source]) -> None:
     """``correlation="canonical"``: set the model's final linear CCA (``align_mean``, ``align_proj``,
     :func:`corrnet.objective.canonical_alignment`) from the single-view codes of every training row
     that has both views, read in chunks (a streamed source included)."""
+    was_training = model.training
     model.eval()
     chunk = _chunk_rows(model)
     S: Tensor | float = 0.0
@@ -254,7 +256,7 @@ def fit_alignment(model: CorrNetModule, sources: list[Source]) -> None:
             xs, mask = src.take(slice(s, s + chunk))
             out = model(xs, ())
             S = S + canonical_stats(out.singles[0], out.singles[1], None if mask is None else mask.all(1))
-    model.train()
+    model.train(was_training)
     if isinstance(S, float):
         raise ValueError("correlation='canonical' needs training rows with both views to align the codes.")
     means, proj = canonical_alignment(S)
@@ -268,10 +270,11 @@ def validation_reciprocal_ranks(model: CorrNetModule, views: list[Tensor]) -> np
     view pairs and both directions. Its mean is :func:`evaluate`'s ``"mrr"``; per row, it lets two
     models be compared with a standard error."""
     n = min(CODE_METRIC_ROWS, views[0].shape[0])
+    was_training = model.training
     model.eval()
     with torch.no_grad():
         hs = [h.float().cpu().numpy() for h in model([v[:n] for v in views], ()).singles]
-    model.train()
+    model.train(was_training)
     pairs = list(itertools.combinations(range(model.n_views), 2))
     rr = [1.0 / metrics.match_ranks(hs[a], hs[b]) for i, j in pairs for a, b in ((i, j), (j, i))]
     return sum(rr) / len(rr)
@@ -595,6 +598,12 @@ def train(
     """
     o = options or RunOptions(**kwargs)
     o.check(plan)
+    if config.encoder_norm == "batch" and (o.dist is not None or any(s.mask is not None for s in plan.sources)):
+        raise ValueError(
+            "encoder_norm='batch' normalises each view over a batch's rows, so it needs batches whose rows "
+            "hold their views: not row masks (an absent view's zero rows would enter its statistics) nor "
+            "data-parallel training (each process would see its own rows). Use encoder_norm='layer'."
+        )
     model = state.model
     if o.dist is not None:
         o.dist.broadcast_params(model)

@@ -36,14 +36,16 @@ torch.set_num_threads(1)
 d = LOADERS[name](None) if name in LOADERS else load_dataset(name, None)  # av-digits-raw: the defaults table's
 base = over.pop("preset", "canonical")  # '{"preset": "default"}': another preset, scored the same way
 kw = {**preset(base), "n_components": 10 if name == "noisy-mnist" else 50, **over}
-for key in ("encoder_layers", "reconstruct_from"):
-    if key in kw:
+for key in ("encoder_layers", "decoder_layers", "reconstruct_from"):
+    if kw.get(key) is not None:
         kw[key] = tuple(kw[key])
 t0 = time.perf_counter()
 est = CorrNet(**kw, random_state=seed, device="cpu").fit(d.X_train, d.Y_train)
 secs = time.perf_counter() - t0
 c = est.config_
-recipe = f"batch {c.batch_size}, lr {c.lr:.3g} {c.lr_schedule}, init {c.init}"  # the preset changed twice (summary.py)
+recipe = f"batch {c.batch_size}, lr {c.lr:.3g} {c.lr_schedule}, init {c.init}"  # the preset changed (summary.py)
+if c.decoder_layers is not None:
+    recipe += f", decoders {list(c.decoder_layers)}"
 head = {"dataset": name, "seed": seed, "split": split, "over": over, "preset": base, "recipe": recipe}
 head.update(lr=c.lr, epochs=est.n_epochs_)
 if split == "val":

@@ -21,9 +21,11 @@ def recipe(r):
     ReLU layers) unless their overrides say otherwise."""
     o = r["over"]
     init = o.get("init", "original")
-    if "recipe" in r:  # "batch B, lr R SCHEDULE[, init I]"; lr="auto" differs in the 3rd digit between splits
-        batch, _, lr, schedule, *named = r["recipe"].replace(",", "").split()[1:]
-        return f"batch {batch}, lr {float(lr):.2g} {schedule}, init {named[-1] if named else init}"
+    if "recipe" in r:  # "batch B, lr R SCHEDULE[, init I][, decoders [...]]"; lr="auto" differs in the 3rd digit
+        batch, lr, *named = r["recipe"].split(", ", 3)  # between splits
+        init = named[0].split()[1] if named else init
+        rest = f", {named[1]}" if len(named) > 1 else ""
+        return f"{batch}, lr {float(lr.split()[1]):.2g} {lr.split()[2]}, init {init}{rest}"
     if not o and r["lr"] == 1e-3:  # the second version (the first version's lr="auto" never gave 1e-3)
         return "batch 800, lr 0.001 constant, init original"
     return f"batch {o.get('batch_size', 500)}, lr {r['lr']:.2g} {o.get('lr_schedule', 'cosine')}, init {init}"
