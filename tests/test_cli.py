@@ -88,6 +88,18 @@ def test_semi_paired_train_from_parquet_then_generate(files, two_views):
     assert G.shape == (40, 5) and 0 <= G.min() and G.max() <= 1
 
 
+def test_train_offers_every_preset(files):
+    """--preset's choices are the presets' table (corrnet.config.PRESETS), not a copy of it."""
+    from corrnet.config import PRESETS
+
+    r = run("train", "--help")
+    assert all(name in r.output for name in PRESETS) and "canonical_wide" in PRESETS
+    kw = ["--set", "n_components=2", "--set", "encoder_layers=[8]", "--epochs", "1", "--set", "batch_size=20"]
+    views = ["--x", files / "x.npy", "--y", files / "y.csv"]
+    run("train", *views, "--preset", "canonical_wide", *kw, "--out", files / "w")
+    assert json.loads((files / "w" / "model.json").read_text())["config"]["encoder_norm"] == "batch"
+
+
 def test_train_from_config_file_and_preset(files):
     (files / "c.toml").write_text('preset = "paper"\nn_components = 3\nepochs = 2\n')
     r = run(

@@ -275,6 +275,22 @@ def test_best_preset_settings():
     assert CorrNet.from_preset("best", lam=2.0).lam == 2.0  # overrides win
 
 
+def test_canonical_wide_preset_settings():
+    """The ``canonical`` preset at Deep CCA's published widths, BatchNorm, linear decoders; a model
+    it builds on Noisy MNIST's widths."""
+    p, base = preset("canonical_wide"), preset("canonical")
+    assert {k: v for k, v in p.items() if base.get(k, None) != v} == {
+        "encoder_layers": (1024, 1024, 1024),
+        "encoder_norm": "batch",
+        "decoder_layers": (),
+    }
+    fields = set(Config.__dataclass_fields__)
+    cfg = Config(**{k: v for k, v in p.items() if k in fields}, n_components=10).validate()
+    m = CorrNetModule([784, 784], dataclasses.replace(cfg, output_activation="sigmoid"))
+    assert [len(e.batch_norms) for e in m.encoders] == [3, 3]
+    assert [tuple(d.out.weight.shape) for d in m.decoders] == [(784, 10)] * 2 and not m.decoders[0].hidden
+
+
 def test_best_preset_trains_a_correlated_code_in_a_short_run():
     """A short run of the ``best`` preset on the bundled digits halves (1 000 training pairs): the
     held-out codes of the two halves correlate (random sigmoid projections give about 0)."""

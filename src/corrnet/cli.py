@@ -17,6 +17,7 @@ from typing import Any
 
 import click
 
+from .config import PRESETS
 from .datasets import NAMES as DATASETS
 from .experiments import REGISTRY as EXPERIMENTS  # names -> runs; their modules load on use
 from .params import BY_NAME
@@ -120,7 +121,7 @@ def with_views(f):
 @click.option("--out", "-o", required=True, type=click.Path(file_okay=False), help="Model directory to write.")
 @click.option(
     "--preset",
-    type=click.Choice(("default", "paper", "best", "canonical", "seed_blog")),
+    type=click.Choice(tuple(PRESETS)),
     default="default",
     show_default=True,
 )

@@ -70,7 +70,8 @@ class CorrNet(_CorrNetBase, auto_wrap_output_keys=None):
     # -- presets -------------------------------------------------------------------------------
     @classmethod
     def from_preset(cls, name: str, **overrides: Any) -> CorrNet:
-        """An estimator with a named preset's settings (``paper``, ``best``, ``seed_blog``, ``default``)."""
+        """An estimator with a named preset's settings (``corrnet.config.PRESETS``: ``paper``, ``best``,
+        ``canonical``, ``canonical_wide``, ``seed_blog``, ``default``)."""
         params = preset(name)
         params.update(overrides)
         return cls(**params)
