@@ -138,7 +138,7 @@ def test_multi30k_experiment_smoke(tmp_path):
             assert r[f"{d} recall@1"] <= r[f"{d} mrr"] <= 1
     assert rows["svd-cca"]["en->de recall@10"] > 0.2  # far above random (0.033) even on 300 pairs
     assert res["info"]["rows"] == {"train": 300, "val": 300, "test": 300}
-    assert "| corrnet |" in res["markdown"]
+    assert "| corrnet |" in res["markdown"] and "| corrnet-canonical |" in res["markdown"]
 
 
 @pytest.mark.slow
