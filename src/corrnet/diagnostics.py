@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from .data import dense
-from .model import CorrNetModule
+from .model import CorrNetModule, eval_mode
 from .objective import correlation
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -100,15 +100,13 @@ def _mse(a: torch.Tensor, b: torch.Tensor) -> float:
 
 def _measure(model: CorrNetModule, x: torch.Tensor, y: torch.Tensor) -> Diagnostics:
     """The numbers the checks read, from the model in eval mode on dense views x (n, d_x), y (n, d_y)."""
-    was_training = model.training
-    model.eval()
-    h = model.encode([x, y])
-    hx, hy = model.encode([x, None]), model.encode([None, y])
-    xb, yb = model.decode(h)
-    _, y_from_x = model.decode(hx)
-    x_from_y, _ = model.decode(hy)
-    ax, ay = model.align(hx, 0), model.align(hy, 1)  # canonical: the aligned codes (else hx, hy)
-    model.train(was_training)
+    with eval_mode(model):
+        h = model.encode([x, y])
+        hx, hy = model.encode([x, None]), model.encode([None, y])
+        xb, yb = model.decode(h)
+        _, y_from_x = model.decode(hx)
+        x_from_y, _ = model.decode(hy)
+        ax, ay = model.align(hx, 0), model.align(hy, 1)  # canonical: the aligned codes (else hx, hy)
     corr = correlation(ax.double(), ay.double(), 1e-12).numpy()
     sat = _saturated(h.float().cpu().numpy(), model.hidden_activation)
     return Diagnostics(

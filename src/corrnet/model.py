@@ -14,7 +14,8 @@ view for the views outside S, and decodes all passes' codes with one matmul per 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import torch
@@ -77,6 +78,19 @@ def _init_linear(layer: nn.Linear, scheme: str, act: str, generator: torch.Gener
         layer.weight.uniform_(-bound, bound, generator=generator)
         if layer.bias is not None:
             layer.bias.zero_()
+
+
+@contextmanager
+def eval_mode(model: nn.Module) -> Iterator[nn.Module]:
+    """``model`` in inference mode inside the block (batch norm's running statistics), then back in
+    the mode it was in: a read of the model during training leaves it training, one after ``fit``
+    leaves it in inference mode."""
+    was_training = model.training
+    model.eval()
+    try:
+        yield model
+    finally:
+        model.train(was_training)
 
 
 class ViewEncoder(nn.Module):

@@ -25,7 +25,7 @@ from . import fastpath, metrics
 from .config import Config
 from .data import dense
 from .distributed import Dist
-from .model import CorrNetModule
+from .model import CorrNetModule, eval_mode
 from .objective import (
     TWO_VIEW_PASSES,
     LossTerms,
@@ -206,8 +206,6 @@ def evaluate(
     over view pairs: ``"mrr"`` (cross-view retrieval by cosine, mean reciprocal rank in [0, 1], both
     directions) and ``"canon_corr"`` (the sum of the canonical correlations between two views' codes,
     which, unlike ``sum_corr``, does not count a redundant unit twice)."""
-    was_training = model.training
-    model.eval()
     N, n = model.n_views, views[0].shape[0]
     chunk = chunk or _chunk_rows(model)
     configured = pass_subsets(tuple(config.reconstruct_from), N)
@@ -217,7 +215,8 @@ def evaluate(
     kept: list[list[Tensor]] = [[] for _ in range(N)]  # single-view codes of the first rows (``codes``)
     for s in range(0, n, chunk):  # memory flat in n: a streamed view is read chunk by chunk
         xs = [v[s : s + chunk] for v in views]
-        out = model(xs, subsets)
+        with eval_mode(model):
+            out = model(xs, subsets)
         xs = [dense(x) for x in xs]
         if codes and s < CODE_METRIC_ROWS:
             for i in range(N):
@@ -231,7 +230,6 @@ def evaluate(
                 i = sub[0]
                 gen += sum(float((out.outs[j][p] - xs[j]).pow(2).mean(-1).sum()) for j in range(N) if j != i)
     sum_corr = sum(float(pair_from_stats(S, config).sum()) for S in stats)
-    model.train(was_training)
     loss = float(combine(rec / n, sum_corr, config))  # Python floats: float64, as before
     result = {"loss": loss, "sum_corr": sum_corr, "generation": gen / (n * N * (N - 1))}
     hs = [torch.cat(h).numpy() for h in kept] if codes else []
@@ -245,8 +243,6 @@ def fit_alignment(model: CorrNetModule, sources: list[Source]) -> None:
     """``correlation="canonical"``: set the model's final linear CCA (``align_mean``, ``align_proj``,
     :func:`corrnet.objective.canonical_alignment`) from the single-view codes of every training row
     that has both views, read in chunks (a streamed source included)."""
-    was_training = model.training
-    model.eval()
     chunk = _chunk_rows(model)
     S: Tensor | float = 0.0
     for src in sources:
@@ -254,9 +250,9 @@ def fit_alignment(model: CorrNetModule, sources: list[Source]) -> None:
             continue
         for s in range(0, len(src), chunk):
             xs, mask = src.take(slice(s, s + chunk))
-            out = model(xs, ())
+            with eval_mode(model):
+                out = model(xs, ())
             S = S + canonical_stats(out.singles[0], out.singles[1], None if mask is None else mask.all(1))
-    model.train(was_training)
     if isinstance(S, float):
         raise ValueError("correlation='canonical' needs training rows with both views to align the codes.")
     means, proj = canonical_alignment(S)
@@ -270,11 +266,8 @@ def validation_reciprocal_ranks(model: CorrNetModule, views: list[Tensor]) -> np
     view pairs and both directions. Its mean is :func:`evaluate`'s ``"mrr"``; per row, it lets two
     models be compared with a standard error."""
     n = min(CODE_METRIC_ROWS, views[0].shape[0])
-    was_training = model.training
-    model.eval()
-    with torch.no_grad():
+    with torch.no_grad(), eval_mode(model):
         hs = [h.float().cpu().numpy() for h in model([v[:n] for v in views], ()).singles]
-    model.train(was_training)
     pairs = list(itertools.combinations(range(model.n_views), 2))
     rr = [1.0 / metrics.match_ranks(hs[a], hs[b]) for i, j in pairs for a, b in ((i, j), (j, i))]
     return sum(rr) / len(rr)

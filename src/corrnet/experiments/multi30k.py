@@ -136,8 +136,12 @@ def run_multi30k(
                     }
                 )
                 continue
-            grids = {"svd-cca": CCA_GRID, "corrnet": CORRNET_GRID, "corrnet-default": DEFAULT_GRID}
-            grid = {**grids, "corrnet-canonical": CANONICAL_GRID}[method]
+            grid = {
+                "svd-cca": CCA_GRID,
+                "corrnet": CORRNET_GRID,
+                "corrnet-default": DEFAULT_GRID,
+                "corrnet-canonical": CANONICAL_GRID,
+            }[method]
             best = None
             for setting in grid:
                 t0 = time.perf_counter()
