@@ -163,6 +163,32 @@ def test_a_batch_norm_fit_ends_in_inference_mode_and_round_trips(tmp_path):
     np.testing.assert_array_equal(back.generate(X=X), est.generate(X=X))
 
 
+def test_batch_norm_with_single_view_rows_updates_only_the_present_views_statistics():
+    """Semi-paired training with BatchNorm: a batch of x-only rows normalises and updates view 0's
+    statistics; view 1, absent, enters as its zero row through its running statistics, untouched.
+    A semi-paired fit then ends in inference mode with per-row codes."""
+    from corrnet.training import self_reconstruction
+
+    cfg = Config(n_components=3, encoder_layers=(7,), encoder_activation="relu", encoder_norm="batch")
+    model = CorrNetModule((6, 5), cfg, generator=torch.Generator().manual_seed(0))
+    bx, by = (enc.batch_norms[0] for enc in model.encoders)
+    before_y = [t.clone() for t in (by.running_mean, by.running_var, by.num_batches_tracked)]
+    x = torch.rand(20, 6)
+    self_reconstruction(model, 0, x, cfg).backward()
+    assert bx.num_batches_tracked == 1
+    torch.testing.assert_close(bx.running_mean, 0.1 * model.encoders[0].hidden[0](x).detach().mean(0))
+    for t, b in zip((by.running_mean, by.running_var, by.num_batches_tracked), before_y):
+        assert torch.equal(t, b)
+    assert all(p.grad is None or not p.grad.any() for p in model.encoders[1].parameters())
+
+    X, Y = _two_views(600)
+    kw = {**preset("canonical"), "n_components": 3, "encoder_layers": (16,), "encoder_norm": "batch"}
+    est = CorrNet(**{**kw, "epochs": 2, "batch_size": 100}, random_state=0, device="cpu")
+    est.fit(X[:200], Y[:200], X_unpaired=X[200:400], Y_unpaired=Y[400:])
+    assert not est.model_.training and np.isfinite(est.history_[-1]["loss"])
+    np.testing.assert_allclose(est.transform(Y=Y[:5]), est.transform(Y=Y)[:5], atol=1e-6)
+
+
 def test_batch_norm_refuses_row_masks():
     views = [np.random.default_rng(0).random((60, d)).astype(np.float32) for d in (4, 5, 6)]
     masks = [np.ones(60, bool), np.r_[np.ones(30, bool), np.zeros(30, bool)], np.ones(60, bool)]

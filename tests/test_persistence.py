@@ -111,11 +111,16 @@ def test_a_crash_mid_save_keeps_the_old_model(fitted, tmp_path, monkeypatch):
     assert sorted(os.listdir(tmp_path)) == ["m"]
 
 
-def test_resume_extends_training_identically(two_views, tmp_path):
+@pytest.mark.parametrize(
+    "extra", [{}, {"encoder_layers": (8,), "encoder_activation": "relu", "encoder_norm": "batch"}], ids=["plain", "bn"]
+)
+def test_resume_extends_training_identically(two_views, tmp_path, extra):
+    """BatchNorm's running statistics are part of the checkpoint, and a resumed fit trains in training mode."""
     X, Y = two_views
-    full = CorrNet(**{**FAST, "epochs": 6}).fit(X, Y)
-    CorrNet(**{**FAST, "epochs": 3}).fit(X, Y, checkpoint_dir=tmp_path / "ck")
-    resumed = CorrNet(**{**FAST, "epochs": 6}).fit(X, Y, checkpoint_dir=tmp_path / "ck", resume=True)
+    fast = {**FAST, **extra}
+    full = CorrNet(**{**fast, "epochs": 6}).fit(X, Y)
+    CorrNet(**{**fast, "epochs": 3}).fit(X, Y, checkpoint_dir=tmp_path / "ck")
+    resumed = CorrNet(**{**fast, "epochs": 6}).fit(X, Y, checkpoint_dir=tmp_path / "ck", resume=True)
     assert [r["loss"] for r in resumed.history_] == [r["loss"] for r in full.history_]
     for a, b in zip(full.model_.state_dict().values(), resumed.model_.state_dict().values()):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
