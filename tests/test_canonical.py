@@ -153,7 +153,7 @@ def test_a_batch_norm_fit_ends_in_inference_mode_and_round_trips(tmp_path):
     """After fit each row's code is its own (running statistics, not the batch's), through the
     canonical alignment and a save and load."""
     X, Y = _two_views(400)
-    kw = {**preset("canonical"), "n_components": 3, "encoder_layers": (16,), "encoder_norm": "batch"}
+    kw = {**preset("canonical"), "n_components": 3, "encoder_layers": (16,), "encoder_norm": "batch", "min_steps": None}
     est = CorrNet(**{**kw, "epochs": 3, "batch_size": 100}, random_state=0, device="cpu").fit(X, Y)
     assert not est.model_.training and est.model_.encoders[0].batch_norms[0].num_batches_tracked == 12
     np.testing.assert_allclose(est.transform(X=X[:5]), est.transform(X=X)[:5], atol=1e-6)
@@ -182,7 +182,7 @@ def test_batch_norm_with_single_view_rows_updates_only_the_present_views_statist
     assert all(p.grad is None or not p.grad.any() for p in model.encoders[1].parameters())
 
     X, Y = _two_views(600)
-    kw = {**preset("canonical"), "n_components": 3, "encoder_layers": (16,), "encoder_norm": "batch"}
+    kw = {**preset("canonical"), "n_components": 3, "encoder_layers": (16,), "encoder_norm": "batch", "min_steps": None}
     est = CorrNet(**{**kw, "epochs": 2, "batch_size": 100}, random_state=0, device="cpu")
     est.fit(X[:200], Y[:200], X_unpaired=X[200:400], Y_unpaired=Y[400:])
     assert not est.model_.training and np.isfinite(est.history_[-1]["loss"])
@@ -204,6 +204,7 @@ def fitted():
     X = load_digits().data.astype(np.float32) / 16
     A, B = X[:, :32], X[:, 32:]
     kw = {**preset("canonical"), "n_components": 6, "encoder_layers": (24,), "epochs": 4, "batch_size": 200}
+    kw["min_steps"] = None  # 4 short epochs, not the preset's 300 steps
     with pytest.warns(Warning):  # 4 short epochs: the diagnostics say the reconstruction is still poor
         est = CorrNet(**kw, random_state=0).fit(A[:1000], B[:1000])
     return est, A, B
@@ -241,6 +242,7 @@ def test_a_canonical_fit_stops_early_on_the_canonical_sum():
 
     X = load_digits().data.astype(np.float32) / 16
     kw = {**preset("canonical"), "n_components": 4, "encoder_layers": (16,), "epochs": 3, "batch_size": 200}
+    kw["min_steps"] = None
     kw.update(validation_fraction="auto", early_stopping="auto")
     est = CorrNet(**kw, random_state=0)
     with pytest.warns(Warning):

@@ -175,6 +175,41 @@ def test_auto_epochs_give_enough_steps_and_no_more(n, batch):
     assert cfg.epochs * steps >= min(AUTO_STEPS, AUTO_MAX_EPOCHS * steps)
 
 
+@pytest.mark.parametrize(
+    "kw, steps, want",
+    [
+        ({"epochs": 10, "min_steps": 300}, 2, 150),  # a small table: raised to 300 steps
+        ({"epochs": 10, "min_steps": 300}, 37, 10),  # Multi30k's 29 000 rows at batch 800: unchanged
+        ({"epochs": 10, "min_steps": 300}, 63, 10),  # Noisy MNIST's 50 000: unchanged
+        ({"epochs": 10, "min_steps": 301}, 30, 11),  # rounded up to whole epochs
+        ({"epochs": 10, "min_steps": None}, 2, 10),
+        ({"epochs": 10, "min_steps": 300, "optimizer": "lbfgs"}, 1, 10),  # ignored under L-BFGS
+        ({"epochs": "auto", "min_steps": 10**6, "optimizer": "adam"}, 100, 100),  # auto: already in steps
+    ],
+)
+def test_min_steps_raises_a_fixed_epoch_count_on_small_data(kw, steps, want):
+    est = CorrNet(2, **kw)
+    cfg = est._resolve(est.config(), [np.zeros((10, 1)), np.zeros((10, 1))], steps)
+    assert cfg.epochs == want
+
+
+def test_a_fit_runs_the_epochs_min_steps_asks_for(two_views):
+    X, Y = two_views
+    kw = dict(epochs=2, min_steps=9, batch_size=len(X) // 2, optimizer="adam", tol=None, validation_fraction=None)
+    est, _ = fit_quietly(CorrNet(2, **kw, **CPU), X, Y)
+    assert est.epochs_ == est.n_iter_ == len(est.history_) == 5  # 2 steps an epoch: ceil(9 / 2)
+
+
+def test_min_steps_is_validated_and_the_canonical_preset_sets_it():
+    with pytest.raises(ValueError, match="min_steps must be None or a positive integer"):
+        CorrNet(2, min_steps=0).config()
+    assert CorrNet.from_preset("canonical").min_steps == 300
+    assert CorrNet.from_preset("canonical_wide").min_steps == 300
+    assert CorrNet().min_steps is None
+    assert CorrNet.from_preset("canonical", epochs=3).min_steps is None  # an epochs override is the epochs
+    assert CorrNet.from_preset("canonical", epochs=3, min_steps=50).min_steps == 50
+
+
 def test_converges_and_reports_why(two_views):
     X, Y = two_views
     est, caught = fit_quietly(CorrNet(3, tol=1e-2, optimizer="adam", **CPU), X, Y)

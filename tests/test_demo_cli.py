@@ -30,3 +30,14 @@ def test_cli_demo_json(tmp_path):
 def test_python_dash_m_help():
     r = subprocess.run([sys.executable, "-m", "corrnet", "--help"], capture_output=True, text=True, check=True)
     assert "demo" in r.stdout
+
+
+def test_cli_demo_with_a_preset(tmp_path):
+    """--preset trains the preset's settings; --epochs is then the number of epochs (the preset's
+    min_steps, which would raise them to 150 on these 1 000 rows, is dropped)."""
+    args = ["demo", "--out", str(tmp_path), "--preset", "canonical", "--epochs", "3", "--components", "4", "--json"]
+    r = CliRunner().invoke(main, args)
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.stdout)
+    assert out["preset"] == "canonical" and out["epochs"] == 3 and out["lam"] == 64.0
+    assert out["transfer_left_to_right"] > 0.3  # chance is 0.1

@@ -343,6 +343,8 @@ class _CorrNetBase(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
             epochs = AUTO_LBFGS_EPOCHS
         elif epochs == "auto":
             epochs = min(max(math.ceil(AUTO_STEPS / steps_per_epoch), AUTO_MIN_EPOCHS), AUTO_MAX_EPOCHS)
+        elif config.min_steps and config.optimizer != "lbfgs":
+            epochs = max(epochs, math.ceil(config.min_steps / steps_per_epoch))
         lr = config.lr
         if lr == "auto":
             base = AUTO_LR_DEEP if config.encoder_layers else AUTO_LR

@@ -453,12 +453,18 @@ def export(model, out) -> None:
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
-def demo(out: str, epochs: int | None, components: int, seed: int, as_json: bool, quiet: bool) -> None:
+@click.option("--preset", type=click.Choice(sorted(PRESETS)), help="A named preset's settings [the defaults].")
+def demo(out: str, epochs: int | None, components: int, seed: int, as_json: bool, quiet: bool, preset) -> None:
     """Train on scikit-learn's digits (left half <-> right half) and write an HTML report."""
     from .experiments.demo import run_demo
 
     res = run_demo(
-        out, epochs=epochs or "auto", n_components=components, seed=seed, verbose=0 if (quiet or as_json) else 1
+        out,
+        epochs=epochs or "auto",
+        n_components=components,
+        seed=seed,
+        verbose=0 if (quiet or as_json) else 1,
+        preset=preset,
     )
     _emit(res, as_json)
 

@@ -56,6 +56,8 @@ class _ConfigMethods:
             isinstance(self.epochs, str) or int(self.epochs) != self.epochs or self.epochs < 0
         ):
             raise ValueError(f"epochs must be 'auto' or a non-negative integer, got {self.epochs!r}.")
+        if self.min_steps is not None and (int(self.min_steps) != self.min_steps or self.min_steps < 1):
+            raise ValueError(f"min_steps must be None or a positive integer, got {self.min_steps!r}.")
         for name in ("encoder_layers", "decoder_layers"):
             if any(int(s) != s or s < 1 for s in getattr(self, name) or ()):
                 raise ValueError(f"{name} must be positive integers, got {getattr(self, name)!r}.")
@@ -221,6 +223,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         lr_schedule="constant",
         batch_size=800,
         epochs=10,
+        min_steps=300,
         shuffle=True,
         tol=None,
         validation_fraction=None,

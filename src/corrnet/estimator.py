@@ -71,8 +71,11 @@ class CorrNet(_CorrNetBase, auto_wrap_output_keys=None):
     @classmethod
     def from_preset(cls, name: str, **overrides: Any) -> CorrNet:
         """An estimator with a named preset's settings (``corrnet.config.PRESETS``: ``paper``, ``best``,
-        ``canonical``, ``canonical_wide``, ``seed_blog``, ``default``)."""
+        ``canonical``, ``canonical_wide``, ``seed_blog``, ``default``). An ``epochs`` override is the
+        number of epochs: it drops the preset's ``min_steps`` (unless that is overridden too)."""
         params = preset(name)
+        if "epochs" in overrides and "min_steps" not in overrides:
+            params.pop("min_steps", None)
         params.update(overrides)
         return cls(**params)
 

@@ -334,6 +334,21 @@ PARAMS: tuple[Param, ...] = (
         config_default=50,
     ),
     Param(
+        "min_steps",
+        None,
+        "int | None",
+        "int or None",
+        (
+            "Under a minibatch optimiser, a fixed ``epochs`` is raised to give at least this many\n"
+            "optimiser steps (``ceil(min_steps / steps per epoch)`` epochs): a recipe sized in epochs\n"
+            "for tens of thousands of rows then still trains on a small table (the ``canonical``\n"
+            "preset's 300: unchanged from 24 000 rows up, 150 epochs on 1 000 rows). ``None``: ``epochs``\n"
+            'as given. Ignored under L-BFGS and with ``epochs="auto"`` (already sized in steps);\n'
+            "``from_preset(name, epochs=...)`` drops the preset's ``min_steps``."
+        ),
+        config=True,
+    ),
+    Param(
         "tol",
         1e-4,
         "float | None",

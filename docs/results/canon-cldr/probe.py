@@ -44,7 +44,7 @@ for loc in locales:
             warnings.simplefilter("ignore")
             est = CorrNet(**{**kw, "random_state": seed}).fit(*views["train"])
         secs = time.perf_counter() - t0
-        res = T._evaluate(lambda s: (est.transform(X=views[s][0]), est.transform(Y=views[s][1])), negs)
+        res = T._evaluate(lambda s, e=est, v=views: (e.transform(X=v[s][0]), e.transform(Y=v[s][1])), negs)
         row = {"locale": loc, "seed": seed, "preset": base, "over": over, "epochs": est.n_epochs_, "fit_s": secs}
         row |= {k: round(float(v), 4) for k, v in res.items()}
         print(f"{loc} {base} {over}: val MRR {row['val_mrr']:.3f}  test R@1 {100 * row['en->x recall@1']:.1f} / "

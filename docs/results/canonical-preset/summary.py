@@ -34,8 +34,9 @@ def recipe(r):
 def show(rows, cols):
     groups = defaultdict(list)
     for r in rows:
-        groups[(r["dataset"], r.get("preset", "canonical"), recipe(r), json.dumps(r["over"], sort_keys=True))].append(r)
-    for (data, name, rec, over), sel in sorted(groups.items()):
+        key = (r["dataset"], r.get("preset", "canonical"), recipe(r), json.dumps(r["over"], sort_keys=True))
+        groups[(*key, r.get("epochs", 0))].append(r)  # epochs: min_steps raises them on small data
+    for (data, name, rec, over, epochs), sel in sorted(groups.items()):
         cells = []
         for c in cols:
             if any(c not in r for r in sel):  # classify_1 (view-1 SVM): Noisy MNIST's test rows only
@@ -43,7 +44,7 @@ def show(rows, cols):
             v = np.array([r[c] for r in sel], float) * (100 if c in pct else 1)
             sd = v.std(ddof=1) if len(v) > 1 else 0.0
             cells.append(f"{c} {v.mean():.2f} ± {sd:.2f} ({', '.join(f'{x:.2f}' for x in v)})")
-        print(data, name, f"[{rec}]", over, f"seeds {[r['seed'] for r in sel]}:", "; ".join(cells))
+        print(data, name, f"[{rec}]", over, f"{epochs} epochs, seeds {[r['seed'] for r in sel]}:", "; ".join(cells))
 
 
 test_cols = ["classify_1", "transfer_1to2", "transfer_2to1", "sum_canonical_corr", "sum_corr", "gen_mse_2from1"]

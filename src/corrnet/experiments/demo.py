@@ -33,15 +33,22 @@ def run_demo(
     n_components: int = 20,
     seed: int = 0,
     verbose: int = 1,
+    preset: str | None = None,
 ) -> dict[str, Any]:
     """Train on digits halves, print and return the test metrics, write ``out_dir/index.html``.
 
     ``CorrNet``'s defaults, nothing hand-picked: the same settings a user gets (``epochs="auto"``
     gives this small data set enough optimiser steps and stops when the loss has converged).
+    ``preset``: a named preset's settings instead (:data:`corrnet.config.PRESETS`); ``epochs="auto"``
+    then keeps the preset's own epochs.
     """
     t0 = time.perf_counter()
     data = digits_halves(random_state=seed)
-    est = CorrNet(n_components, epochs=epochs, random_state=seed, verbose=verbose)
+    if preset is None:
+        est = CorrNet(n_components, epochs=epochs, random_state=seed, verbose=verbose)
+    else:
+        kw = {} if epochs == "auto" else {"epochs": epochs}
+        est = CorrNet.from_preset(preset, n_components=n_components, random_state=seed, verbose=verbose, **kw)
     est.fit(data.X_train, data.Y_train, validation_data=(data.X_val, data.Y_val))
     train_s = time.perf_counter() - t0
     hx_tr, hy_tr = est.transform(X=data.X_train), est.transform(Y=data.Y_train)
@@ -49,6 +56,7 @@ def run_demo(
     Y_gen, X_gen = est.generate(X=data.X_test), est.generate(Y=data.Y_test)
     corr = est.correlations(data.X_test, data.Y_test)
     res = {
+        "preset": preset or "default",
         "test_sum_corr": float(corr.sum()),
         "n_components": n_components,
         "random_projection_sum_corr": random_projection_sum_corr(data, n_components, seed),

@@ -28,7 +28,6 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 
 from .. import metrics, report
 from ..baselines import LinearCCA
-from ..config import preset
 from ..datasets.multi30k import multi30k
 from ..estimator import CorrNet
 from . import tables
@@ -87,10 +86,10 @@ def _svd_cca(views: dict[str, tuple[Any, Any]], d_svd: int, k: int, seed: int):
 def _corrnet(views: dict[str, tuple[Any, Any]], params: dict[str, Any], seed: int, epochs: Any, verbose: bool):
     Xe, Xd = views["train"]
     kw = {**params, **({"epochs": epochs} if epochs else {})}
-    kw = {**preset(kw.pop("preset")), **kw} if "preset" in kw else kw
+    name = kw.pop("preset", "default")  # from_preset: an epochs override (smoke runs) is the epochs
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        est = CorrNet(random_state=seed, verbose=int(verbose), **kw).fit(Xe, Xd)
+        est = CorrNet.from_preset(name, random_state=seed, verbose=int(verbose), **kw).fit(Xe, Xd)
 
     def codes(split: str) -> tuple[np.ndarray, np.ndarray]:
         E, G = views[split]
