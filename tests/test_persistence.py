@@ -126,6 +126,21 @@ def test_resume_extends_training_identically(two_views, tmp_path, extra):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
 
 
+def test_resume_may_raise_min_steps_like_epochs(two_views, tmp_path):
+    """min_steps only raises the epoch count, so a checkpoint resumes under another value of it."""
+    from corrnet.plans import batch_starts
+
+    X, Y = two_views
+    steps = len(batch_starts(len(X), FAST["batch_size"]))
+    full = CorrNet(**{**FAST, "epochs": 6}).fit(X, Y)
+    CorrNet(**{**FAST, "epochs": 3}).fit(X, Y, checkpoint_dir=tmp_path / "ck")
+    resumed = CorrNet(**{**FAST, "epochs": 3, "min_steps": 6 * steps}).fit(
+        X, Y, checkpoint_dir=tmp_path / "ck", resume=True
+    )
+    assert resumed.epochs_ == 6
+    assert [r["loss"] for r in resumed.history_] == [r["loss"] for r in full.history_]
+
+
 def test_resume_refuses_other_data(two_views, tmp_path):
     X, Y = two_views
     CorrNet(**FAST).fit(X, Y, checkpoint_dir=tmp_path / "ck")

@@ -34,7 +34,7 @@ from .params import BY_NAME
 from .plans import Plan
 
 # Parameters added after checkpoints existed (version added), at their value that trains as before.
-_FINGERPRINT_NEUTRAL: dict[str, Any] = {"lr_schedule": "constant"}  # 0.3.0
+_FINGERPRINT_NEUTRAL: dict[str, Any] = {"lr_schedule": "constant", "decoder_layers": None}  # 0.3.0
 _UNSET = object()
 
 
@@ -47,8 +47,10 @@ def _fingerprint(views: list[np.ndarray], params: dict[str, Any]) -> str:
         rows = A.numpy(0, A.shape[0], step) if isinstance(A, MappedRows) else A[::step]
         for part in (rows.data, rows.indices, rows.indptr) if sp.issparse(rows) else (rows,):
             h.update(np.ascontiguousarray(part).tobytes())
-    # epochs may grow on resume; device, engine and verbose do not change the result
-    keep = {k: v for k, v in params.items() if k not in ("verbose", "device", "epochs", "engine", "precision")}
+    # epochs (and min_steps, which only raises them) may grow on resume; device, engine and verbose do
+    # not change the result
+    skip = ("verbose", "device", "epochs", "min_steps", "engine", "precision")
+    keep = {k: v for k, v in params.items() if k not in skip}
     # a parameter added later is left out at the value that reproduces runs made before it existed, so
     # their checkpoints still resume
     keep = {k: v for k, v in keep.items() if _FINGERPRINT_NEUTRAL.get(k, _UNSET) != v}
