@@ -41,3 +41,5 @@ def test_cli_demo_with_a_preset(tmp_path):
     out = json.loads(r.stdout)
     assert out["preset"] == "canonical" and out["epochs"] == 3 and out["lam"] == 64.0
     assert out["transfer_left_to_right"] > 0.3  # chance is 0.1
+    html = (tmp_path / "index.html").read_text()
+    assert "(canonical preset)" in html and "lam_scores_" not in html  # a fixed λ: no scores to show

@@ -82,15 +82,23 @@ def run_demo(
         ),
         ("Per-unit correlation (test)", report.fig_unit_correlations(corr)),
         ("Codes of both views (test)", report.fig_embedding(hx, hy, data.y_test, ("left", "right"))),
-        (
-            "Configuration",
-            "<p>The parameters, then what the <code>auto</code> ones resolved to (<code>config_</code>) and the "
-            "validation score of each λ that <code>lam=\"auto\"</code> tried (<code>lam_scores_</code>).</p>"
-            f"<pre>{json.dumps(est.get_params(), indent=1, default=str)}</pre>"
-            f"<pre>{json.dumps(est.config_.to_dict(), indent=1, default=str)}</pre>"
-            f"<pre>{json.dumps({str(k): v for k, v in est.lam_scores_.items()}, indent=1)}</pre>",
-        ),
+        ("Configuration", _configuration_html(est)),
     ]
-    res["report"] = str(report.write_report(out / "index.html", "corrnet demo: digits halves", sections))
+    title = "corrnet demo: digits halves" + (f" ({preset} preset)" if preset else "")
+    res["report"] = str(report.write_report(out / "index.html", title, sections))
     res["total_seconds"] = time.perf_counter() - t0
     return res
+
+
+def _configuration_html(est: CorrNet) -> str:
+    """The parameters, what the ``auto`` ones resolved to, and the validation score of each λ that
+    ``lam="auto"`` tried (when it ran: a preset with a fixed λ has none)."""
+    lam = est.lam_scores_
+    tried = ' and the validation score of each λ that <code>lam="auto"</code> tried (<code>lam_scores_</code>)'
+    html = (
+        f"<p>The parameters, then what the <code>auto</code> ones resolved to (<code>config_</code>)"
+        f"{tried if lam else ''}.</p>"
+        f"<pre>{json.dumps(est.get_params(), indent=1, default=str)}</pre>"
+        f"<pre>{json.dumps(est.config_.to_dict(), indent=1, default=str)}</pre>"
+    )
+    return html + (f"<pre>{json.dumps({str(k): v for k, v in lam.items()}, indent=1)}</pre>" if lam else "")
