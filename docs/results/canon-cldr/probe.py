@@ -20,7 +20,6 @@ import numpy as np
 import torch
 
 from corrnet import CorrNet
-from corrnet.config import preset
 from corrnet.datasets.cldr import cldr_names
 from corrnet.experiments import transliteration as T
 
@@ -35,14 +34,10 @@ for loc in locales:
     negs = {s: T._negatives(len(names[s][1]), names[s][1], rng) for s in ("val", "test")}
     for over in map(json.loads, sys.argv[3:]):
         base = over.pop("preset", "canonical")
-        kw = {**preset(base), **over}
-        for key in ("encoder_layers", "decoder_layers"):
-            if kw.get(key) is not None:
-                kw[key] = tuple(kw[key])
         t0 = time.perf_counter()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            est = CorrNet(**{**kw, "random_state": seed}).fit(*views["train"])
+            est = CorrNet.from_preset(base, **over, random_state=seed).fit(*views["train"])
         secs = time.perf_counter() - t0
         res = T._evaluate(lambda s, e=est, v=views: (e.transform(X=v[s][0]), e.transform(Y=v[s][1])), negs)
         row = {"locale": loc, "seed": seed, "preset": base, "over": over, "epochs": est.n_epochs_, "fit_s": secs}

@@ -21,7 +21,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "noisy-screen"))
 from scoring import score_and_log
 
 from corrnet import CorrNet, objective, training
-from corrnet.config import preset
 from corrnet.datasets import load_dataset
 
 seed, mode = int(sys.argv[1]), sys.argv[2]
@@ -51,12 +50,9 @@ objective_multiview_loss = objective.multiview_loss
 if mode == "self":
     training.multiview_loss = patched_loss
 d = load_dataset("noisy-mnist", None)
-kw = {**preset("canonical"), "n_components": 10, **over}
-for key in ("encoder_layers", "decoder_layers", "reconstruct_from"):
-    if kw.get(key) is not None:
-        kw[key] = tuple(kw[key])
 t0 = time.perf_counter()
-est = CorrNet(**kw, random_state=seed, device="cpu").fit(d.X_train, d.Y_train)
+est = CorrNet.from_preset("canonical", **{"n_components": 10, **over}, random_state=seed, device="cpu")
+est.fit(d.X_train, d.Y_train)
 secs = time.perf_counter() - t0
 head = {"name": f"canonical {mode}-recon", "dataset": "noisy-mnist", "seed": seed, "mode": mode, "over": over}
 score_and_log(head, est, d, secs, log=Path(__file__).with_name("log.jsonl"))

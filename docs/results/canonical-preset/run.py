@@ -25,7 +25,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "noisy-screen"))
 from scoring import score_and_log
 
 from corrnet import CorrNet
-from corrnet.config import preset
 from corrnet.datasets import load_dataset
 from corrnet.experiments.defaults import LOADERS
 from corrnet.experiments.runner import score
@@ -35,12 +34,9 @@ over = json.loads(sys.argv[4]) if len(sys.argv) > 4 else {}
 torch.set_num_threads(1)
 d = LOADERS[name](None) if name in LOADERS else load_dataset(name, None)  # av-digits-raw: the defaults table's
 base = over.pop("preset", "canonical")  # '{"preset": "default"}': another preset, scored the same way
-kw = {**preset(base), "n_components": 10 if name == "noisy-mnist" else 50, **over}
-for key in ("encoder_layers", "decoder_layers", "reconstruct_from"):
-    if kw.get(key) is not None:
-        kw[key] = tuple(kw[key])
+kw = {"n_components": 10 if name == "noisy-mnist" else 50, **over}  # JSON lists: config() makes them tuples
 t0 = time.perf_counter()
-est = CorrNet(**kw, random_state=seed, device="cpu").fit(d.X_train, d.Y_train)
+est = CorrNet.from_preset(base, **kw, random_state=seed, device="cpu").fit(d.X_train, d.Y_train)
 secs = time.perf_counter() - t0
 c = est.config_
 recipe = f"batch {c.batch_size}, lr {c.lr:.3g} {c.lr_schedule}, init {c.init}"  # the preset changed (summary.py)

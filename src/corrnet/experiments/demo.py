@@ -44,11 +44,8 @@ def run_demo(
     """
     t0 = time.perf_counter()
     data = digits_halves(random_state=seed)
-    if preset is None:
-        est = CorrNet(n_components, epochs=epochs, random_state=seed, verbose=verbose)
-    else:
-        kw = {} if epochs == "auto" else {"epochs": epochs}
-        est = CorrNet.from_preset(preset, n_components=n_components, random_state=seed, verbose=verbose, **kw)
+    kw = {} if epochs == "auto" else {"epochs": epochs}  # "auto": the defaults' own, or the preset's epochs
+    est = CorrNet.from_preset(preset or "default", n_components=n_components, random_state=seed, verbose=verbose, **kw)
     est.fit(data.X_train, data.Y_train, validation_data=(data.X_val, data.Y_val))
     train_s = time.perf_counter() - t0
     hx_tr, hy_tr = est.transform(X=data.X_train), est.transform(Y=data.Y_train)
