@@ -171,6 +171,25 @@ def test_onnx_parity_all_graphs(files, two_views):
     ex, ey = est.reconstruct(X, Y)
     np.testing.assert_allclose(xh, ex, atol=1e-5)
     np.testing.assert_allclose(yh, ey, atol=1e-5)
+    np.testing.assert_allclose(run_("generate_y", {"x": X})[0], est.generate(X=X), atol=1e-5)
+    np.testing.assert_allclose(run_("generate_x", {"y": Y})[0], est.generate(Y=Y), atol=1e-5)
+
+
+def test_onnx_of_a_canonical_model_gives_its_aligned_codes_and_generates(files, two_views):
+    """correlation='canonical': the encoders include the final linear CCA (as transform does); no
+    decode graph (the decoders take the unaligned codes), the generate graphs instead."""
+    from corrnet.export import export_onnx
+
+    X, Y = two_views
+    est = CorrNet.from_preset("canonical", n_components=3, encoder_layers=(6,), epochs=2, scale="standard").fit(X, Y)
+    paths = export_onnx(est, files / "oc")
+    assert "decode" not in paths and not (files / "oc" / "decode.onnx").exists()
+    run_ = lambda name, feed: ort.InferenceSession(str(paths[name])).run(None, feed)  # noqa: E731
+    np.testing.assert_allclose(run_("encode_x", {"x": X})[0], est.transform(X=X), atol=1e-4)
+    np.testing.assert_allclose(run_("encode_y", {"y": Y})[0], est.transform(Y=Y), atol=1e-4)
+    np.testing.assert_allclose(run_("encode_xy", {"x": X, "y": Y})[0], est.transform(X, Y), atol=1e-4)
+    np.testing.assert_allclose(run_("generate_y", {"x": X})[0], est.generate(X=X), atol=1e-4)
+    np.testing.assert_allclose(run_("generate_x", {"y": Y})[0], est.generate(Y=Y), atol=1e-4)
 
 
 @pytest.mark.parametrize("scale", ["standard", "minmax"])

@@ -25,7 +25,7 @@ from sklearn.preprocessing import MaxAbsScaler, MinMaxScaler, StandardScaler
 from sklearn.utils import check_random_state
 
 from . import persistence, training
-from .config import Config
+from .config import Config, preset
 from .data import MappedRows, resolve_device, to_tensor
 from .diagnostics import caller_stacklevel
 from .distributed import Dist
@@ -271,6 +271,29 @@ class FitInputs:
 class _CorrNetBase(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
     """What the two-view and N-view estimators share: the configuration, per-view scaling, the
     ``"auto"`` settings, and the training run (checkpoints, logging, convergence)."""
+
+    @classmethod
+    def from_preset(cls, name: str, **overrides: Any) -> Any:
+        """An estimator with a named preset's settings (``corrnet.config.PRESETS``: ``paper``, ``best``,
+        ``canonical``, ``canonical_wide``, ``seed_blog``, ``default``). An ``epochs`` override is the
+        number of epochs: it drops the preset's ``min_steps`` (unless that is overridden too).
+        :class:`~corrnet.MultiViewCorrNet` takes the same presets less the settings it has no
+        parameter for (``validation_fraction=None``: it holds out no rows of its own)."""
+        params = cls._preset_params(preset(name))
+        if "epochs" in overrides and "min_steps" not in overrides:
+            params.pop("min_steps", None)
+        own = cls._get_param_names()
+        lacking = {k: v for k, v in params.items() if k not in own}
+        if any(v is not None for v in lacking.values()):
+            raise ValueError(f"{cls.__name__} has no parameters {sorted(lacking)}, which the {name!r} preset sets.")
+        params = {k: v for k, v in params.items() if k in own}
+        params.update(overrides)
+        return cls(**params)
+
+    @classmethod
+    def _preset_params(cls, params: dict[str, Any]) -> dict[str, Any]:
+        """A preset's settings in this estimator's terms (the presets are written for two views)."""
+        return params
 
     def config(self) -> Config:
         """The validated :class:`Config` these parameters describe."""

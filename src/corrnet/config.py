@@ -87,6 +87,22 @@ class _ConfigMethods:
         """True when no field is ``"auto"`` (a model can be built from it)."""
         return "auto" not in (self.output_activation, self.epochs, self.lr, self.optimizer, self.lam)
 
+    def unresolved_fields(self, concrete: Config) -> list[str]:
+        """The fields on which ``concrete`` (a fitted model's ``config_``) is not what fitting these
+        settings can give: every field must be equal, except where a setting leaves its value to the
+        data (any ``"auto"``; a fixed ``epochs`` that ``min_steps`` raises to at least that many
+        minibatch steps). Resolution never changes any other field, so a model file whose fields
+        differ elsewhere was not written by a fit of its own parameters."""
+        differ = []
+        for f in fields(self):
+            given, got = getattr(self, f.name), getattr(concrete, f.name)
+            if given == got or given == "auto":
+                continue
+            if f.name == "epochs" and self.min_steps and isinstance(got, int) and got >= given:
+                continue
+            differ.append(f.name)
+        return differ
+
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         for key in TUPLE_FIELDS:

@@ -24,7 +24,7 @@ from .base import (
     _split_tail,
     _stack,
 )
-from .config import Config, preset
+from .config import Config
 from .data import MappedRows, check_paired_rows, check_view, check_views, is_mapped, to_tensor
 from .diagnostics import FitWarning, caller_stacklevel, diagnose
 from .distributed import Dist
@@ -66,18 +66,6 @@ class CorrNet(_CorrNetBase, auto_wrap_output_keys=None):
     diagnostics_ : Diagnostics      the post-fit checks (``corrnet.diagnostics``); their messages
                                     are also issued as ``FitWarning``
     """
-
-    # -- presets -------------------------------------------------------------------------------
-    @classmethod
-    def from_preset(cls, name: str, **overrides: Any) -> CorrNet:
-        """An estimator with a named preset's settings (``corrnet.config.PRESETS``: ``paper``, ``best``,
-        ``canonical``, ``canonical_wide``, ``seed_blog``, ``default``). An ``epochs`` override is the
-        number of epochs: it drops the preset's ``min_steps`` (unless that is overridden too)."""
-        params = preset(name)
-        if "epochs" in overrides and "min_steps" not in overrides:
-            params.pop("min_steps", None)
-        params.update(overrides)
-        return cls(**params)
 
     @classmethod
     def paper(cls, **overrides: Any) -> CorrNet:

@@ -1,12 +1,16 @@
 """ONNX export of a fitted CorrNet: one graph per use.
 
-``encode_x.onnx``  x (n, d_x)  -> h(x, 0) (n, k)
-``encode_y.onnx``  y (n, d_y)  -> h(0, y) (n, k)
-``encode_xy.onnx`` x, y        -> h(x, y) (n, k)
-``decode.onnx``    h (n, k)    -> x_hat (n, d_x), y_hat (n, d_y)
+``encode_x.onnx``   x (n, d_x)  -> the code from x alone (n, k), as ``transform(X=x)``
+``encode_y.onnx``   y (n, d_y)  -> the code from y alone (n, k), as ``transform(Y=y)``
+``encode_xy.onnx``  x, y        -> the code from both (n, k), as ``transform(x, y)``
+``generate_y.onnx`` x (n, d_x)  -> y generated from x (n, d_y), as ``generate(X=x)``
+``generate_x.onnx`` y (n, d_y)  -> x generated from y (n, d_x), as ``generate(Y=y)``
+``decode.onnx``     h (n, k)    -> x_hat (n, d_x), y_hat (n, d_y), from ``encode_xy``'s codes
 
 Inputs and outputs are in the data's own units: the fitted per-feature scaling (``scale``, an
 affine map per feature) is part of the graphs, as in ``CorrNet.transform`` / ``reconstruct``.
+A ``correlation="canonical"`` model's codes are aligned by its final linear CCA, which the decoders
+do not take: it has every graph but ``decode.onnx``.
 """
 
 from __future__ import annotations
@@ -40,17 +44,17 @@ class _EncodeX(nn.Module):
             self.register_buffer(name, t)
 
     def forward(self, x):
-        return self.m.encode([x * self.ax + self.cx, None])
+        return self.m.represent([x * self.ax + self.cx, None])
 
 
 class _EncodeY(_EncodeX):
     def forward(self, y):
-        return self.m.encode([None, y * self.ay + self.cy])
+        return self.m.represent([None, y * self.ay + self.cy])
 
 
 class _EncodeXY(_EncodeX):
     def forward(self, x, y):
-        return self.m.encode([x * self.ax + self.cx, y * self.ay + self.cy])
+        return self.m.represent([x * self.ax + self.cx, y * self.ay + self.cy])
 
 
 class _Decode(_EncodeX):
@@ -59,8 +63,20 @@ class _Decode(_EncodeX):
         return (x_hat - self.cx) / self.ax, (y_hat - self.cy) / self.ay
 
 
+class _GenerateY(_EncodeX):
+    def forward(self, x):
+        (y_hat,) = self.m.decode_pre(self.m.encode([x * self.ax + self.cx, None]), views=[1])
+        return (self.m.g(y_hat) - self.cy) / self.ay
+
+
+class _GenerateX(_EncodeX):
+    def forward(self, y):
+        (x_hat,) = self.m.decode_pre(self.m.encode([None, y * self.ay + self.cy]), views=[0])
+        return (self.m.g(x_hat) - self.cx) / self.ax
+
+
 def export_onnx(est, out_dir: str | os.PathLike, opset: int = 18) -> dict[str, Path]:
-    """Write the four ONNX graphs of a fitted estimator into ``out_dir``; returns their paths."""
+    """Write the ONNX graphs of a fitted estimator into ``out_dir`` (module docstring); returns their paths."""
     try:
         import onnx  # noqa: F401
     except ImportError as err:
@@ -68,12 +84,6 @@ def export_onnx(est, out_dir: str | os.PathLike, opset: int = 18) -> dict[str, P
     from sklearn.utils.validation import check_is_fitted
 
     check_is_fitted(est, "model_")
-    if est.model_.canonical:  # its transform (aligned codes) is not what the decode graph takes
-        raise ValueError(
-            "ONNX export of a correlation='canonical' model is not supported: its transform returns codes "
-            "aligned by the final linear CCA, which the decode graph cannot take. Export a 'per_unit' model, "
-            "or use the estimator (CorrNet.save / load)."
-        )
     model = est.model_.to("cpu").eval()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -85,8 +95,11 @@ def export_onnx(est, out_dir: str | os.PathLike, opset: int = 18) -> dict[str, P
         "encode_x": (_EncodeX(model, sc), (x,), ["x"], ["h"], {"x": n, "h": n}),
         "encode_y": (_EncodeY(model, sc), (y,), ["y"], ["h"], {"y": n, "h": n}),
         "encode_xy": (_EncodeXY(model, sc), (x, y), ["x", "y"], ["h"], {"x": n, "y": n, "h": n}),
-        "decode": (_Decode(model, sc), (h,), ["h"], ["x_hat", "y_hat"], {"h": n, "x_hat": n, "y_hat": n}),
+        "generate_y": (_GenerateY(model, sc), (x,), ["x"], ["y_hat"], {"x": n, "y_hat": n}),
+        "generate_x": (_GenerateX(model, sc), (y,), ["y"], ["x_hat"], {"y": n, "x_hat": n}),
     }
+    if not model.canonical:  # a canonical model's codes are aligned: not what its decoders take
+        specs["decode"] = (_Decode(model, sc), (h,), ["h"], ["x_hat", "y_hat"], {"h": n, "x_hat": n, "y_hat": n})
     paths = {}
     for name, (mod, args, ins, outs, dyn) in specs.items():
         path = out / f"{name}.onnx"

@@ -123,7 +123,7 @@ class ViewEncoder(nn.Module):
         for i, layer in enumerate(self.hidden):
             z = layer(x)  # (B, width)
             if self.norm == "layer":
-                z = F.layer_norm(z, z.shape[-1:])
+                z = F.layer_norm(z, (layer.out_features,))  # a Python int: ONNX export traces it
             elif self.norm == "batch":
                 bn = self.batch_norms[i]
                 if constant:

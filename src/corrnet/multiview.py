@@ -16,7 +16,7 @@ from . import persistence, training
 from .base import FitInputs, RunFiles, _CorrNetBase
 from .data import check_view, to_tensor
 from .objective import correlation
-from .params import with_parameters
+from .params import PASSES, with_parameters
 from .plans import Plan, Source
 
 
@@ -56,6 +56,13 @@ class MultiViewCorrNet(_CorrNetBase, auto_wrap_output_keys=None):
     history_, n_iter_, stop_reason_, best_epoch_, config_, lam_scores_, engine_, output_activation_, epochs_ :
         as in :class:`CorrNet`.
     """
+
+    @classmethod
+    def _preset_params(cls, params: dict[str, Any]) -> dict[str, Any]:
+        """The presets' two-view passes (``both``, ``x``, ``y``) are N views' ``all`` and ``single``."""
+        if tuple(params.get("reconstruct_from", ())) == PASSES:
+            params = {**params, "reconstruct_from": ("all", "single")}
+        return params
 
     # -- input checks --------------------------------------------------------------------------
     def _check_views(

@@ -233,8 +233,8 @@ def load_estimator(path: str | os.PathLike, cls: type, device: str | None = None
         # models saved before "auto" settings existed have no resolved config: their params are concrete
         config = est.config()
         if meta.get("config"):
-            saved, given = Config.from_dict(meta["config"]).validate(), config.to_dict()
-            differ = [k for k, v in saved.to_dict().items() if given[k] != "auto" and given[k] != v]
+            saved = Config.from_dict(meta["config"]).validate()
+            differ = config.unresolved_fields(saved)
             if differ or not saved.resolved:
                 raise ValueError(f"params and config disagree on {differ or 'auto settings'}")
             config = saved
