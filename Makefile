@@ -22,8 +22,9 @@ test: $(BIN)/.installed  ## lint + the whole test suite + the docs site (what CI
 	$(BIN)/python -m pytest
 	$(MAKE) docs
 
-docs: $(BIN)/.installed  ## the Sphinx site in docs/_build/html (warnings are errors; the gallery's examples run)
-	CORRNET_DATA=$${CORRNET_DATA:-$(CURDIR)/../shared/data} MPLBACKEND=Agg $(BIN)/sphinx-build -W --keep-going -q -b html docs docs/_build/html
+docs: $(BIN)/.installed  ## the Sphinx site in docs/_build/html (warnings are errors; the gallery's examples run; the wording check)
+	$(BIN)/sphinx-build -W --keep-going -q -b html docs docs/_build/html
+	$(BIN)/python tools/check_wording.py docs/_build/html
 
 quick: $(BIN)/.installed  ## lint + the tests not marked slow, in two worker processes (for contributors; CI runs `make test`)
 	$(BIN)/ruff check src tests benchmarks tools docs/conf.py docs/examples

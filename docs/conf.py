@@ -21,8 +21,9 @@ extensions = [
     "sphinx_gallery.gen_gallery",
 ]
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
-# docs/results/* and docs/mutation/* are the experiments' raw outputs (linked from the pages), not pages
-exclude_patterns = ["_build", "results", "mutation", "examples/README.rst"]
+# docs/results/* and docs/mutation/* are the experiments' raw outputs (linked from the pages), not pages;
+# docs/data/ holds the examples' data
+exclude_patterns = ["_build", "results", "mutation", "data", "examples/README.rst"]
 html_theme = "furo"
 html_title = f"corrnet {version}"
 myst_heading_anchors = 3

@@ -179,7 +179,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         validation_fraction=None,
         early_stopping=False,
     ),
-    # corrnet's best on MNIST halves (issue 11; every choice on the validation split, README "Presets"):
+    # corrnet's best on MNIST halves (every choice on the validation split, README "Presets"):
     # per-view encoders 500-300 into the 50-unit joint layer (the public deep Keras CorrNet's widths,
     # +8 points of transfer over one layer), untied decoders, lam = 4 (10-epoch screen, seed 0:
     # transfer 86.1 / 87.9 % vs 85.4 / 86.7 % at lam = 8, 85.5 / 87.2 % at lam = 2), Adam at 6e-3
@@ -208,7 +208,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         validation_fraction=None,
         early_stopping=False,
     ),
-    # Deep CCA's objective inside CorrNet (issue 25; docs/results/noisy-screen/ and
+    # Deep CCA's objective inside CorrNet (docs/results/noisy-screen/ and
     # docs/results/canonical-preset/, Noisy MNIST's validation split, k = 10, 10 epochs): the sum of
     # canonical correlations in place of the per-unit sum (seed 0: 83.8 -> 91.3 % view-1 SVM),
     # LayerNorm-ReLU encoder layers into a *linear* joint layer (-> 94.3 % without decoders), the
@@ -254,7 +254,7 @@ PRESETS: dict[str, dict[str, Any]] = {
 }
 
 # The canonical preset at Deep CCA's published widths (Wang et al. 2015: 3 x 1024 ReLU layers) with
-# BatchNorm, as the public re-implementations train them, and linear decoders (issue 25, goal 2;
+# BatchNorm, as the public re-implementations train them, and linear decoders (
 # docs/results/canon-wide/, Noisy MNIST's validation split, k = 10, seeds 0-2): 97.53 +- 0.13 %
 # view-1 SVM against the canonical preset's 96.75 +- 0.19 %, level with Deep CCA at its published
 # strength (97.72, 97.46 % on seeds 0, 1). Width or BatchNorm alone gives nothing (3 x 1024 with

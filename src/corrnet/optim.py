@@ -28,7 +28,7 @@ class _Eager:
     and each built-in ``step`` so that ``torch.compile`` does not trace them. The wrappers import
     ``torch._dynamo`` on their first call: 1.3-2.7 CPU seconds, and seconds more of garbage
     collection when the process exits, which was most of a small table's first fit in a new process
-    (issue 26). corrnet never calls an optimiser inside ``torch.compile`` (its ``compile`` engine
+   . corrnet never calls an optimiser inside ``torch.compile`` (its ``compile`` engine
     compiles the loss and its gradients only), so the undecorated methods do the same work; the
     steps run under ``no_grad``, as torch's wrappers do for a non-differentiable optimiser.
     """

@@ -153,7 +153,7 @@ PARAMS: tuple[Param, ...] = (
         "bool",
         (
             "Decoder weights are the transposed encoder weights (the original code, and the ``paper``\n"
-            "preset), with separate biases. Untied decoders did better on MNIST halves (README)."
+            "preset), with separate biases. Untied decoders did better on MNIST halves (results: MNIST halves)."
         ),
         config=True,
     ),
@@ -426,8 +426,9 @@ PARAMS: tuple[Param, ...] = (
         "int | str",
         'int or "auto"',
         (
-            "Epochs without improvement before early stopping. ``auto``: 3 epochs, and under Adam at least\n"
-            "500 optimiser steps' worth (1 000 rows in batches of 100: 50 epochs; MNIST's 45 000: 3)."
+            "Epochs without improvement before early stopping. ``auto``: 3 epochs, and under a minibatch\n"
+            "optimiser at least 500 steps' worth (1 000 rows in batches of 100: 50 epochs; MNIST's 45 000: 3);\n"
+            "under full-batch L-BFGS 10 epochs, half its budget (each epoch is one pass over the data)."
         ),
     ),
     Param(

@@ -45,7 +45,7 @@ CORRNET_GRID: tuple[dict[str, Any], ...] = (
     dict(n_components=128, epochs=4, tol=None),
     dict(n_components=300, epochs=2, tol=None),
 )
-# what a new user gets: only the code width set (issue 25's goal: the defaults ahead of SVD + CCA)
+# what a new user gets: only the code width set (the target: the defaults ahead of SVD + CCA)
 DEFAULT_GRID: tuple[dict[str, Any], ...] = (dict(n_components=100),)
 # the canonical preset with linear decoders: its mirrored ones decode 7 822 columns from 500 units six
 # times a step (10 minutes an epoch on one thread); docs/results/canon-text/
