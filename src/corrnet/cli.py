@@ -503,6 +503,57 @@ def experiment(name, out, seeds, epochs, subset, methods, data_dir, locales, qui
     click.echo(f"\nwrote {out or f'results/{name}'}/: results.md, results.csv, results.json, index.html", err=True)
 
 
+@main.command()
+@click.option(
+    "--tier",
+    type=click.Choice(("quick", "full")),
+    default="quick",
+    show_default=True,
+    help="quick: small tables and subsets (about two minutes); full: every task and method.",
+)
+@click.option("--tasks", default=None, help="Comma-separated subset of tasks [the tier's].")
+@click.option("--methods", default=None, help="Comma-separated subset of methods [the tier's].")
+@click.option("--seeds", default="0,1,2", show_default=True, help="Comma-separated model seeds.")
+@click.option("--out", default=None, type=click.Path(file_okay=False), help="Results directory [results/quality-TIER].")
+@click.option(
+    "--check",
+    "check_file",
+    type=click.Path(dir_okay=False, exists=True),
+    help="A recorded table: exit 1 if any row falls below it by more than its allowance.",
+)
+@click.option("--record", "record_file", type=click.Path(dir_okay=False), help="Write the table to check against.")
+@click.option("--data-dir", type=click.Path(file_okay=False))
+@click.option("--quiet", "-q", is_flag=True)
+def bench(tier, tasks, methods, seeds, out, check_file, record_file, data_dir, quiet) -> None:
+    """The quality gate: every method on every dataset of the tier, 3 seeds, one table.
+
+    Scores are on each task's test split (transfer accuracy, or cross-language classification
+    accuracy for SIB-200). --check compares with a recorded table and fails (exit 1) when a row's
+    mean falls below its record by more than max(2 sd, 2 points, 2 test rows), or is not measured."""
+    from .experiments import quality
+
+    res = quality.run_quality(
+        out or f"results/quality-{tier}",
+        tier=tier,
+        tasks=tuple(tasks.split(",")) if tasks else None,
+        methods=tuple(methods.split(",")) if methods else None,
+        seeds=tuple(int(x) for x in seeds.split(",") if x.strip()),
+        data_dir=data_dir,
+        verbose=not quiet,
+    )
+    click.echo(res["markdown"])
+    if record_file:
+        quality.write_record(record_file, res["rows"], tier)
+        click.echo(f"recorded {len(res['rows'])} rows in {record_file}", err=True)
+    if check_file:
+        failures = quality.check(res["rows"], quality.read_record(check_file))
+        for line in failures:
+            click.echo(f"REGRESSION {line}", err=True)
+        if failures:
+            sys.exit(1)
+        click.echo(f"no row below {check_file} by more than its allowance", err=True)
+
+
 def run() -> None:
     """Console entry point: Ctrl-C exits with 130 instead of a traceback.
 

@@ -1,0 +1,313 @@
+"""``corrnet bench``: the quality gate. Every method on every dataset, one table, and a check
+against a recorded table.
+
+Each *task* is a dataset with its split fixed and one headline score on its test split (higher is
+better):
+
+* ``transfer``: a LinearSVC trained on one view's training codes, tested on the other view's test
+  codes, the mean of both directions (the paper's protocol); with N views the mean over all
+  ordered pairs;
+* ``cldc``: cross-language document classification on SIB-200 (English <-> German): a logistic
+  regression trained on the source language's training codes (C chosen on its development codes),
+  tested on the target language's test codes, the mean of both directions.
+
+Methods: ``default`` (``CorrNet(k)``, nothing else set), the presets (``canonical``, ``best``),
+``cca`` (linear CCA on standardised views, its ridge chosen on the validation split's score) and ``dcca`` (Deep CCA,
+(500, 300) ReLU layers, 30 epochs). Model seeds 0, 1, 2 on one fixed split: the spread is the
+model's, not the split's.
+
+Two tiers: ``quick`` (small tables and subsets, about two minutes on 2 cores; CI runs it) and
+``full`` (every task and method). ``--check RECORD`` fails when a row's mean falls below the
+recorded mean by more than ``max(2 sd, FLOOR (2 points), 2 test rows)``; ``--record RECORD`` writes the
+table to check against (update it on purpose, in its own commit).
+
+``TUNED_ON`` marks the tasks some default was chosen on; the others are held out of every choice.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .. import metrics
+from ..baselines import DeepCCA, LinearCCA
+from ..datasets import MultiViewData, digits_halves, digits_halves_raw
+from ..datasets.tabular import breast_cancer_views, iris_views, mfeat_views, wine_views
+from ..estimator import CorrNet
+from ..multiview import MultiViewCorrNet
+from . import tables
+from .defaults import _Standardised
+
+# a drop of at most two points (of a score in [0, 1]) is never a regression: another CPU rounds
+# differently, and full-batch L-BFGS carries the last bits into the codes
+FLOOR = 0.02
+CCA_REGS = (1e-4, 1e-3, 1e-2, 1e-1, 1.0)
+SEEDS = (0, 1, 2)
+
+
+@dataclass
+class Views:
+    """A task's data: per split a list of views (rows aligned) and the labels."""
+
+    train: list[Any]
+    val: list[Any]
+    test: list[Any]
+    y_train: np.ndarray
+    y_val: np.ndarray
+    y_test: np.ndarray
+
+
+@dataclass(frozen=True)
+class Task:
+    load: Callable[[str | None], Views]
+    k: int
+    score: str = "transfer"  # or "cldc"
+    quick: bool = True
+
+
+def _two(d: MultiViewData) -> Views:
+    return Views([d.X_train, d.Y_train], [d.X_val, d.Y_val], [d.X_test, d.Y_test], d.y_train, d.y_val, d.y_test)
+
+
+def _mfeat(x: str, y: str) -> Callable[[str | None], Views]:
+    return lambda _: _two(mfeat_views(x, y))
+
+
+def _mfeat_six(_: str | None) -> Views:
+    from ..datasets.tabular import MFEAT
+
+    names = list(MFEAT)
+    ds = [mfeat_views(names[0], v) for v in names[1:]]
+    parts = {p: [getattr(ds[0], f"X_{p}")] + [getattr(d, f"Y_{p}") for d in ds] for p in ("train", "val", "test")}
+    return Views(parts["train"], parts["val"], parts["test"], ds[0].y_train, ds[0].y_val, ds[0].y_test)
+
+
+def _sib200(data_dir: str | None) -> Views:
+    """SIB-200 English / German sentences, word TF-IDF (fitted on the training split): train 701,
+    dev 99, test 204 (the dataset's own splits)."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    from ..datasets.sib200 import sib200
+
+    d = sib200(("eng_Latn", "deu_Latn"), data_dir)
+    views = {}
+    for i, lang in enumerate(("eng_Latn", "deu_Latn")):
+        vec = TfidfVectorizer(min_df=2, sublinear_tf=True, dtype=np.float32).fit(d["train"].texts[lang])
+        views[i] = {s: vec.transform(d[s].texts[lang]) for s in ("train", "dev", "test")}
+    return Views(
+        [views[0]["train"], views[1]["train"]],
+        [views[0]["dev"], views[1]["dev"]],
+        [views[0]["test"], views[1]["test"]],
+        d["train"].labels,
+        d["dev"].labels,
+        d["test"].labels,
+    )
+
+
+def _mnist_halves(data_dir: str | None) -> Views:
+    from ..datasets import mnist_halves
+
+    return _two(mnist_halves(data_dir))
+
+
+TASKS: dict[str, Task] = {
+    "digits-halves": Task(lambda _: _two(digits_halves()), 20),  # the demo's split
+    "breast-cancer": Task(lambda _: _two(breast_cancer_views()), 10),
+    "wine": Task(lambda _: _two(wine_views()), 6),
+    "iris": Task(lambda _: _two(iris_views()), 2),
+    "digits-halves-raw": Task(lambda _: _two(digits_halves_raw()), 20),
+    "mfeat-zer-mor": Task(_mfeat("zer", "mor"), 6),
+    "mfeat-fou-fac": Task(_mfeat("fou", "fac"), 20),
+    "mfeat-kar-mor": Task(_mfeat("kar", "mor"), 6),
+    "mfeat-fac-kar": Task(_mfeat("fac", "kar"), 20),
+    "mfeat-fou-pix": Task(_mfeat("fou", "pix"), 20),
+    "mfeat-six-views": Task(_mfeat_six, 6),
+    "sib200-en-de": Task(_sib200, 50, score="cldc"),
+    "mnist-halves": Task(_mnist_halves, 50, quick=False),
+}
+# the tasks some default or preset was chosen on (the rest are held out of every choice)
+TUNED_ON = ("digits-halves", "breast-cancer", "wine", "digits-halves-raw", "mnist-halves")
+QUICK_METHODS = ("default", "cca")
+FULL_METHODS = ("default", "canonical", "best", "cca", "dcca")
+
+
+def _fit(method: str, v: Views, k: int, seed: int) -> Any:
+    """Fit ``method`` on the training views (the validation views choose CCA's ridge)."""
+    n = len(v.train)
+    if method in ("default", "canonical", "best"):
+        kw: dict[str, Any] = {"n_components": k, "random_state": seed}
+        sparse = any(hasattr(A, "tocsr") for A in v.train)
+        if method == "canonical" and sparse:
+            kw["decoder_layers"] = ()  # wide sparse views: linear decoders (the guide's advice)
+        if n > 2:
+            return MultiViewCorrNet.from_preset(method, **kw).fit(v.train)
+        return CorrNet.from_preset(method, **kw).fit(*v.train)
+    if n > 2:
+        raise ValueError(f"{method} takes two views")
+    dense = [A.toarray() if hasattr(A, "toarray") else A for A in v.train]
+    if method == "dcca":
+        return DeepCCA(k, layers=(500, 300), activation="relu", random_state=seed).fit(*dense)
+    if method == "cca":
+        val = Views(v.val, v.val, v.val, v.y_val, v.y_val, v.y_val)
+        cands = [_Standardised(LinearCCA(k, reg=r)).fit(*dense) for r in CCA_REGS]  # standardised views
+        return max(cands, key=lambda c: _transfer(c, v, val.test, v.y_val))
+    raise ValueError(f"unknown method {method!r}; use some of {FULL_METHODS}.")
+
+
+def _codes(est: Any, view: int, n_views: int, A: Any) -> np.ndarray:
+    if isinstance(est, MultiViewCorrNet):
+        return est.transform([A if j == view else None for j in range(n_views)])
+    if not isinstance(est, CorrNet) and hasattr(A, "toarray"):  # the baselines take dense views
+        A = A.toarray()
+    return est.transform(X=A) if view == 0 else est.transform(Y=A)
+
+
+def _transfer(est: Any, v: Views, test: list[Any], y_test: np.ndarray) -> float:
+    n = len(v.train)
+    htr = [_codes(est, i, n, A) for i, A in enumerate(v.train)]
+    hte = [_codes(est, i, n, A) for i, A in enumerate(test)]
+    accs = [metrics.transfer_accuracy(htr[i], v.y_train, hte[j], y_test) for i in range(n) for j in range(n) if i != j]
+    return float(np.mean(accs))
+
+
+def _cldc(est: Any, v: Views) -> float:
+    """Source-language classifier (C chosen on the source's dev codes), target-language test codes."""
+    from sklearn.linear_model import LogisticRegression
+
+    accs = []
+    for src, tgt in ((0, 1), (1, 0)):
+        htr, hdev = _codes(est, src, 2, v.train[src]), _codes(est, src, 2, v.val[src])
+        clfs = [LogisticRegression(C=c, max_iter=2000).fit(htr, v.y_train) for c in (0.1, 1.0, 10.0, 100.0)]
+        clf = max(clfs, key=lambda c: c.score(hdev, v.y_val))
+        accs.append(clf.score(_codes(est, tgt, 2, v.test[tgt]), v.y_test))
+    return float(np.mean(accs))
+
+
+def score(task: Task, est: Any, v: Views) -> float:
+    return _cldc(est, v) if task.score == "cldc" else _transfer(est, v, v.test, v.y_test)
+
+
+def applies(method: str, v: Views, task: Task) -> bool:
+    """Whether ``method`` runs on ``task``: the linear and deep CCA baselines take two views; the
+    canonical objective takes two; ``best`` is for dense views."""
+    two = len(v.train) == 2
+    sparse = any(hasattr(A, "tocsr") for A in v.train)
+    return {"cca": two, "dcca": two and not sparse, "canonical": two, "best": not sparse}.get(method, True)
+
+
+def run_quality(
+    out: str | Path = "results/quality",
+    tier: str = "quick",
+    tasks: tuple[str, ...] | None = None,
+    methods: tuple[str, ...] | None = None,
+    seeds: tuple[int, ...] = SEEDS,
+    data_dir: str | None = None,
+    verbose: bool = True,
+) -> dict[str, Any]:
+    """Fit every method on every task of the tier (or ``tasks``) with every seed; write
+    ``results.{md,csv,json}`` into ``out`` and return ``{"rows": ..., "runs": ..., "markdown": ...}``."""
+    names = tasks or tuple(n for n, t in TASKS.items() if t.quick or tier == "full")
+    methods = methods or (QUICK_METHODS if tier == "quick" else FULL_METHODS)
+    runs: list[dict[str, Any]] = []
+    for name in names:
+        task = TASKS[name]
+        v = task.load(data_dir)
+        for method in methods:
+            if not applies(method, v, task):
+                continue
+            for seed in seeds if method != "cca" else seeds[:1]:  # CCA is deterministic
+                t0 = time.perf_counter()
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    est = _fit(method, v, task.k, seed)
+                fit_s = time.perf_counter() - t0
+                run = {"task": name, "method": method, "seed": seed, "score": score(task, est, v), "fit_s": fit_s}
+                run["n_test"] = len(v.y_test)
+                runs.append(run)
+                if verbose:
+                    print(json.dumps(run), flush=True)
+    rows = summarise(runs)
+    md = markdown(rows)
+    tables.write_tables(
+        out,
+        md,
+        {"tier": tier, "seeds": list(seeds), "rows": rows, "runs": runs},
+        csv_rows=rows,
+        csv_columns=list(rows[0]) if rows else None,
+    )
+    return {"dir": str(out), "rows": rows, "runs": runs, "markdown": md}
+
+
+def summarise(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per (task, method): mean and sd of the score over seeds, mean fit seconds."""
+    rows = []
+    for key in dict.fromkeys((r["task"], r["method"]) for r in runs):
+        rs = [r for r in runs if (r["task"], r["method"]) == key]
+        s = [r["score"] for r in rs]
+        rows.append(
+            {
+                "task": key[0],
+                "method": key[1],
+                "seeds": len(s),
+                "mean": float(np.mean(s)),
+                "sd": float(np.std(s, ddof=1)) if len(s) > 1 else 0.0,
+                "fit_s": float(np.mean([r["fit_s"] for r in rs])),
+                "n_test": rs[0]["n_test"],
+                "held_out": key[0] not in TUNED_ON,
+            }
+        )
+    return rows
+
+
+def markdown(rows: list[dict[str, Any]]) -> str:
+    lines = ["| task | method | score % (mean ± sd) | seeds | fit s |", "|---|---|---|---|---|"]
+    for r in rows:
+        name = r["task"] + ("" if not r["held_out"] else " (held out)")
+        lines.append(
+            f"| {name} | {r['method']} | {100 * r['mean']:.1f} ± {100 * r['sd']:.1f} | {r['seeds']} | "
+            f"{r['fit_s']:.1f} |"
+        )
+    return "\n".join(lines)
+
+
+def allowed_drop(recorded: dict[str, Any]) -> float:
+    """How far a row may fall below its record: 2 sd of the recorded seeds, at least FLOOR and at
+    least two test rows' worth (a small test split moves in steps of 1 / n_test)."""
+    return max(2 * recorded["sd"], FLOOR, 2 / recorded["n_test"])
+
+
+def check(rows: list[dict[str, Any]], record: list[dict[str, Any]]) -> list[str]:
+    """The regressions: one line per recorded row whose current mean is below ``record - allowed``."""
+    now = {(r["task"], r["method"]): r for r in rows}
+    failures = []
+    for rec in record:
+        cur = now.get((rec["task"], rec["method"]))
+        if cur is None:
+            failures.append(f"{rec['task']} / {rec['method']}: recorded but not measured in this run")
+            continue
+        drop = rec["mean"] - cur["mean"]
+        if drop > allowed_drop(rec):
+            failures.append(
+                f"{rec['task']} / {rec['method']}: {100 * cur['mean']:.1f} % against the recorded "
+                f"{100 * rec['mean']:.1f} ± {100 * rec['sd']:.1f} % (down {100 * drop:.1f} points; "
+                f"allowed {100 * allowed_drop(rec):.1f})"
+            )
+    return failures
+
+
+def read_record(path: str | Path) -> list[dict[str, Any]]:
+    return json.loads(Path(path).read_text())["rows"]
+
+
+def write_record(path: str | Path, rows: list[dict[str, Any]], tier: str) -> None:
+    """The table to check against, with the command that re-makes it."""
+    doc = {"tier": tier, "command": f"corrnet bench --tier {tier} --record {path}", "rows": rows}
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_text(json.dumps(doc, indent=1) + "\n")
