@@ -100,3 +100,28 @@ def test_bench_records_then_checks_and_fails_on_a_drop(tmp_path):
     (tmp_path / "rec.json").write_text(json.dumps(rec))
     r = CliRunner().invoke(main, [*args, "--check", str(tmp_path / "rec.json")])
     assert r.exit_code == 1 and r.output.count("REGRESSION") == 4
+
+
+class _Identity:
+    def transform(self, X=None, Y=None):
+        return X if X is not None else Y
+
+
+def test_retrieval_scores_recall_at_1_both_ways():
+    rng = np.random.default_rng(0)
+    A = rng.normal(size=(50, 4))
+    v = quality.Views([A, A], [A, A], [A, A[::-1].copy()], *(np.zeros(50, int),) * 3)
+    assert quality._retrieval(_Identity(), v, [A, A]) == 1.0
+    assert quality._retrieval(_Identity(), v, v.test) <= 0.1  # rows no longer aligned
+
+
+def test_linear_cca_reduces_only_wide_sparse_views_by_svd():
+    import scipy.sparse as sp
+
+    rng = np.random.default_rng(0)
+    wide = sp.random(400, 3_000, density=0.01, format="csr", random_state=0, dtype=np.float32)
+    narrow = rng.normal(size=(400, 20)).astype(np.float32)
+    svd = [quality._svd(wide, 10), quality._svd(narrow, 10)]
+    assert svd[0].components_.shape == (quality.SVD_WIDTH, 3_000) and svd[1] is None
+    est = quality._Reduced(quality.LinearCCA(10, reg=0.1), svd).fit(wide, narrow)
+    assert est.transform(X=wide).shape == est.transform(Y=narrow).shape == (400, 10)
