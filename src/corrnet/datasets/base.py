@@ -1,10 +1,22 @@
-"""The container every loader returns."""
+"""The container every loader returns, and where loaders look for data files."""
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
+
+
+def data_dirs(name: str, data_dir: str | os.PathLike | None = None) -> list[Path]:
+    """Where a dataset's directory ``name`` is looked for, in order: ``data_dir`` and
+    ``data_dir/name``, ``$CORRNET_DATA/name``, ``../shared/data/name`` from the working directory."""
+    cands = [] if data_dir is None else [Path(data_dir), Path(data_dir) / name]
+    if os.environ.get("CORRNET_DATA"):
+        cands.append(Path(os.environ["CORRNET_DATA"]) / name)
+    cands.append(Path.cwd().parent / "shared" / "data" / name)
+    return cands
 
 
 @dataclass

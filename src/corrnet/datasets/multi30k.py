@@ -12,6 +12,8 @@ import hashlib
 import os
 from pathlib import Path
 
+from .base import data_dirs
+
 MD5 = {
     "train.en.gz": "0065d13af80720a55ca8153d126e6627",
     "train.de.gz": "81ff90b99829c0cd4b1b587d394afd39",
@@ -24,10 +26,7 @@ SPLITS = {"train": "train", "val": "val", "test": "test_2016_flickr"}
 
 
 def find_multi30k(data_dir: str | os.PathLike | None = None) -> Path:
-    cands = [] if data_dir is None else [Path(data_dir), Path(data_dir) / "multi30k"]
-    if os.environ.get("CORRNET_DATA"):
-        cands.append(Path(os.environ["CORRNET_DATA"]) / "multi30k")
-    cands.append(Path.cwd().parent / "shared" / "data" / "multi30k")
+    cands = data_dirs("multi30k", data_dir)
     for c in cands:
         if (c / "train.en.gz").is_file():
             return c

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .base import data_dirs
+
 SPLITS = ("train", "dev", "test")
 CATEGORIES = ("science/technology", "travel", "politics", "sports", "health", "entertainment", "geography")
 
@@ -33,10 +35,7 @@ class Sentences:
 
 
 def find_sib200(data_dir: str | os.PathLike | None = None) -> Path:
-    cands = [] if data_dir is None else [Path(data_dir), Path(data_dir) / "sib200"]
-    if os.environ.get("CORRNET_DATA"):
-        cands.append(Path(os.environ["CORRNET_DATA"]) / "sib200")
-    cands.append(Path.cwd().parent / "shared" / "data" / "sib200")
+    cands = data_dirs("sib200", data_dir)
     for c in cands:
         if (c / "MD5SUMS").is_file() and (c / "eng_Latn" / "train.tsv").is_file():
             return c
