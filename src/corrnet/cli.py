@@ -477,7 +477,14 @@ def demo(out: str, epochs: int | None, components: int, seed: int, as_json: bool
 @click.option("--subset", type=click.IntRange(100), help="Use only the first N rows of each split (smoke runs).")
 @click.option("--methods", default=None, help="Comma-separated subset of methods to run.")
 @click.option("--data-dir", type=click.Path(file_okay=False))
-@click.option("--locales", default=None, help="transliteration: comma-separated CLDR locales [ru,el,hi,ar,ko].")
+@click.option(
+    "--locales",
+    "--languages",
+    "locales",
+    default=None,
+    help="transliteration: CLDR locales [ru,el,hi,ar,ko]; cldc: SIB-200 languages, the first paired with "
+    "each other one both ways [eng_Latn,deu_Latn,fra_Latn]. Comma-separated.",
+)
 @click.option("--quiet", "-q", is_flag=True)
 def experiment(name, out, seeds, epochs, subset, methods, data_dir, locales, quiet) -> None:
     """Reproduce a results table: CorrNet (paper recipe and best) next to the baselines.
@@ -486,6 +493,9 @@ def experiment(name, out, seeds, epochs, subset, methods, data_dir, locales, qui
     random). ``mnist-quadrants``: four views, MultiViewCorrNet vs MAXVAR generalised CCA. ``bridge``:
     left and right halves never paired, each paired with a pivot view. ``transliteration``: are two
     names in two scripts the same name (CLDR names via babel; CorrNet, CCA, romanisation, random)?
+    ``cldc``: cross-language topic classification on SIB-200 (a classifier trained on one
+    language's codes, tested on another's; CorrNet, SVD + CCA, Deep CCA, no adaptation, majority,
+    the in-language upper bound).
     ``defaults``: CorrNet() with
     no settings vs tuned, corrnet 0.1's defaults, CCA and kernel CCA on six datasets at their
     published scale (--methods picks methods)."""

@@ -91,6 +91,21 @@ def _transliteration(out, *, seeds, methods=None, data_dir=None, subset=None, ep
     )
 
 
+def _cldc(out, *, seeds, methods=None, data_dir=None, subset=None, epochs=None, verbose=True, locales=None):
+    """``locales``: SIB-200 languages, the first paired with each of the others, both ways."""
+    from .cldc import DIRECTIONS, METHODS, directions_for, run_cldc
+
+    return run_cldc(
+        out,
+        directions=directions_for(locales) if locales else DIRECTIONS,
+        methods=methods or METHODS,
+        seeds=seeds,
+        data_dir=data_dir,
+        epochs=epochs,
+        verbose=verbose,
+    )
+
+
 REGISTRY: dict[str, Run] = {
     "mnist-halves": _paper("mnist-halves"),
     "noisy-mnist": _paper("noisy-mnist"),
@@ -101,4 +116,5 @@ REGISTRY: dict[str, Run] = {
     "mnist-quadrants": _nview("mnist-quadrants"),
     "bridge": _nview("bridge"),
     "transliteration": _transliteration,
+    "cldc": _cldc,
 }

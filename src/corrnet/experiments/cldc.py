@@ -1,0 +1,363 @@
+"""Cross-language document classification (CLDC) on SIB-200: the paper's first application.
+
+The protocol, fixed:
+
+* **Representation.** Learned from the parallel train + dev sentences of the two languages (800
+  pairs; topic labels unused). Test sentences never enter it, nor any feature vocabulary.
+* **Classifier.** A logistic regression trained on the *source* language's training codes (701
+  sentences), its C chosen on the source language's dev codes (99). Target labels are never used
+  for any choice.
+* **Test.** On the *target* language's test codes (204 sentences), computed from that language alone.
+* **Scores.** Accuracy and macro-F1 on the target test split; seeded methods over several seeds.
+
+Features: each language's TF-IDF (character 2-4-grams within word boundaries, ``min_df=2``,
+sublinear term frequency), fitted on that language's representation sentences.
+
+Methods:
+
+* ``majority``: the source training split's most frequent topic;
+* ``no-adaptation``: one shared TF-IDF vocabulary over both languages, the classifier trained on
+  the source's vectors and applied to the target's (what shared spelling alone carries);
+* ``cca``: a truncated SVD (300) of each view, standardised, then linear CCA (k); its ridge chosen
+  on the source dev score;
+* ``dcca``: Deep CCA on the same SVD-reduced views ((500, 300) ReLU layers, k outputs);
+* ``corrnet``: ``CorrNet(n_components=k)`` with nothing else set, on the sparse TF-IDF views;
+* ``corrnet-canonical``: the ``canonical`` preset with linear decoders;
+* ``in-language``: the upper bound, the classifier trained and tested in the target language.
+
+:func:`run_pair` takes any two SIB-200 language folders (``eng_Latn``, ``deu_Latn``, ...); the
+others are looked for the same way (``data_dir``, ``$CORRNET_DATA/sib200``, ``../shared/data/sib200``).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import tables
+
+DIRECTIONS = (("eng_Latn", "deu_Latn"), ("deu_Latn", "eng_Latn"), ("eng_Latn", "fra_Latn"), ("fra_Latn", "eng_Latn"))
+METHODS = ("majority", "no-adaptation", "cca", "dcca", "corrnet", "corrnet-canonical", "in-language")
+SEEDED = ("dcca", "corrnet", "corrnet-canonical")
+C_GRID = (0.1, 1.0, 10.0, 100.0)
+CCA_REGS = (1e-3, 1e-2, 1e-1, 1.0)
+SVD_WIDTH = 300
+TFIDF = {"analyzer": "char_wb", "ngram_range": (2, 4), "min_df": 2, "sublinear_tf": True}
+
+
+@dataclass
+class PairData:
+    """One language pair's SIB-200 sentences: ``texts[split][i]`` the (n,) sentences of language i
+    (0: source, 1: target) in ``split`` (train, dev, test), ``labels[split]`` (n,) topic indices."""
+
+    langs: tuple[str, str]
+    texts: dict[str, tuple[list[str], list[str]]]
+    labels: dict[str, np.ndarray]
+
+    def representation_texts(self, i: int) -> list[str]:
+        """Language i's sentences the representation learns from: train then dev (701 + 99 = 800)."""
+        return self.texts["train"][i] + self.texts["dev"][i]
+
+
+def load_pair(src: str, tgt: str, data_dir: str | None = None) -> PairData:
+    from ..datasets.sib200 import sib200
+
+    d = sib200((src, tgt), data_dir)
+    texts = {s: (d[s].texts[src], d[s].texts[tgt]) for s in d}
+    return PairData((src, tgt), texts, {s: d[s].labels for s in d})
+
+
+def _vectoriser(texts: list[str]) -> Any:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    return TfidfVectorizer(dtype=np.float32, **TFIDF).fit(texts)
+
+
+def _classify(train: np.ndarray, dev: np.ndarray, test: np.ndarray, p: PairData, test_split: str = "test") -> dict:
+    """Logistic regression on ``train`` codes (source train labels), C chosen on ``dev`` codes (source
+    dev labels); accuracy and macro-F1 of ``test`` codes against ``p.labels[test_split]``, and the
+    dev accuracy that chose C."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import f1_score
+
+    clfs = [LogisticRegression(C=c, max_iter=3000).fit(train, p.labels["train"]) for c in C_GRID]
+    devs = [c.score(dev, p.labels["dev"]) for c in clfs]
+    best = clfs[int(np.argmax(devs))]
+    pred, y = best.predict(test), p.labels[test_split]
+    return {
+        "accuracy": float(np.mean(pred == y)),
+        "macro_f1": float(f1_score(y, pred, average="macro")),
+        "dev_accuracy": float(max(devs)),
+        "C": float(best.C),
+    }
+
+
+class _Encoder:
+    """A fitted two-view method as codes per language: ``codes(i, A)`` -> (n, k)."""
+
+    def __init__(self, codes: Callable[[int, Any], np.ndarray]) -> None:
+        self.codes = codes
+
+
+def _fit_corrnet(
+    views: list[Any], k: int, seed: int, preset: str | None, unpaired: list[Any], epochs: int | None
+) -> _Encoder:
+    from ..estimator import CorrNet
+
+    kw: dict[str, Any] = {"n_components": k, "random_state": seed, **({"epochs": epochs} if epochs else {})}
+    if preset is None:
+        est = CorrNet(**kw)
+    else:
+        est = CorrNet.from_preset(preset, decoder_layers=(), **kw)
+    est.fit(*views, X_unpaired=unpaired[0], Y_unpaired=unpaired[1])
+    return _Encoder(lambda i, A: est.transform(X=A) if i == 0 else est.transform(Y=A))
+
+
+class _SVDViews:
+    """Each view reduced by a truncated SVD fitted on its representation rows, then standardised."""
+
+    def __init__(self, views: list[Any], width: int = SVD_WIDTH) -> None:
+        from sklearn.decomposition import TruncatedSVD
+        from sklearn.preprocessing import StandardScaler
+
+        self.svd = [TruncatedSVD(min(width, A.shape[1] - 1), random_state=0).fit(A) for A in views]
+        self.scale = [StandardScaler().fit(s.transform(A)) for s, A in zip(self.svd, views)]
+
+    def __call__(self, i: int, A: Any) -> np.ndarray:
+        return self.scale[i].transform(self.svd[i].transform(A)).astype(np.float32)
+
+
+def _fit_cca(views: list[Any], k: int, reg: float, red: _SVDViews) -> _Encoder:
+    from ..baselines import LinearCCA
+
+    cca = LinearCCA(k, reg=reg).fit(red(0, views[0]), red(1, views[1]))
+    return _Encoder(lambda i, A: cca.transform(X=red(0, A)) if i == 0 else cca.transform(Y=red(1, A)))
+
+
+def _fit_dcca(views: list[Any], k: int, seed: int, red: _SVDViews, epochs: int | None) -> _Encoder:
+    from ..baselines import DeepCCA
+
+    kw = {"epochs": epochs} if epochs else {}
+    dcca = DeepCCA(k, layers=(500, 300), activation="relu", random_state=seed, **kw)
+    dcca.fit(red(0, views[0]), red(1, views[1]))
+    return _Encoder(lambda i, A: dcca.transform(X=red(0, A)) if i == 0 else dcca.transform(Y=red(1, A)))
+
+
+def _transfer(enc: _Encoder, X: dict[str, list[Any]], p: PairData) -> dict:
+    """The protocol's score for a fitted representation: source train/dev codes, target test codes."""
+    return _classify(enc.codes(0, X["train"][0]), enc.codes(0, X["dev"][0]), enc.codes(1, X["test"][1]), p)
+
+
+@dataclass
+class Extra:
+    """More representation data than the 800 SIB-200 pairs: ``pairs`` (two lists of parallel
+    sentences, source then target language) and ``unpaired`` (sentences in one language only, none
+    a translation of another: source-only, then target-only). Only the representation sees them."""
+
+    pairs: tuple[list[str], list[str]] = ([], [])
+    unpaired: tuple[list[str], list[str]] = ([], [])
+    name: str = ""
+
+
+def run_pair(
+    p: PairData,
+    methods: tuple[str, ...] = METHODS,
+    seeds: tuple[int, ...] = (0, 1, 2, 3, 4),
+    k: int = 50,
+    extra: Extra | None = None,
+    epochs: int | None = None,
+    verbose: bool = False,
+) -> list[dict[str, Any]]:
+    """Every method on one direction (``p.langs[0]`` -> ``p.langs[1]``): one run per method and seed,
+    ``{"source", "target", "method", "seed", "accuracy", "macro_f1", "dev_accuracy", "fit_s"}``.
+    ``extra``: representation data beyond SIB-200's pairs (the vocabularies see it too); unpaired
+    rows reach only CorrNet. ``epochs`` overrides the neural models' epochs (smoke runs)."""
+    extra = extra or Extra()
+    texts = [p.representation_texts(i) + extra.pairs[i] for i in range(2)]
+    vecs = [_vectoriser(t + u) for t, u in zip(texts, extra.unpaired)]
+    X = {s: [v.transform(t) for v, t in zip(vecs, p.texts[s])] for s in p.texts}
+    rep = [v.transform(t) for v, t in zip(vecs, texts)]
+    unpaired = [v.transform(u) if u else None for v, u in zip(vecs, extra.unpaired)]
+    runs: list[dict[str, Any]] = []
+    red = _SVDViews(rep) if {"cca", "dcca"} & set(methods) else None
+    for method in methods:
+        for seed in seeds if method in SEEDED else seeds[:1]:
+            t0 = time.perf_counter()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                res = _method(method, seed, p, X, rep, red, k, unpaired, epochs)
+            run = {"source": p.langs[0], "target": p.langs[1], "method": method, "seed": seed, **res}
+            runs.append({**run, "fit_s": time.perf_counter() - t0, "extra": extra.name})
+            if verbose:
+                print(json.dumps(runs[-1]), flush=True)
+    return runs
+
+
+def _method(
+    method: str,
+    seed: int,
+    p: PairData,
+    X: dict,
+    rep: list[Any],
+    red: Any,
+    k: int,
+    unpaired: list[Any],
+    epochs: int | None = None,
+) -> dict:
+    if method == "majority":
+        from sklearn.metrics import f1_score
+
+        y = p.labels["test"]
+        pred = np.full_like(y, np.bincount(p.labels["train"]).argmax())
+        acc = float(np.mean(pred == y))
+        return {"accuracy": acc, "macro_f1": float(f1_score(y, pred, average="macro")), "dev_accuracy": float("nan")}
+    if method == "no-adaptation":
+        shared = _vectoriser(p.representation_texts(0) + p.representation_texts(1))
+        src, tgt = (shared.transform(p.texts[s][i]) for s, i in (("train", 0), ("test", 1)))
+        return _classify(src, shared.transform(p.texts["dev"][0]), tgt, p)
+    if method == "in-language":
+        return _classify(X["train"][1], X["dev"][1], X["test"][1], p)
+    if method == "cca":
+        cands = [_fit_cca(rep, k, r, red) for r in CCA_REGS]
+        scores = [_transfer(c, X, p) for c in cands]
+        return max(scores, key=lambda s: s["dev_accuracy"])  # chosen on the source dev split
+    if method == "dcca":
+        return _transfer(_fit_dcca(rep, k, seed, red, epochs), X, p)
+    if method in ("corrnet", "corrnet-canonical"):
+        preset = None if method == "corrnet" else "canonical"
+        return _transfer(_fit_corrnet(rep, k, seed, preset, unpaired, epochs), X, p)
+    raise ValueError(f"unknown method {method!r}; use some of {METHODS}.")
+
+
+def run_extra_data(
+    out: str | Path = "results/cldc-extra",
+    n_extra: int = 5_000,
+    methods: tuple[str, ...] = ("cca", "corrnet"),
+    seeds: tuple[int, ...] = (0, 1, 2),
+    data_dir: str | None = None,
+    verbose: bool = True,
+) -> dict[str, Any]:
+    """English <-> German with more representation data than SIB-200's 800 pairs: ``n_extra`` Multi30k
+    training captions (another domain: image captions) added as pairs, or the same number added as
+    unpaired rows (the first half English only, the second half German only, so no caption meets
+    its translation). Writes the table (one row per data x method) into ``out``."""
+    from ..datasets.multi30k import multi30k
+
+    en, de = (list(t[:n_extra]) for t in multi30k(data_dir)["train"])
+    half = n_extra // 2
+    extras = [Extra(name="SIB-200 pairs only"), Extra(pairs=(en, de), name=f"+ {n_extra} caption pairs")]
+    extras.append(Extra(unpaired=(en[:half], de[half:]), name=f"+ {n_extra} unpaired captions"))
+    runs: list[dict[str, Any]] = []
+    for src, tgt in DIRECTIONS[:2]:
+        p = load_pair(src, tgt, data_dir)
+        for ex in extras:
+            ms = tuple(m for m in methods if m.startswith("corrnet") or not ex.unpaired[0])  # CCA needs pairs
+            for run in run_pair(p, ms, seeds, extra=ex, verbose=verbose):
+                runs.append({**run, "method": f"{run['method']} ({ex.name})"})
+        rows, md = _write(out, runs, {"n_extra": n_extra}, "SIB-200 cross-language classification, more data")
+    return {"dir": str(out), "rows": rows, "runs": runs, "markdown": md}
+
+
+def directions_for(languages: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    """The first language paired with each of the others, both ways: (en, de, fr) -> en->de, de->en,
+    en->fr, fr->en."""
+    if len(languages) < 2:
+        raise ValueError(f"cldc needs at least two SIB-200 languages (got {list(languages)}), e.g. eng_Latn,deu_Latn.")
+    first = languages[0]
+    return tuple(d for other in languages[1:] for d in ((first, other), (other, first)))
+
+
+def summarise(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per (direction, method): mean and sd over seeds of accuracy and macro-F1, mean fit s."""
+    rows = []
+    for key in dict.fromkeys((r["source"], r["target"], r["method"]) for r in runs):
+        rs = [r for r in runs if (r["source"], r["target"], r["method"]) == key]
+        row = {"source": key[0], "target": key[1], "method": key[2], "seeds": len(rs)}
+        for m in ("accuracy", "macro_f1"):
+            s = [r[m] for r in rs]
+            row[m], row[f"{m}_sd"] = float(np.mean(s)), float(np.std(s, ddof=1)) if len(s) > 1 else 0.0
+        row["fit_s"] = float(np.mean([r["fit_s"] for r in rs]))
+        rows.append(row)
+    return rows
+
+
+def markdown(rows: list[dict[str, Any]]) -> str:
+    """The table: one column per direction (accuracy % and macro-F1 %), one row per method, and the
+    mean over directions."""
+    dirs = list(dict.fromkeys((r["source"], r["target"]) for r in rows))
+    methods = list(dict.fromkeys(r["method"] for r in rows))
+    at = {(r["source"], r["target"], r["method"]): r for r in rows}
+    short = lambda lang: lang.split("_")[0][:2].upper()  # noqa: E731
+    head = ["method"] + [f"{short(s)}→{short(t)} acc / F1" for s, t in dirs] + ["mean acc", "fit s"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for m in methods:
+        cells, accs, secs = [], [], []
+        for d in dirs:
+            r = at.get((*d, m))
+            if r is None:
+                cells.append("–")
+                continue
+            sd = f" ± {100 * r['accuracy_sd']:.1f}" if r["seeds"] > 1 else ""
+            cells.append(f"{100 * r['accuracy']:.1f}{sd} / {100 * r['macro_f1']:.1f}")
+            accs.append(r["accuracy"])
+            secs.append(r["fit_s"])
+        lines.append(f"| {m} | " + " | ".join(cells) + f" | {100 * np.mean(accs):.1f} | {np.mean(secs):.1f} |")
+    return "\n".join(lines)
+
+
+def run_cldc(
+    out: str | Path = "results/cldc",
+    directions: tuple[tuple[str, str], ...] = DIRECTIONS,
+    methods: tuple[str, ...] = METHODS,
+    seeds: tuple[int, ...] = (0, 1, 2, 3, 4),
+    data_dir: str | None = None,
+    k: int = 50,
+    epochs: int | None = None,
+    verbose: bool = True,
+) -> dict[str, Any]:
+    """The protocol on every direction; writes ``results.{md,csv,json}`` and ``index.html`` into ``out``."""
+    runs: list[dict[str, Any]] = []
+    for src, tgt in directions:
+        runs += run_pair(load_pair(src, tgt, data_dir), methods, seeds, k, epochs=epochs, verbose=verbose)
+        rows, md = _write(out, runs, {"k": k, "seeds": list(seeds)}, "SIB-200 cross-language classification")
+    return {"dir": str(out), "rows": rows, "runs": runs, "markdown": md}
+
+
+def _write(out: str | Path, runs: list[dict[str, Any]], info: dict[str, Any], title: str) -> tuple[list, str]:
+    """The table (Markdown, CSV, JSON with every run) and an HTML report with a figure."""
+    from .. import report
+
+    rows = summarise(runs)
+    md = markdown(rows)
+    data = {"protocol": (__doc__ or "").split("Methods:")[0].strip(), **info, "rows": rows, "runs": runs}
+    sections = [("Target-language test accuracy", _figure(rows)), ("Table", report.md_table_to_html(md))]
+    tables.write_tables(out, md, data, csv_rows=rows, html=(f"corrnet: {title}", sections))
+    return rows, md
+
+
+def _figure(rows: list[dict[str, Any]]) -> Any:
+    """Accuracy per direction (groups) and method (bars), the seeds' sd as error bars."""
+    import matplotlib.pyplot as plt
+
+    dirs = list(dict.fromkeys((r["source"], r["target"]) for r in rows))
+    methods = list(dict.fromkeys(r["method"] for r in rows))
+    at = {(r["source"], r["target"], r["method"]): r for r in rows}
+    fig, ax = plt.subplots(figsize=(max(6.0, 1.6 * len(dirs) + 2), 3.6))
+    w = 0.8 / len(methods)
+    for j, m in enumerate(methods):
+        rs = [at.get((*d, m)) for d in dirs]
+        ys = [100 * r["accuracy"] if r else np.nan for r in rs]
+        es = [100 * r["accuracy_sd"] if r else 0.0 for r in rs]
+        ax.bar(np.arange(len(dirs)) + (j - (len(methods) - 1) / 2) * w, ys, w, yerr=es, label=m)
+    ax.set_xticks(range(len(dirs)), [f"{s.split('_')[0]} → {t.split('_')[0]}" for s, t in dirs])
+    ax.set_ylabel("target test accuracy, %")
+    ax.legend(fontsize=7, ncol=2, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    fig.tight_layout()
+    return fig
