@@ -18,10 +18,10 @@ def en_de():
     return cldc.load_pair("eng_Latn", "deu_Latn", SHARED)
 
 
-def test_directions_pair_the_first_language_with_each_other_both_ways():
-    assert cldc.directions_for(("eng_Latn", "deu_Latn", "fra_Latn")) == cldc.DIRECTIONS
+def test_languages_pair_the_first_with_each_other_one():
+    assert cldc.pairs_for(("eng_Latn", "deu_Latn", "fra_Latn")) == cldc.PAIRS
     with pytest.raises(ValueError, match="at least two"):
-        cldc.directions_for(("eng_Latn",))
+        cldc.pairs_for(("eng_Latn",))
 
 
 def test_the_representation_never_sees_a_test_sentence(en_de):
@@ -31,15 +31,18 @@ def test_the_representation_never_sees_a_test_sentence(en_de):
 
 
 def test_baselines_order_as_they_must_and_majority_is_the_source_prior(en_de):
-    runs = {r["method"]: r for r in cldc.run_pair(en_de, ("majority", "no-adaptation", "cca", "in-language"), (0,))}
+    all_runs = cldc.run_pair(en_de, ("majority", "no-adaptation", "cca", "in-language"), (0,))
+    assert [(r["source"], r["target"]) for r in all_runs[:2]] == [("eng_Latn", "deu_Latn"), ("deu_Latn", "eng_Latn")]
     y_tr, y_te = en_de.labels["train"], en_de.labels["test"]
     top = np.bincount(y_tr).argmax()
-    assert runs["majority"]["accuracy"] == pytest.approx(np.mean(y_te == top))  # counted here, independently
-    # a shared vocabulary carries something (names, numbers), CCA more, the target's own labels most
-    assert runs["majority"]["accuracy"] < runs["no-adaptation"]["accuracy"] < runs["cca"]["accuracy"]
-    assert runs["cca"]["accuracy"] < runs["in-language"]["accuracy"]
-    for r in runs.values():
-        assert 0 <= r["macro_f1"] <= r["accuracy"] + 0.2
+    for src in ("eng_Latn", "deu_Latn"):
+        runs = {r["method"]: r for r in all_runs if r["source"] == src}
+        assert runs["majority"]["accuracy"] == pytest.approx(np.mean(y_te == top))  # counted here, independently
+        # a shared vocabulary carries something (names, numbers), CCA more, the target's own labels most
+        assert runs["majority"]["accuracy"] < runs["no-adaptation"]["accuracy"] < runs["cca"]["accuracy"]
+        assert runs["cca"]["accuracy"] < runs["in-language"]["accuracy"]
+        for r in runs.values():
+            assert 0 <= r["macro_f1"] <= r["accuracy"] + 0.2
 
 
 def test_classifier_choices_never_see_target_labels(en_de, monkeypatch):

@@ -125,3 +125,29 @@ def test_linear_cca_reduces_only_wide_sparse_views_by_svd():
     assert svd[0].components_.shape == (quality.SVD_WIDTH, 3_000) and svd[1] is None
     est = quality._Reduced(quality.LinearCCA(10, reg=0.1), svd).fit(wide, narrow)
     assert est.transform(X=wide).shape == est.transform(Y=narrow).shape == (400, 10)
+
+
+@pytest.mark.slow
+def test_worker_processes_give_the_same_table_in_the_same_order(tmp_path):
+    kw = {"tasks": ("iris", "wine"), "methods": ("default", "cca"), "seeds": (0, 1), "verbose": False}
+    one = quality.run_quality(tmp_path / "one", **kw)
+    two = quality.run_quality(tmp_path / "two", jobs=2, **kw)
+    key = [(r["task"], r["method"], r["seed"]) for r in one["runs"]]
+    assert key == [(r["task"], r["method"], r["seed"]) for r in two["runs"]]
+    for a, b in zip(one["runs"], two["runs"]):
+        # CCA is numpy, the same kernels: equal; CorrNet ran on one thread there (other reductions)
+        assert b["score"] == a["score"] if a["method"] == "cca" else abs(b["score"] - a["score"]) <= 0.1
+
+
+def test_unknown_tasks_and_methods_are_named_before_any_fit(tmp_path):
+    with pytest.raises(ValueError, match=r"unknown task \['irs'\]"):
+        quality.run_quality(tmp_path, tasks=("irs",))
+    with pytest.raises(ValueError, match=r"unknown method \['bset'\]"):
+        quality.run_quality(tmp_path, tasks=("iris",), methods=("bset",))
+
+
+def test_bridge_scores_only_the_pair_never_seen_together():
+    v = quality.TASKS["bridge-digits"].load(None)
+    left, right = v.masks[0], v.masks[1]
+    assert not (left & right).any() and (left | right).all() and v.masks[2] is None
+    assert v.pairs == ((0, 1), (1, 0))

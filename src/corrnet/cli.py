@@ -532,9 +532,16 @@ def experiment(name, out, seeds, epochs, subset, methods, data_dir, locales, qui
     help="A recorded table: exit 1 if any row falls below it by more than its allowance.",
 )
 @click.option("--record", "record_file", type=click.Path(dir_okay=False), help="Write the table to check against.")
+@click.option(
+    "--jobs",
+    type=click.IntRange(1),
+    default=1,
+    show_default=True,
+    help="Worker processes, one torch thread each, one (task, method) at a time.",
+)
 @click.option("--data-dir", type=click.Path(file_okay=False))
 @click.option("--quiet", "-q", is_flag=True)
-def bench(tier, tasks, methods, seeds, out, check_file, record_file, data_dir, quiet) -> None:
+def bench(tier, tasks, methods, seeds, out, check_file, record_file, jobs, data_dir, quiet) -> None:
     """The quality gate: every method on every dataset of the tier, 3 seeds, one table.
 
     Scores are on each task's test split (transfer accuracy; recall@1 for CLDR names and Multi30k;
@@ -551,6 +558,7 @@ def bench(tier, tasks, methods, seeds, out, check_file, record_file, data_dir, q
         seeds=tuple(int(x) for x in seeds.split(",") if x.strip()),
         data_dir=data_dir,
         verbose=not quiet,
+        jobs=jobs,
     )
     click.echo(res["markdown"])
     if record_file:

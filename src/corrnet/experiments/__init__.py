@@ -93,11 +93,11 @@ def _transliteration(out, *, seeds, methods=None, data_dir=None, subset=None, ep
 
 def _cldc(out, *, seeds, methods=None, data_dir=None, subset=None, epochs=None, verbose=True, locales=None):
     """``locales``: SIB-200 languages, the first paired with each of the others, both ways."""
-    from .cldc import DIRECTIONS, METHODS, directions_for, run_cldc
+    from .cldc import METHODS, PAIRS, pairs_for, run_cldc
 
     return run_cldc(
         out,
-        directions=directions_for(locales) if locales else DIRECTIONS,
+        pairs=pairs_for(locales) if locales else PAIRS,
         methods=methods or METHODS,
         seeds=seeds,
         data_dir=data_dir,

@@ -20,9 +20,11 @@ Methods:
   the source's vectors and applied to the target's (what shared spelling alone carries);
 * ``cca``: a truncated SVD (300) of each view, standardised, then linear CCA (k); its ridge chosen
   on the source dev score;
-* ``dcca``: Deep CCA on the same SVD-reduced views ((500, 300) ReLU layers, k outputs);
+* ``dcca``: Deep CCA on the same SVD-reduced views ((500, 300) ReLU layers, k outputs, full-batch
+  Adam), its number of steps chosen on the source dev score;
 * ``corrnet``: ``CorrNet(n_components=k)`` with nothing else set, on the sparse TF-IDF views;
-* ``corrnet-canonical``: the ``canonical`` preset with linear decoders;
+* ``corrnet-canonical``: the ``canonical`` preset with linear decoders (on request: about 7
+  minutes a fit here);
 * ``in-language``: the upper bound, the classifier trained and tested in the target language.
 
 :func:`run_pair` takes any two SIB-200 language folders (``eng_Latn``, ``deu_Latn``, ...); the
@@ -43,11 +45,13 @@ import numpy as np
 
 from . import tables
 
-DIRECTIONS = (("eng_Latn", "deu_Latn"), ("deu_Latn", "eng_Latn"), ("eng_Latn", "fra_Latn"), ("fra_Latn", "eng_Latn"))
-METHODS = ("majority", "no-adaptation", "cca", "dcca", "corrnet", "corrnet-canonical", "in-language")
+PAIRS = (("eng_Latn", "deu_Latn"), ("eng_Latn", "fra_Latn"))  # each scored both ways: four directions
+METHODS = ("majority", "no-adaptation", "cca", "dcca", "corrnet", "in-language")
+ALL_METHODS = (*METHODS, "corrnet-canonical")  # the canonical preset: minutes a fit here
 SEEDED = ("dcca", "corrnet", "corrnet-canonical")
 C_GRID = (0.1, 1.0, 10.0, 100.0)
 CCA_REGS = (1e-3, 1e-2, 1e-1, 1.0)
+DCCA_EPOCHS = (30, 100, 300)  # full-batch Adam steps (the representation has 800 rows)
 SVD_WIDTH = 300
 TFIDF = {"analyzer": "char_wb", "ngram_range": (2, 4), "min_df": 2, "sublinear_tf": True}
 
@@ -80,23 +84,48 @@ def _vectoriser(texts: list[str]) -> Any:
     return TfidfVectorizer(dtype=np.float32, **TFIDF).fit(texts)
 
 
-def _classify(train: np.ndarray, dev: np.ndarray, test: np.ndarray, p: PairData, test_split: str = "test") -> dict:
-    """Logistic regression on ``train`` codes (source train labels), C chosen on ``dev`` codes (source
-    dev labels); accuracy and macro-F1 of ``test`` codes against ``p.labels[test_split]``, and the
-    dev accuracy that chose C."""
+@dataclass
+class Extra:
+    """More representation data than the 800 SIB-200 pairs: ``pairs`` (two lists of parallel
+    sentences, source then target language) and ``unpaired`` (sentences in one language only, none
+    a translation of another: source-only, then target-only). Only the representation sees them."""
+
+    pairs: tuple[list[str], list[str]] = ([], [])
+    unpaired: tuple[list[str], list[str]] = ([], [])
+    name: str = ""
+
+
+def classify(
+    train: Any, y_train: np.ndarray, dev: Any, y_dev: np.ndarray, test: Any, y_test: np.ndarray
+) -> dict[str, float]:
+    """The protocol's classifier: a logistic regression on ``train`` (n_train, k) codes, its C chosen
+    on ``dev`` codes (the same language's), scored on ``test`` codes (the other language's):
+    ``{"accuracy", "macro_f1"}`` in [0, 1], the ``dev_accuracy`` that chose ``C``, and ``C``."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import f1_score
 
-    clfs = [LogisticRegression(C=c, max_iter=3000).fit(train, p.labels["train"]) for c in C_GRID]
-    devs = [c.score(dev, p.labels["dev"]) for c in clfs]
+    clfs = [LogisticRegression(C=c, max_iter=3000).fit(train, y_train) for c in C_GRID]
+    devs = [c.score(dev, y_dev) for c in clfs]
     best = clfs[int(np.argmax(devs))]
-    pred, y = best.predict(test), p.labels[test_split]
+    pred = best.predict(test)
     return {
-        "accuracy": float(np.mean(pred == y)),
-        "macro_f1": float(f1_score(y, pred, average="macro")),
+        "accuracy": float(np.mean(pred == y_test)),
+        "macro_f1": float(f1_score(y_test, pred, average="macro")),
         "dev_accuracy": float(max(devs)),
         "C": float(best.C),
     }
+
+
+def features(p: PairData, extra: Extra | None = None) -> tuple[dict[str, list[Any]], list[Any], list[Any]]:
+    """Each language's TF-IDF, fitted on its representation sentences (and ``extra``'s): the
+    per-split views ``{split: [source (n, d_s), target (n, d_t)]}`` (CSR), the representation views
+    (800 + extra pairs rows) and the unpaired rows per language (or None)."""
+    extra = extra or Extra()
+    texts = [p.representation_texts(i) + extra.pairs[i] for i in range(2)]
+    vecs = [_vectoriser(t + u) for t, u in zip(texts, extra.unpaired)]
+    X = {s: [v.transform(t) for v, t in zip(vecs, p.texts[s])] for s in p.texts}
+    rep = [v.transform(t) for v, t in zip(vecs, texts)]
+    return X, rep, [v.transform(u) if u else None for v, u in zip(vecs, extra.unpaired)]
 
 
 class _Encoder:
@@ -141,29 +170,39 @@ def _fit_cca(views: list[Any], k: int, reg: float, red: _SVDViews) -> _Encoder:
     return _Encoder(lambda i, A: cca.transform(X=red(0, A)) if i == 0 else cca.transform(Y=red(1, A)))
 
 
-def _fit_dcca(views: list[Any], k: int, seed: int, red: _SVDViews, epochs: int | None) -> _Encoder:
+def _fit_dcca(views: list[Any], k: int, seed: int, red: _SVDViews, epochs: int) -> _Encoder:
     from ..baselines import DeepCCA
 
-    kw = {"epochs": epochs} if epochs else {}
-    dcca = DeepCCA(k, layers=(500, 300), activation="relu", random_state=seed, **kw)
+    n = views[0].shape[0]
+    dcca = DeepCCA(k, layers=(500, 300), activation="relu", random_state=seed, epochs=epochs, batch_size=n)
     dcca.fit(red(0, views[0]), red(1, views[1]))
     return _Encoder(lambda i, A: dcca.transform(X=red(0, A)) if i == 0 else dcca.transform(Y=red(1, A)))
 
 
-def _transfer(enc: _Encoder, X: dict[str, list[Any]], p: PairData) -> dict:
-    """The protocol's score for a fitted representation: source train/dev codes, target test codes."""
-    return _classify(enc.codes(0, X["train"][0]), enc.codes(0, X["dev"][0]), enc.codes(1, X["test"][1]), p)
+def _both(score: Callable[[int, int], dict[str, float]]) -> list[dict[str, float]]:
+    """``score(source, target)`` for both directions of a pair: [0 -> 1, 1 -> 0]."""
+    return [score(0, 1), score(1, 0)]
 
 
-@dataclass
-class Extra:
-    """More representation data than the 800 SIB-200 pairs: ``pairs`` (two lists of parallel
-    sentences, source then target language) and ``unpaired`` (sentences in one language only, none
-    a translation of another: source-only, then target-only). Only the representation sees them."""
+def _transfer(enc: _Encoder, X: dict[str, list[Any]], p: PairData) -> list[dict[str, float]]:
+    """The protocol's scores for one fitted representation, both ways: source train/dev codes,
+    target test codes."""
+    y = p.labels
+    return _both(
+        lambda s, t: classify(
+            enc.codes(s, X["train"][s]),
+            y["train"],
+            enc.codes(s, X["dev"][s]),
+            y["dev"],
+            enc.codes(t, X["test"][t]),
+            y["test"],
+        )
+    )
 
-    pairs: tuple[list[str], list[str]] = ([], [])
-    unpaired: tuple[list[str], list[str]] = ([], [])
-    name: str = ""
+
+def _best(cands: list[list[dict[str, float]]]) -> list[dict[str, float]]:
+    """Per direction, the candidate with the best source dev accuracy (the first on ties)."""
+    return [max((c[d] for c in cands), key=lambda r: r["dev_accuracy"]) for d in range(2)]
 
 
 def run_pair(
@@ -175,16 +214,15 @@ def run_pair(
     epochs: int | None = None,
     verbose: bool = False,
 ) -> list[dict[str, Any]]:
-    """Every method on one direction (``p.langs[0]`` -> ``p.langs[1]``): one run per method and seed,
-    ``{"source", "target", "method", "seed", "accuracy", "macro_f1", "dev_accuracy", "fit_s"}``.
+    """Every method on one language pair, both directions from one fit: one run per direction,
+    method and seed, ``{"source", "target", "method", "seed", "accuracy", "macro_f1",
+    "dev_accuracy", "fit_s"}`` (``fit_s``: the one fit's seconds, the same on both directions).
     ``extra``: representation data beyond SIB-200's pairs (the vocabularies see it too); unpaired
     rows reach only CorrNet. ``epochs`` overrides the neural models' epochs (smoke runs)."""
+    if unknown := [m for m in methods if m not in ALL_METHODS]:
+        raise ValueError(f"unknown method {unknown}; use some of {', '.join(ALL_METHODS)}.")
     extra = extra or Extra()
-    texts = [p.representation_texts(i) + extra.pairs[i] for i in range(2)]
-    vecs = [_vectoriser(t + u) for t, u in zip(texts, extra.unpaired)]
-    X = {s: [v.transform(t) for v, t in zip(vecs, p.texts[s])] for s in p.texts}
-    rep = [v.transform(t) for v, t in zip(vecs, texts)]
-    unpaired = [v.transform(u) if u else None for v, u in zip(vecs, extra.unpaired)]
+    X, rep, unpaired = features(p, extra)
     runs: list[dict[str, Any]] = []
     red = _SVDViews(rep) if {"cca", "dcca"} & set(methods) else None
     for method in methods:
@@ -193,10 +231,12 @@ def run_pair(
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 res = _method(method, seed, p, X, rep, red, k, unpaired, epochs)
-            run = {"source": p.langs[0], "target": p.langs[1], "method": method, "seed": seed, **res}
-            runs.append({**run, "fit_s": time.perf_counter() - t0, "extra": extra.name})
-            if verbose:
-                print(json.dumps(runs[-1]), flush=True)
+            fit_s = time.perf_counter() - t0
+            for (s, t), r in zip(((0, 1), (1, 0)), res):
+                run = {"source": p.langs[s], "target": p.langs[t], "method": method, "seed": seed, **r}
+                runs.append({**run, "fit_s": fit_s, "extra": extra.name})
+                if verbose:
+                    print(json.dumps(runs[-1]), flush=True)
     return runs
 
 
@@ -210,30 +250,29 @@ def _method(
     k: int,
     unpaired: list[Any],
     epochs: int | None = None,
-) -> dict:
+) -> list[dict[str, float]]:
+    y = p.labels
     if method == "majority":
         from sklearn.metrics import f1_score
 
-        y = p.labels["test"]
-        pred = np.full_like(y, np.bincount(p.labels["train"]).argmax())
-        acc = float(np.mean(pred == y))
-        return {"accuracy": acc, "macro_f1": float(f1_score(y, pred, average="macro")), "dev_accuracy": float("nan")}
+        pred = np.full_like(y["test"], np.bincount(y["train"]).argmax())
+        acc = float(np.mean(pred == y["test"]))
+        res = {"accuracy": acc, "macro_f1": float(f1_score(y["test"], pred, average="macro"))}
+        return [{**res, "dev_accuracy": float("nan")}] * 2
     if method == "no-adaptation":
         shared = _vectoriser(p.representation_texts(0) + p.representation_texts(1))
-        src, tgt = (shared.transform(p.texts[s][i]) for s, i in (("train", 0), ("test", 1)))
-        return _classify(src, shared.transform(p.texts["dev"][0]), tgt, p)
-    if method == "in-language":
-        return _classify(X["train"][1], X["dev"][1], X["test"][1], p)
-    if method == "cca":
-        cands = [_fit_cca(rep, k, r, red) for r in CCA_REGS]
-        scores = [_transfer(c, X, p) for c in cands]
-        return max(scores, key=lambda s: s["dev_accuracy"])  # chosen on the source dev split
-    if method == "dcca":
-        return _transfer(_fit_dcca(rep, k, seed, red, epochs), X, p)
+        V = {sp: [shared.transform(t) for t in p.texts[sp]] for sp in p.texts}
+        return _both(lambda s, t: classify(V["train"][s], y["train"], V["dev"][s], y["dev"], V["test"][t], y["test"]))
+    if method == "in-language":  # the target's own train and dev rows: the upper bound
+        return _both(lambda s, t: classify(X["train"][t], y["train"], X["dev"][t], y["dev"], X["test"][t], y["test"]))
+    if method == "cca":  # the ridge chosen on the source dev split
+        return _best([_transfer(_fit_cca(rep, k, r, red), X, p) for r in CCA_REGS])
+    if method == "dcca":  # full-batch steps, their number chosen on the source dev split
+        return _best([_transfer(_fit_dcca(rep, k, seed, red, e), X, p) for e in ((epochs,) if epochs else DCCA_EPOCHS)])
     if method in ("corrnet", "corrnet-canonical"):
         preset = None if method == "corrnet" else "canonical"
         return _transfer(_fit_corrnet(rep, k, seed, preset, unpaired, epochs), X, p)
-    raise ValueError(f"unknown method {method!r}; use some of {METHODS}.")
+    raise ValueError(f"unknown method {method!r}; use some of {ALL_METHODS}.")
 
 
 def run_extra_data(
@@ -255,8 +294,8 @@ def run_extra_data(
     extras = [Extra(name="SIB-200 pairs only"), Extra(pairs=(en, de), name=f"+ {n_extra} caption pairs")]
     extras.append(Extra(unpaired=(en[:half], de[half:]), name=f"+ {n_extra} unpaired captions"))
     runs: list[dict[str, Any]] = []
-    for src, tgt in DIRECTIONS[:2]:
-        p = load_pair(src, tgt, data_dir)
+    for a, b in PAIRS[:1]:
+        p = load_pair(a, b, data_dir)
         for ex in extras:
             ms = tuple(m for m in methods if m.startswith("corrnet") or not ex.unpaired[0])  # CCA needs pairs
             for run in run_pair(p, ms, seeds, extra=ex, verbose=verbose):
@@ -265,13 +304,12 @@ def run_extra_data(
     return {"dir": str(out), "rows": rows, "runs": runs, "markdown": md}
 
 
-def directions_for(languages: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
-    """The first language paired with each of the others, both ways: (en, de, fr) -> en->de, de->en,
-    en->fr, fr->en."""
+def pairs_for(languages: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    """The first language paired with each of the others: (en, de, fr) -> (en, de), (en, fr); each
+    pair is scored both ways."""
     if len(languages) < 2:
         raise ValueError(f"cldc needs at least two SIB-200 languages (got {list(languages)}), e.g. eng_Latn,deu_Latn.")
-    first = languages[0]
-    return tuple(d for other in languages[1:] for d in ((first, other), (other, first)))
+    return tuple((languages[0], other) for other in languages[1:])
 
 
 def summarise(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -314,7 +352,7 @@ def markdown(rows: list[dict[str, Any]]) -> str:
 
 def run_cldc(
     out: str | Path = "results/cldc",
-    directions: tuple[tuple[str, str], ...] = DIRECTIONS,
+    pairs: tuple[tuple[str, str], ...] = PAIRS,
     methods: tuple[str, ...] = METHODS,
     seeds: tuple[int, ...] = (0, 1, 2, 3, 4),
     data_dir: str | None = None,
@@ -322,10 +360,10 @@ def run_cldc(
     epochs: int | None = None,
     verbose: bool = True,
 ) -> dict[str, Any]:
-    """The protocol on every direction; writes ``results.{md,csv,json}`` and ``index.html`` into ``out``."""
+    """The protocol on every pair, both ways; writes ``results.{md,csv,json}`` and ``index.html`` into ``out``."""
     runs: list[dict[str, Any]] = []
-    for src, tgt in directions:
-        runs += run_pair(load_pair(src, tgt, data_dir), methods, seeds, k, epochs=epochs, verbose=verbose)
+    for a, b in pairs:
+        runs += run_pair(load_pair(a, b, data_dir), methods, seeds, k, epochs=epochs, verbose=verbose)
         rows, md = _write(out, runs, {"k": k, "seeds": list(seeds)}, "SIB-200 cross-language classification")
     return {"dir": str(out), "rows": rows, "runs": runs, "markdown": md}
 
