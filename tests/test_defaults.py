@@ -331,6 +331,22 @@ def test_too_short_training_warns_with_the_other_cause(two_views):
     assert any("predicting the training mean beats" in m and "far from convergence" in m for m in msgs)
 
 
+def test_a_poor_reconstruction_that_early_stopping_chose_says_so(two_views):
+    """When early stopping kept an early epoch, more epochs are not the advice: the codes were chosen
+    on held-out pairs, the reconstruction was not."""
+    import torch
+
+    from corrnet.diagnostics import diagnose
+
+    X, Y = two_views
+    est = CorrNet(3, epochs=2, optimizer="adam", **CPU)
+    fit_warnings(est, X, Y)
+    x, y = torch.from_numpy(X), torch.from_numpy(Y)
+    (msg,) = [m for m in diagnose(est.model_, x, y, 2.0, kept_epoch=1).messages if "training mean" in m]
+    assert "early stopping kept epoch 1" in msg and "early_stopping=False" in msg
+    assert "far from convergence" not in msg
+
+
 def test_healthy_fit_has_no_warnings_and_records_diagnostics(two_views):
     X, Y = two_views
     est = CorrNet(3, **CPU)

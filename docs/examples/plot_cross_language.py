@@ -62,6 +62,11 @@ same = clf.score(H["test", "en"], topic["test"])
 print(f"the same classifier on the English test sentences: {100 * same:.1f} %")
 
 # %%
+# The codes lose little between languages: the English-trained classifier does about as well on
+# German codes as on English ones. What limits it is the code itself: a classifier on the German
+# TF-IDF columns, trained on German labels, reaches 71.6 % (the in-language bound of
+# ``corrnet experiment cldc``), and linear CCA's codes 56.9 %.
+#
 # Which topics carry over: rows are the true topic of a German test sentence, columns the topic the
 # English-trained classifier gave it.
 fig, ax = plt.subplots(figsize=(6.5, 5.5))

@@ -82,13 +82,17 @@ def diagnose(
     lam: float,
     max_rows: int = 2000,
     lr: float | None = None,
+    kept_epoch: int | None = None,
 ) -> Diagnostics:
     """Run the checks on the first ``max_rows`` rows of the (scaled, paired) views X (n, d_x),
     Y (n, d_y); the returned ``messages`` are empty for a healthy fit. ``lr``, the learning rate the
-    model was trained with, goes into the advice when units saturate on inputs of unit scale."""
+    model was trained with, goes into the advice when units saturate on inputs of unit scale;
+    ``kept_epoch``, the epoch early stopping kept (None: the last), into the advice on a poor
+    reconstruction."""
     x, y = dense(X[:max_rows]), dense(Y[:max_rows])  # a sparse view: its first rows only
     d = _measure(model, x, y)
-    for msg in (_saturation(d, model, x, y, lr), _uncorrelated(d, lam), _worse_than_the_mean(d, model, x, y, lam)):
+    worse = _worse_than_the_mean(d, model, x, y, lam, kept_epoch)
+    for msg in (_saturation(d, model, x, y, lr), _uncorrelated(d, lam), worse):
         if msg:
             d.messages.append(msg)
     return d
@@ -157,10 +161,16 @@ HEAVY_LAM = 16.0
 
 
 def _worse_than_the_mean(
-    d: Diagnostics, model: CorrNetModule, x: torch.Tensor, y: torch.Tensor, lam: float = 0.0
+    d: Diagnostics,
+    model: CorrNetModule,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    lam: float = 0.0,
+    kept_epoch: int | None = None,
 ) -> str | None:
     """Reconstruction or generation worse than predicting the training mean: the output range, or
-    training stopped far from convergence (or a heavy ``lam`` traded the reconstruction away)."""
+    training stopped far from convergence (by early stopping's choice when ``kept_epoch`` is set; or
+    a heavy ``lam`` traded the reconstruction away)."""
     worse = []
     for name, rec, gen, base in (
         ("X", d.recon_mse[0], d.generation_mse[1], d.mean_mse[0]),
@@ -175,12 +185,19 @@ def _worse_than_the_mean(
         return None
     lo, hi = RANGES.get(model.output_activation, (-np.inf, np.inf))
     out_of_range = any(float(t.min()) < lo or float(t.max()) > hi for t in (x, y))
-    cause = (
-        f"the views have values the output activation ({model.output_activation}, range [{lo:g}, {hi:g}]) "
-        "cannot produce: use output_activation='auto' (or 'linear'), or scale='auto'"
-        if out_of_range
-        else "training probably stopped far from convergence: use epochs='auto' (or more epochs), or raise lr"
-    )
+    if out_of_range:
+        cause = (
+            f"the views have values the output activation ({model.output_activation}, range [{lo:g}, {hi:g}]) "
+            "cannot produce: use output_activation='auto' (or 'linear'), or scale='auto'"
+        )
+    elif kept_epoch is not None:
+        cause = (
+            f"early stopping kept epoch {kept_epoch}, whose codes matched best on the held-out pairs, before "
+            "the reconstruction beat the mean: the codes are fine for transform, but generate and the "
+            "reconstructions are not; if you need them, fit with early_stopping=False"
+        )
+    else:
+        cause = "training probably stopped far from convergence: use epochs='auto' (or more epochs), or raise lr"
     if not out_of_range and lam >= HEAVY_LAM:
         cause += f"; or lower lam (now {lam:g}), which weights the reconstruction little against the correlation"
     return (

@@ -160,7 +160,8 @@ class CorrNet(_CorrNetBase, auto_wrap_output_keys=None):
     def _diagnose(self, model: Any, Xt: Any, Yt: Any, config: Config) -> None:
         """Set ``diagnostics_`` (on the first ``max_rows`` training rows) and warn with its messages."""
         lr = None if config.optimizer == "lbfgs" else config.lr  # L-BFGS's line search sets its steps
-        self.diagnostics_ = diagnose(model, Xt, Yt, config.lam, lr=lr)
+        kept = self.best_epoch_ if getattr(self, "stop_reason_", None) == "early_stopping" else None
+        self.diagnostics_ = diagnose(model, Xt, Yt, config.lam, lr=lr, kept_epoch=kept)
         for msg in self.diagnostics_.messages:
             warnings.warn(msg, FitWarning, stacklevel=caller_stacklevel())
 
