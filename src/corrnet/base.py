@@ -389,7 +389,8 @@ class _CorrNetBase(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
         opt = config.optimizer
         if opt == "auto":
             small = plain and n_rows <= AUTO_LBFGS_ROWS and n_rows * width <= AUTO_LBFGS_VALUES
-            opt = "lbfgs" if small and config.lr_schedule == "constant" and not config.weight_decay else "adam"
+            deterministic = not config.weight_decay and not config.reconstruction_samples
+            opt = "lbfgs" if small and config.lr_schedule == "constant" and deterministic else "adam"
         if opt == "lbfgs":
             if not plain:
                 raise ValueError(
@@ -481,6 +482,11 @@ class _CorrNetBase(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
 
         ``views``: the scaled training views (dense, sparse or streamed; their sparsity picks the
         engine and they key the checkpoints)."""
+        if config.reconstruction_samples and not any(sp.issparse(v) for v in views):
+            raise ValueError(
+                "reconstruction_samples samples the columns of scipy.sparse views, and no view is sparse: "
+                "pass the sparse views as scipy.sparse matrices, or set reconstruction_samples=None."
+            )
         config = self._resolve(config, fit.resolve_views or views, fit.steps_per_epoch)
         with training.sized_threads(config, self._device()):
             return self._fit_resolved(config, views, fit)

@@ -56,6 +56,14 @@ class _ConfigMethods:
             isinstance(self.epochs, str) or int(self.epochs) != self.epochs or self.epochs < 0
         ):
             raise ValueError(f"epochs must be 'auto' or a non-negative integer, got {self.epochs!r}.")
+        m = self.reconstruction_samples
+        if m is not None and (isinstance(m, (bool, str, float)) or int(m) != m or m < 1):
+            raise ValueError(f"reconstruction_samples must be None or a positive integer, got {m!r}.")
+        if m is not None and self.optimizer == "lbfgs":
+            raise ValueError(
+                "reconstruction_samples draws new columns at every evaluation, which L-BFGS's line search "
+                "cannot take; use optimizer='adam' (or 'auto'), or reconstruction_samples=None."
+            )
         if self.min_steps is not None and (int(self.min_steps) != self.min_steps or self.min_steps < 1):
             raise ValueError(f"min_steps must be None or a positive integer, got {self.min_steps!r}.")
         for name in ("encoder_layers", "decoder_layers"):

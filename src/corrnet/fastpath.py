@@ -35,8 +35,8 @@ DERIVES = frozenset({"reconstruction", "correlation"})
 def supported(model: CorrNetModule, config: Config) -> bool:
     """True where the hand-derived gradients apply (otherwise autograd is used): two views, one layer
     each way (no hidden encoder or decoder layers), joint fusion (on batches without masks), and an
-    objective made only of the terms in ``DERIVES``."""
-    if not set(objective.terms(config)) <= DERIVES:
+    objective made only of the terms in ``DERIVES``, every column reconstructed."""
+    if not set(objective.terms(config)) <= DERIVES or config.reconstruction_samples:
         return False
     hidden = [m.hidden for m in (*model.encoders, *(model.decoders or ()))]
     return model.n_views == 2 and model.fusion == "joint" and not any(hidden)

@@ -50,13 +50,13 @@ class Passes:
     their codes in that order; ``singles[i]`` is (B, k), ``h`` from view i alone (the correlation
     needs them whether or not a single-view pass is decoded); ``outs[v]`` is (P, B, d_v), view v
     decoded from every pass: *pre-activations* when ``logits=True`` (for a fused BCE), else
-    activated outputs (empty list when P = 0).
+    activated outputs (empty list when P = 0; None for a view the forward was told to skip).
     """
 
     subsets: tuple[tuple[int, ...], ...]
     codes: Tensor
     singles: list[Tensor]
-    outs: list[Tensor]
+    outs: list[Tensor | None]
 
 
 def _init_linear(layer: nn.Linear, scheme: str, act: str, generator: torch.Generator | None) -> None:
@@ -245,6 +245,18 @@ class CorrNetModule(nn.Module):
             return [h @ self.encoders[v].proj.weight + self.out_bias[v] for v in views]
         return [self.decoders[v](h) for v in views]
 
+    def decode_columns(self, h: Tensor, view: int, cols: Tensor) -> Tensor:
+        """(N, k) codes -> view ``view``'s decoder pre-activations at columns ``cols`` (N, L) of
+        each row only, (N, L): row i's entries at ``cols[i]`` of :meth:`decode_pre`'s output."""
+        if self.tied:
+            W, b = self.encoders[view].proj.weight.T, self.out_bias[view]  # (d, k), (d,)
+        else:
+            dec = self.decoders[view]
+            for layer in dec.hidden:
+                h = dec.act(layer(h))
+            W, b = dec.out.weight, dec.out.bias
+        return torch.bmm(W[cols], h.unsqueeze(-1)).squeeze(-1) + b[cols]
+
     # -- public API --------------------------------------------------------------------------
     def encode(self, xs: Sequence[Tensor | None]) -> Tensor:
         """Common representation, (B, k), from the given views (``None`` = absent = zeros)."""
@@ -278,7 +290,13 @@ class CorrNetModule(nn.Module):
         """Every view reconstructed from codes h (B, k): [(B, d_v)]."""
         return [self.g(p) for p in self.decode_pre(h)]
 
-    def forward(self, xs: Sequence[Tensor], subsets: Sequence[tuple[int, ...]], logits: bool = False) -> Passes:
+    def forward(
+        self,
+        xs: Sequence[Tensor],
+        subsets: Sequence[tuple[int, ...]],
+        logits: bool = False,
+        skip: Sequence[int] = (),
+    ) -> Passes:
         """Fused multi-pass forward for a batch whose every view is given (absent rows as zeros).
 
         Parameters
@@ -287,6 +305,8 @@ class CorrNetModule(nn.Module):
         subsets : the passes to decode, each a tuple of the view indices it is computed from
             (``(0, 1)``: h(x, y); ``(0,)``: h(x, 0)). The single-view codes are always returned.
         logits : return decoder pre-activations instead of ``g(...)`` (for a fused BCE).
+        skip : views not to decode (their entry of ``outs`` is None): a sampled reconstruction
+            decodes their columns from ``codes`` itself (:meth:`decode_columns`).
         """
         n = xs[0].shape[0]
         act = [enc(x) for enc, x in zip(self.encoders, xs)]  # (B, k) each: computed once, shared by all passes
@@ -302,7 +322,9 @@ class CorrNetModule(nn.Module):
             return Passes(subsets, singles[0].new_zeros(0, n, self.k), singles, [])
         codes = torch.stack([by_subset[s] if s in by_subset else code(s) for s in subsets])  # (P, B, k)
         P = len(subsets)
-        outs = [p.view(P, n, -1) for p in self.decode_pre(codes.reshape(-1, self.k))]  # one matmul per view
+        views = [v for v in range(self.n_views) if v not in skip]
+        pre = dict(zip(views, self.decode_pre(codes.reshape(-1, self.k), views)))  # one matmul per view
+        outs = [pre[v].view(P, n, -1) if v in pre else None for v in range(self.n_views)]
         if not logits:
-            outs = [self.g(o) for o in outs]
+            outs = [None if o is None else self.g(o) for o in outs]
         return Passes(subsets, codes, singles, outs)

@@ -245,6 +245,58 @@ def reconstruction_error(target: Tensor, out: Tensor, loss: str, logits: bool = 
     return 0.5 * s if loss == "half_squared" else s
 
 
+def sampled_columns(x: Tensor, m: int, generator: torch.Generator) -> tuple[Tensor, Tensor, Tensor]:
+    """The columns a sampled reconstruction decodes for a sparse CSR batch x (B, d): per row, its
+    non-zero columns, then ``m`` columns drawn uniformly with replacement. Returns ``cols`` (B, L)
+    column indices, ``target`` (B, L) x at those columns (0 for the draws) and ``weight`` (B, L): 1
+    for a row's non-zero columns (0 for padding), ``d / m`` for a draw where the row is zero and 0
+    where it is not (that column is already counted), so that ``sum(weight * err(target, out))``
+    is an unbiased estimate of the row's error summed over all d columns."""
+    B, d = x.shape
+    crow, col, val = x.crow_indices(), x.col_indices(), x.values()
+    nnz = crow[1:] - crow[:-1]  # (B,)
+    width = int(nnz.max()) if B else 0
+    pos = torch.arange(width, device=x.device)
+    present = pos < nnz[:, None]  # (B, width): a real entry, not padding
+    at = (crow[:-1, None] + pos).clamp(max=max(col.numel() - 1, 0))
+    nz_cols = torch.where(present, col[at], torch.zeros((), dtype=col.dtype, device=x.device))
+    nz_vals = torch.where(present, val[at], torch.zeros((), dtype=val.dtype, device=x.device))
+    draws = torch.randint(d, (B, m), generator=generator).to(x.device)
+    hit = (draws[:, :, None] == nz_cols[:, None, :]) & present[:, None, :]  # (B, m, width)
+    w_draw = (~hit.any(-1)).to(val.dtype) * (d / m)
+    cols = torch.cat([nz_cols, draws], 1)
+    target = torch.cat([nz_vals, val.new_zeros(B, m)], 1)
+    return cols, target, torch.cat([present.to(val.dtype), w_draw], 1)
+
+
+def sampled_reconstruction_error(
+    model: CorrNetModule, codes: Tensor, view: int, x: Tensor, config: Config, generator: torch.Generator
+) -> Tensor:
+    """Per pass and row, the sampled estimate (:func:`sampled_columns`) of view ``view``'s
+    reconstruction error from ``codes`` (P, B, k) against the sparse batch x (B, d): (P, B)."""
+    P, B, k = codes.shape
+    cols, target, weight = sampled_columns(x, int(config.reconstruction_samples), generator)
+    logits = config.loss == "bce"
+    pre = model.decode_columns(codes.reshape(P * B, k), view, cols.repeat(P, 1)).view(P, B, -1)
+    out = pre if logits else model.g(pre)
+    if config.loss == "bce":
+        err = F.binary_cross_entropy_with_logits(out, target.expand_as(out), reduction="none")
+    else:
+        err = (out - target).pow(2) * (0.5 if config.loss == "half_squared" else 1.0)
+    per_row = (err * weight).sum(-1)
+    return per_row / x.shape[1] if config.loss == "mse" else per_row
+
+
+def _sampled_views(
+    xs: list[Tensor], config: Config, mask: Tensor | None, generator: torch.Generator | None
+) -> tuple[int, ...]:
+    """The views a batch reconstructs by sampling: sparse CSR ones, when the configuration asks for
+    it, a generator is given and the batch has no mask."""
+    if not config.reconstruction_samples or generator is None or mask is not None:
+        return ()
+    return tuple(i for i, x in enumerate(xs) if x.layout == torch.sparse_csr)
+
+
 def terms(config: Config) -> tuple[str, ...]:
     """The objective's terms for ``config``: ``reconstruction`` (when some pass is reconstructed)
     and ``correlation`` or ``canonical_correlation`` (when ``lam > 0``). A new term is added here and
@@ -281,6 +333,7 @@ def multiview_loss(
     mask: Tensor | None = None,
     weight: Tensor | None = None,
     reduce: Callable[[Tensor], Tensor] | None = None,
+    sampler: torch.Generator | None = None,
 ) -> LossTerms:
     """The CorrNet objective on a batch of N views.
 
@@ -290,6 +343,8 @@ def multiview_loss(
     mask : (B, N) bool, optional; True where the row has the view. None: every row has every view.
     weight : (B,) row weights of the reconstruction terms, optional (default ``1/B`` each: the mean).
     reduce : sums correlation statistics over processes (see :func:`correlation`); None: this batch only.
+    sampler : draws the columns of a sampled reconstruction (``config.reconstruction_samples``, sparse
+        views, no mask); None: every column is reconstructed.
     """
     N = model.n_views
     logits = config.loss == "bce"
@@ -302,12 +357,16 @@ def multiview_loss(
             for i, x in enumerate(xs)
         ]
         subsets = subsets + tuple(s for s in singles if s not in subsets)
-    out = model(xs, subsets, logits=logits)
+    sampled = _sampled_views(xs, config, mask, sampler)
+    out = model(xs, subsets, logits=logits, skip=sampled)
     total = out.singles[0].new_zeros(())
     recon: dict[str, Tensor] = {}
     if out.subsets:
         err = [
-            reconstruction_error(dense(x), o, config.loss, logits=logits) for x, o in zip(xs, out.outs)
+            sampled_reconstruction_error(model, out.codes, v, x, config, sampler)  # type: ignore[arg-type]
+            if v in sampled
+            else reconstruction_error(dense(x), o, config.loss, logits=logits)
+            for v, (x, o) in enumerate(zip(xs, out.outs))
         ]  # (P, B) each
         if mask is None:
             per_pass = (_wide(sum(err)) * weight).sum(1) if weight is not None else _wide(sum(err)).mean(1)

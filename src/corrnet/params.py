@@ -261,7 +261,7 @@ PARAMS: tuple[Param, ...] = (
         (
             "``auto``: ``lbfgs`` when the training rows fit in one batch of at most 2 000 rows and\n"
             "1 000 000 values (rows x all views' columns; fully paired, in memory, one process,\n"
-            "constant ``lr_schedule``, no ``weight_decay``), else ``adam``; the\n"
+            "constant ``lr_schedule``, no ``weight_decay`` or ``reconstruction_samples``), else ``adam``; the\n"
             "choice is in ``optimizer_``. ``lbfgs``: full-batch L-BFGS with a strong-Wolfe line search\n"
             "(``lr`` and ``batch_size`` do not apply; each epoch is 10 iterations): exact correlations\n"
             "over all rows, and 3-28x less CPU time than minibatch Adam on eight small tables at about\n"
@@ -309,6 +309,23 @@ PARAMS: tuple[Param, ...] = (
         "float",
         "float",
         "",
+        config=True,
+    ),
+    Param(
+        "reconstruction_samples",
+        None,
+        "int | None",
+        "int or None",
+        (
+            "Sampled reconstruction of sparse views (Dauphin, Glorot & Bengio 2011, as in Chandar et al.\n"
+            "2014's bilingual autoencoders): for each row of a view given as ``scipy.sparse``, the\n"
+            "reconstruction error is that of its non-zero columns plus ``d / reconstruction_samples`` times\n"
+            "that of ``reconstruction_samples`` columns drawn uniformly (counted where the row is zero):\n"
+            "an unbiased estimate of the error over all d columns, decoding a few hundred columns a row\n"
+            "instead of d. Fully paired training batches only (single-view rows, masked batches,\n"
+            "validation and data-parallel runs reconstruct every column); the autograd engine. None: every\n"
+            "column."
+        ),
         config=True,
     ),
     Param(

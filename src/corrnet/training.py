@@ -93,7 +93,11 @@ def _compiled_or_fallback(fn: Callable) -> Callable:
 
 
 def make_step(
-    model: CorrNetModule, config: Config, engine: str, precision: str = "float32"
+    model: CorrNetModule,
+    config: Config,
+    engine: str,
+    precision: str = "float32",
+    generator: torch.Generator | None = None,
 ) -> Callable[[list[Tensor]], LossTerms]:
     """A function (views) -> LossTerms for a fully paired batch (a list of N tensors (B, d_v)) that
     also leaves every parameter's gradient in ``.grad`` (overwritten).
@@ -104,7 +108,8 @@ def make_step(
     into a few loops: the fastest engine once compiled (a few seconds of compilation up front).
     ``precision="bfloat16"`` runs the forward under ``torch.autocast`` (matmuls in bfloat16, the
     correlation and the loss reductions in float32; weights and optimiser state stay float32); it
-    uses the autograd path.
+    uses the autograd path. ``generator`` draws a sampled reconstruction's columns
+    (``config.reconstruction_samples``; autograd path).
     """
     engine = resolve_engine(engine, model, config, precision, 0)  # "auto" without a step count: fused where it applies
     if precision not in PRECISIONS:
@@ -120,8 +125,8 @@ def make_step(
     def loss_fn(*xs: Tensor) -> LossTerms:
         if precision == "bfloat16":
             with torch.autocast(device_type, dtype=torch.bfloat16):
-                return multiview_loss(model, list(xs), config)
-        return multiview_loss(model, list(xs), config)
+                return multiview_loss(model, list(xs), config, sampler=generator)
+        return multiview_loss(model, list(xs), config, sampler=generator)
 
     if engine == "compile":
         loss_fn = _compiled_or_fallback(loss_fn)
@@ -602,7 +607,9 @@ def train(
         o.dist.broadcast_params(model)
         step = make_distributed_step(model, config, o.dist, o.precision)
     else:
-        step = make_step(model, config, o.engine, o.precision)
+        # a sampled reconstruction draws its columns from the run's generator (checkpointed: a resumed
+        # run draws the same columns)
+        step = make_step(model, config, o.engine, o.precision, generator=state.generator)
     device = next(model.parameters()).device
     semi = len(plan.sources) > 1 or not plan.sources[0].paired
     N = model.n_views
