@@ -246,8 +246,8 @@ class CorrNetModule(nn.Module):
         return [self.decoders[v](h) for v in views]
 
     def decode_columns(self, h: Tensor, view: int, cols: Tensor) -> Tensor:
-        """(N, k) codes -> view ``view``'s decoder pre-activations at columns ``cols`` (N, L) of
-        each row only, (N, L): row i's entries at ``cols[i]`` of :meth:`decode_pre`'s output."""
+        """(N, k) codes -> view ``view``'s decoder pre-activations at columns ``cols`` (L,) only,
+        (N, L): :meth:`decode_pre`'s output at those columns, decoding L columns instead of d."""
         if self.tied:
             W, b = self.encoders[view].proj.weight.T, self.out_bias[view]  # (d, k), (d,)
         else:
@@ -255,7 +255,7 @@ class CorrNetModule(nn.Module):
             for layer in dec.hidden:
                 h = dec.act(layer(h))
             W, b = dec.out.weight, dec.out.bias
-        return torch.bmm(W[cols], h.unsqueeze(-1)).squeeze(-1) + b[cols]
+        return torch.addmm(b[cols], h, W[cols].T)
 
     # -- public API --------------------------------------------------------------------------
     def encode(self, xs: Sequence[Tensor | None]) -> Tensor:

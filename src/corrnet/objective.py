@@ -245,28 +245,21 @@ def reconstruction_error(target: Tensor, out: Tensor, loss: str, logits: bool = 
     return 0.5 * s if loss == "half_squared" else s
 
 
-def sampled_columns(x: Tensor, m: int, generator: torch.Generator) -> tuple[Tensor, Tensor, Tensor]:
-    """The columns a sampled reconstruction decodes for a sparse CSR batch x (B, d): per row, its
-    non-zero columns, then ``m`` columns drawn uniformly with replacement. Returns ``cols`` (B, L)
-    column indices, ``target`` (B, L) x at those columns (0 for the draws) and ``weight`` (B, L): 1
-    for a row's non-zero columns (0 for padding), ``d / m`` for a draw where the row is zero and 0
-    where it is not (that column is already counted), so that ``sum(weight * err(target, out))``
-    is an unbiased estimate of the row's error summed over all d columns."""
-    B, d = x.shape
-    crow, col, val = x.crow_indices(), x.col_indices(), x.values()
-    nnz = crow[1:] - crow[:-1]  # (B,)
-    width = int(nnz.max()) if B else 0
-    pos = torch.arange(width, device=x.device)
-    present = pos < nnz[:, None]  # (B, width): a real entry, not padding
-    at = (crow[:-1, None] + pos).clamp(max=max(col.numel() - 1, 0))
-    nz_cols = torch.where(present, col[at], torch.zeros((), dtype=col.dtype, device=x.device))
-    nz_vals = torch.where(present, val[at], torch.zeros((), dtype=val.dtype, device=x.device))
-    draws = torch.randint(d, (B, m), generator=generator).to(x.device)
-    hit = (draws[:, :, None] == nz_cols[:, None, :]) & present[:, None, :]  # (B, m, width)
-    w_draw = (~hit.any(-1)).to(val.dtype) * (d / m)
-    cols = torch.cat([nz_cols, draws], 1)
-    target = torch.cat([nz_vals, val.new_zeros(B, m)], 1)
-    return cols, target, torch.cat([present.to(val.dtype), w_draw], 1)
+def sampled_columns(x: Tensor, m: int, generator: torch.Generator) -> tuple[Tensor, Tensor]:
+    """The columns a sampled reconstruction decodes for a sparse CSR batch x (B, d): every column
+    that is non-zero in some row of the batch, then ``m`` columns drawn uniformly, with replacement,
+    from the others (zero in every row). Returns ``cols`` (L,) column indices and ``weight`` (L,): 1
+    for a batch column, ``(number of other columns) / m`` for a draw, so that the weighted error
+    over ``cols`` is an unbiased estimate of each row's error summed over all d columns."""
+    d = x.shape[1]
+    used = torch.zeros(d, dtype=torch.bool, device=x.device)
+    used[x.col_indices()] = True
+    batch_cols, rest = used.nonzero().squeeze(1), (~used).nonzero().squeeze(1)
+    if len(rest) == 0:
+        return batch_cols, torch.ones(len(batch_cols), dtype=x.values().dtype, device=x.device)
+    draws = rest[torch.randint(len(rest), (m,), generator=generator).to(x.device)]
+    weight = torch.cat([x.values().new_ones(len(batch_cols)), x.values().new_full((m,), len(rest) / m)])
+    return torch.cat([batch_cols, draws]), weight
 
 
 def sampled_reconstruction_error(
@@ -275,15 +268,16 @@ def sampled_reconstruction_error(
     """Per pass and row, the sampled estimate (:func:`sampled_columns`) of view ``view``'s
     reconstruction error from ``codes`` (P, B, k) against the sparse batch x (B, d): (P, B)."""
     P, B, k = codes.shape
-    cols, target, weight = sampled_columns(x, int(config.reconstruction_samples), generator)
+    cols, weight = sampled_columns(x, int(config.reconstruction_samples), generator)
+    target = x.to_dense().index_select(1, cols)  # (B, L): the batch's values there, 0 for the draws
     logits = config.loss == "bce"
-    pre = model.decode_columns(codes.reshape(P * B, k), view, cols.repeat(P, 1)).view(P, B, -1)
+    pre = model.decode_columns(codes.reshape(P * B, k), view, cols).view(P, B, -1)
     out = pre if logits else model.g(pre)
     if config.loss == "bce":
         err = F.binary_cross_entropy_with_logits(out, target.expand_as(out), reduction="none")
     else:
         err = (out - target).pow(2) * (0.5 if config.loss == "half_squared" else 1.0)
-    per_row = (err * weight).sum(-1)
+    per_row = err @ weight
     return per_row / x.shape[1] if config.loss == "mse" else per_row
 
 

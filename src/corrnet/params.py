@@ -317,14 +317,14 @@ PARAMS: tuple[Param, ...] = (
         "int | None",
         "int or None",
         (
-            "Sampled reconstruction of sparse views (Dauphin, Glorot & Bengio 2011, as in Chandar et al.\n"
-            "2014's bilingual autoencoders): for each row of a view given as ``scipy.sparse``, the\n"
-            "reconstruction error is that of its non-zero columns plus ``d / reconstruction_samples`` times\n"
-            "that of ``reconstruction_samples`` columns drawn uniformly (counted where the row is zero):\n"
-            "an unbiased estimate of the error over all d columns, decoding a few hundred columns a row\n"
-            "instead of d. Fully paired training batches only (single-view rows, masked batches,\n"
-            "validation and data-parallel runs reconstruct every column); the autograd engine. None: every\n"
-            "column."
+            "Sampled reconstruction of sparse views (after Dauphin, Glorot & Bengio 2011, as in Chandar et\n"
+            "al. 2014's bilingual autoencoders): for a view given as ``scipy.sparse``, each training batch\n"
+            "decodes only the columns that are non-zero in some row of the batch, plus\n"
+            "``reconstruction_samples`` columns drawn uniformly from the others, whose error is scaled by\n"
+            "(the number of others / ``reconstruction_samples``): an unbiased estimate of the error over all\n"
+            "d columns. It pays where a batch touches a small part of a wide vocabulary (words); fully\n"
+            "paired training batches only (single-view rows, masked batches, validation and data-parallel\n"
+            "runs reconstruct every column); the autograd engine. None: every column."
         ),
         config=True,
     ),
