@@ -1,6 +1,7 @@
 """Probe: sampled reconstruction of sparse views (``reconstruction_samples``) on SIB-200
 cross-language classification (EN <-> DE, one fit scores both directions) and CLDR names (ru,
-recall@1 both ways): accuracy / recall and fit seconds against the full reconstruction.
+recall@1 both ways), and with ``--multi30k`` Multi30k (recall@1): accuracy / recall and fit
+seconds against the full reconstruction.
 
     OMP_NUM_THREADS=1 python benchmarks/probes/sampled_reconstruction.py > benchmarks/probes/sampled_reconstruction.log
 """
@@ -18,7 +19,8 @@ from corrnet.experiments import cldc, quality
 
 torch.set_num_threads(1)
 warnings.simplefilter("ignore")
-SAMPLES = [None if s == "full" else int(s) for s in (sys.argv[1] if len(sys.argv) > 1 else "full,100,300").split(",")]
+ARGS = [a for a in sys.argv[1:] if not a.startswith("--")]
+SAMPLES = [None if s == "full" else int(s) for s in (ARGS[0] if ARGS else "full,100,300").split(",")]
 SEEDS = (0, 1, 2)
 
 p = cldc.load_pair("eng_Latn", "deu_Latn")
@@ -43,3 +45,15 @@ for m in SAMPLES:
         r1 = round(100 * quality.score(task, est, v), 1)
         row = {"task": "cldr-names-ru", "samples": m, "seed": seed, "recall@1": r1}
         print(json.dumps({**row, "fit_s": round(fit_s, 1), "epochs": est.n_epochs_}), flush=True)
+
+if "--multi30k" in sys.argv:  # the log's Multi30k lines: `... sampled_reconstruction.py full,300 --multi30k`
+    task = quality.TASKS["multi30k"]
+    v = task.load(None)
+    for m in SAMPLES:
+        for seed in SEEDS:
+            t0 = time.perf_counter()
+            est = CorrNet(task.k, random_state=seed, reconstruction_samples=m).fit(*v.train)
+            fit_s = time.perf_counter() - t0
+            r1 = round(100 * quality.score(task, est, v), 1)
+            row = {"task": "multi30k", "samples": m, "seed": seed, "recall@1": r1}
+            print(json.dumps({**row, "fit_s": round(fit_s, 1), "epochs": est.n_epochs_}), flush=True)

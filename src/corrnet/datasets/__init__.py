@@ -1,5 +1,6 @@
 """Datasets: embedded digits halves, MNIST halves, Noisy MNIST, scikit-learn's tables (two views), CLDR
-names across scripts (``cldr_names``, aligned names in N scripts; needs babel). Multi30k: ``datasets.multi30k``."""
+names across scripts (``cldr_names``, aligned names in N scripts; needs babel), SIB-200's topic-labelled
+sentences in any of its languages (``sib200``). Multi30k: ``datasets.multi30k``."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from .base import MultiViewData
 from .cldr import NameTable, cldr_names
 from .digits import digits_halves
 from .mnist import load_mnist, mnist_halves, noisy_mnist
+from .sib200 import sib200
 from .tabular import breast_cancer_views, digits_halves_raw, iris_views, mfeat_views, nutrimouse_views, wine_views
 
 NAMES = (
@@ -64,5 +66,6 @@ __all__ = [
     "load_mnist",
     "mnist_halves",
     "noisy_mnist",
+    "sib200",
     "wine_views",
 ]
