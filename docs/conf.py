@@ -10,6 +10,7 @@ from corrnet import __version__
 
 project = "corrnet"
 author = "the corrnet developers"
+copyright = "2026, the corrnet developers (MIT licence)"
 release = version = __version__
 extensions = [
     "sphinx.ext.autodoc",

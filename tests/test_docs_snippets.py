@@ -1,0 +1,17 @@
+"""The install page's Python blocks run as written, on a fresh namespace (a copied first example
+that fails is the first thing a new user meets)."""
+
+import re
+
+from conftest import ROOT
+
+
+def test_the_install_pages_first_fit_runs_as_written(capsys):
+    text = (ROOT / "docs" / "install.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", text, flags=re.S)
+    assert blocks, "the install page has a Python example"
+    for code in blocks:
+        exec(compile(code, "docs/install.md", "exec"), {})
+    printed = capsys.readouterr().out.split()
+    sum_corr, transfer = float(printed[0]), float(printed[1])
+    assert 0 < sum_corr <= 20 and 0.5 < transfer <= 1  # 20 units; well above chance (10 classes)
