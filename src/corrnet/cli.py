@@ -519,7 +519,7 @@ def experiment(name, out, seeds, epochs, subset, methods, data_dir, locales, qui
     type=click.Choice(("quick", "full")),
     default="quick",
     show_default=True,
-    help="quick: small tables (about a minute); full: every task and method.",
+    help="quick: small tables (about 1.5 minutes); full: every task and method.",
 )
 @click.option("--tasks", default=None, help="Comma-separated subset of tasks [the tier's].")
 @click.option("--methods", default=None, help="Comma-separated subset of methods [the tier's].")

@@ -22,7 +22,7 @@ chosen on the validation split's score; wide sparse views reduced by a truncated
 ``dcca`` (Deep CCA, (500, 300) ReLU layers, 30 epochs). Model seeds 0, 1, 2 on one fixed split:
 the spread is the model's, not the split's.
 
-Two tiers: ``quick`` (small tables, about a minute on 2 cores; CI runs it) and ``full`` (every
+Two tiers: ``quick`` (small tables, about 1.5 minutes on 2 cores; CI runs it) and ``full`` (every
 task and method). ``--check RECORD`` fails when a row's mean falls below the recorded mean by more
 than ``max(2 sd, FLOOR (2 points), 2 test rows)``; ``--record RECORD`` writes the table to check
 against (update it on purpose, in its own commit).
