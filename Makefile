@@ -19,7 +19,7 @@ demo: $(BIN)/.installed  ## train on the bundled digits halves, print metrics, w
 	$(BIN)/corrnet demo
 
 test: $(BIN)/.installed  ## lint + the whole test suite + the quality gate's quick tier + the docs site (what CI runs)
-	$(BIN)/ruff check src tests benchmarks tools docs/conf.py docs/examples
+	$(BIN)/ruff check src tests benchmarks tools docs/conf.py docs/gallery_order.py docs/examples
 	$(BIN)/python -m pytest
 	$(BIN)/corrnet bench --tier quick -q --out results/quality-quick --check benchmarks/quality/quick.json
 	$(MAKE) docs
@@ -29,7 +29,7 @@ docs: $(BIN)/.installed  ## the Sphinx site in docs/_build/html (warnings are er
 	$(BIN)/python tools/check_wording.py docs/_build/html
 
 quick: $(BIN)/.installed  ## lint + the tests not marked slow, in two worker processes (for contributors; CI runs `make test`)
-	$(BIN)/ruff check src tests benchmarks tools docs/conf.py docs/examples
+	$(BIN)/ruff check src tests benchmarks tools docs/conf.py docs/gallery_order.py docs/examples
 	OMP_NUM_THREADS=1 $(BIN)/python -m pytest -m "not slow" -n 2
 
 bench: $(BIN)/.installed  ## side-by-side speed benchmark (README, "Training speed")

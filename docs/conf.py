@@ -2,11 +2,14 @@
 gallery's examples (docs/examples/*.py) as it builds."""
 
 import os
+import sys
 import warnings
 
 from sklearn.exceptions import ConvergenceWarning
 
 from corrnet import __version__
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # gallery_order, beside this file
 
 project = "corrnet"
 author = "the corrnet developers"
@@ -40,7 +43,7 @@ sphinx_gallery_conf = {
     "examples_dirs": "examples",
     "gallery_dirs": "auto_examples",
     "filename_pattern": r"/plot_",
-    "within_subsection_order": "FileNameSortKey",
+    "within_subsection_order": "gallery_order.ExampleOrder",  # docs/gallery_order.py
     "download_all_examples": False,
     "remove_config_comments": True,
 }
