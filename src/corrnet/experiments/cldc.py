@@ -216,7 +216,8 @@ def run_pair(
 ) -> list[dict[str, Any]]:
     """Every method on one language pair, both directions from one fit: one run per direction,
     method and seed, ``{"source", "target", "method", "seed", "accuracy", "macro_f1",
-    "dev_accuracy", "fit_s"}`` (``fit_s``: the one fit's seconds, the same on both directions).
+    "dev_accuracy", "fit_s"}`` (``fit_s``: seconds of the one fit, its choices on dev and both
+    directions' classifiers, the same on both directions).
     ``extra``: representation data beyond SIB-200's pairs (the vocabularies see it too); unpaired
     rows reach only CorrNet. ``epochs`` overrides the neural models' epochs (smoke runs)."""
     if unknown := [m for m in methods if m not in ALL_METHODS]:
