@@ -82,3 +82,32 @@ def test_cli_runs_the_protocol_and_corrnet_beats_majority(tmp_path):
     for src in ("eng_Latn", "deu_Latn"):
         assert acc[src, "corrnet"] > acc[src, "majority"] + 0.1  # 25 % -> well above, even at 20 epochs
     assert "EN→DE" in (out / "results.md").read_text() and "<img" in (out / "index.html").read_text()
+
+
+def test_helper_languages_are_more_views_and_their_absence_is_named(en_de):
+    """gcca-multi adds French (the same 800 sentences) as a third view; scored on English/German only."""
+    with pytest.raises(ValueError, match="three or more languages"):
+        cldc.run_pair(en_de, ("gcca-multi",), (0,))
+    p = cldc.load_pair("eng_Latn", "deu_Latn", SHARED, helpers=("fra_Latn",))
+    assert list(p.helpers) == ["fra_Latn"] and len(p.helpers["fra_Latn"]) == 800
+    assert not set(p.helpers["fra_Latn"]) & set(cldc.load_pair("eng_Latn", "fra_Latn", SHARED).texts["test"][1])
+    runs = cldc.run_pair(p, ("gcca-multi", "majority"), (0,))
+    acc = {(r["method"], r["source"]): r["accuracy"] for r in runs}
+    for src in ("eng_Latn", "deu_Latn"):
+        assert acc["gcca-multi", src] > acc["majority", src] + 0.2
+
+
+@pytest.mark.slow
+def test_corrnet_multi_fits_every_language_given(tmp_path):
+    out = tmp_path / "multi"
+    args = ["experiment", "cldc", "--languages", "eng_Latn,deu_Latn,fra_Latn", "--methods", "corrnet-multi"]
+    res = CliRunner().invoke(main, [*args, "--seeds", "0", "--epochs", "3", "--out", str(out), "-q"])
+    assert res.exit_code == 0, res.output
+    rows = json.loads((out / "results.json").read_text())["rows"]
+    assert {(r["source"], r["target"]) for r in rows} == {
+        ("eng_Latn", "deu_Latn"),
+        ("deu_Latn", "eng_Latn"),
+        ("eng_Latn", "fra_Latn"),
+        ("fra_Latn", "eng_Latn"),
+    }
+    assert all(r["accuracy"] > 0.3 for r in rows)  # above the 25 % majority after 3 epochs

@@ -93,11 +93,12 @@ def _transliteration(out, *, seeds, methods=None, data_dir=None, subset=None, ep
 
 def _cldc(out, *, seeds, methods=None, data_dir=None, subset=None, epochs=None, verbose=True, locales=None):
     """``locales``: SIB-200 languages, the first paired with each of the others, both ways."""
-    from .cldc import METHODS, PAIRS, pairs_for, run_cldc
+    from .cldc import LANGUAGES, METHODS, pairs_for, run_cldc
 
     return run_cldc(
         out,
-        pairs=pairs_for(locales) if locales else PAIRS,
+        pairs=pairs_for(locales or LANGUAGES),
+        languages=locales or LANGUAGES,
         methods=methods or METHODS,
         seeds=seeds,
         data_dir=data_dir,

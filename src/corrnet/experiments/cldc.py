@@ -25,7 +25,11 @@ Methods:
 * ``corrnet``: ``CorrNet(n_components=k)`` with nothing else set, on the sparse TF-IDF views;
 * ``corrnet-canonical``: the ``canonical`` preset with linear decoders (on request: about 7
   minutes a fit here);
-* ``in-language``: the upper bound, the classifier trained and tested in the target language.
+* ``in-language``: the upper bound, the classifier trained and tested in the target language;
+* ``corrnet-multi`` and ``gcca-multi`` (on request): the same 800 sentences in more languages
+  (``helpers``: the other languages given to :func:`run_cldc`) as more views,
+  ``MultiViewCorrNet(n_components=k)`` and MAXVAR generalised CCA on the SVD-reduced views (its
+  ridge chosen on the source dev score); each scored on the pair alone.
 
 :func:`run_pair` takes any two SIB-200 language folders (``eng_Latn``, ``deu_Latn``, ...); the
 others are looked for the same way (``data_dir``, ``$CORRNET_DATA/sib200``, ``../shared/data/sib200``).
@@ -37,7 +41,7 @@ import json
 import time
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -45,10 +49,12 @@ import numpy as np
 
 from . import tables
 
+LANGUAGES = ("eng_Latn", "deu_Latn", "fra_Latn")
 PAIRS = (("eng_Latn", "deu_Latn"), ("eng_Latn", "fra_Latn"))  # each scored both ways: four directions
 METHODS = ("majority", "no-adaptation", "cca", "dcca", "corrnet", "in-language")
-ALL_METHODS = (*METHODS, "corrnet-canonical")  # the canonical preset: minutes a fit here
-SEEDED = ("dcca", "corrnet", "corrnet-canonical")
+# on request: the canonical preset (minutes a fit here); the pair plus helper languages as more views
+ALL_METHODS = (*METHODS, "corrnet-canonical", "corrnet-multi", "gcca-multi")
+SEEDED = ("dcca", "corrnet", "corrnet-canonical", "corrnet-multi")
 C_GRID = (0.1, 1.0, 10.0, 100.0)
 CCA_REGS = (1e-3, 1e-2, 1e-1, 1.0)
 DCCA_EPOCHS = (30, 100, 300)  # full-batch Adam steps (the representation has 800 rows)
@@ -64,18 +70,22 @@ class PairData:
     langs: tuple[str, str]
     texts: dict[str, tuple[list[str], list[str]]]
     labels: dict[str, np.ndarray]
+    helpers: dict[str, list[str]] = field(default_factory=dict)  # language -> its 800 representation sentences
 
     def representation_texts(self, i: int) -> list[str]:
         """Language i's sentences the representation learns from: train then dev (701 + 99 = 800)."""
         return self.texts["train"][i] + self.texts["dev"][i]
 
 
-def load_pair(src: str, tgt: str, data_dir: str | None = None) -> PairData:
+def load_pair(src: str, tgt: str, data_dir: str | None = None, helpers: tuple[str, ...] = ()) -> PairData:
+    """The pair's sentences and labels; ``helpers``: more languages whose train + dev sentences (the
+    same 800, translated) the ``-multi`` methods add as views of the representation."""
     from ..datasets.sib200 import sib200
 
-    d = sib200((src, tgt), data_dir)
+    d = sib200((src, tgt, *helpers), data_dir)
     texts = {s: (d[s].texts[src], d[s].texts[tgt]) for s in d}
-    return PairData((src, tgt), texts, {s: d[s].labels for s in d})
+    extra = {h: d["train"].texts[h] + d["dev"].texts[h] for h in helpers}
+    return PairData((src, tgt), texts, {s: d[s].labels for s in d}, extra)
 
 
 def _vectoriser(texts: list[str]) -> Any:
@@ -270,10 +280,43 @@ def _method(
         return _best([_transfer(_fit_cca(rep, k, r, red), X, p) for r in CCA_REGS])
     if method == "dcca":  # full-batch steps, their number chosen on the source dev split
         return _best([_transfer(_fit_dcca(rep, k, seed, red, e), X, p) for e in ((epochs,) if epochs else DCCA_EPOCHS)])
+    if method in ("corrnet-multi", "gcca-multi"):
+        return _multi(method, seed, p, X, rep, k, epochs)
     if method in ("corrnet", "corrnet-canonical"):
         preset = None if method == "corrnet" else "canonical"
         return _transfer(_fit_corrnet(rep, k, seed, preset, unpaired, epochs), X, p)
     raise ValueError(f"unknown method {method!r}; use some of {ALL_METHODS}.")
+
+
+def _multi(method: str, seed: int, p: PairData, X: dict, rep: list[Any], k: int, epochs: int | None) -> list[dict]:
+    """The pair's views and the helper languages' (their 800 sentences), fitted together; the codes
+    of the pair's two languages scored as in :func:`_transfer`."""
+    if not p.helpers:
+        raise ValueError(
+            f"{method} adds more languages as views and none was given: pass three or more languages "
+            "(--languages eng_Latn,deu_Latn,fra_Latn), the others being the pair's helpers."
+        )
+    views = rep + [_vectoriser(t).transform(t) for t in p.helpers.values()]
+    n = len(views)
+    if method == "corrnet-multi":
+        from ..multiview import MultiViewCorrNet
+
+        kw = {"epochs": epochs} if epochs else {}
+        est = MultiViewCorrNet(k, random_state=seed, **kw).fit(views)
+        return _transfer(_Encoder(lambda i, A: est.transform([A if j == i else None for j in range(n)])), X, p)
+    from ..baselines import MaxVarGCCA
+
+    red = _SVDViews(views)
+    reduced = [red(i, A) for i, A in enumerate(views)]
+    cands = []
+    for reg in CCA_REGS:
+        g = MaxVarGCCA(k, reg=reg).fit(reduced)
+
+        def codes(i: int, A: Any, g: Any = g) -> np.ndarray:
+            return g.transform([red(i, A) if j == i else None for j in range(n)])[i]
+
+        cands.append(_transfer(_Encoder(codes), X, p))
+    return _best(cands)
 
 
 def run_extra_data(
@@ -303,6 +346,10 @@ def run_extra_data(
                 runs.append({**run, "method": f"{run['method']} ({ex.name})"})
         rows, md = _write(out, runs, {"n_extra": n_extra}, "SIB-200 cross-language classification, more data")
     return {"dir": str(out), "rows": rows, "runs": runs, "markdown": md}
+
+
+def _uses_helpers(methods: tuple[str, ...]) -> bool:
+    return any(m.endswith("-multi") for m in methods)
 
 
 def pairs_for(languages: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
@@ -355,16 +402,19 @@ def run_cldc(
     out: str | Path = "results/cldc",
     pairs: tuple[tuple[str, str], ...] = PAIRS,
     methods: tuple[str, ...] = METHODS,
+    languages: tuple[str, ...] = LANGUAGES,
     seeds: tuple[int, ...] = (0, 1, 2, 3, 4),
     data_dir: str | None = None,
     k: int = 50,
     epochs: int | None = None,
     verbose: bool = True,
 ) -> dict[str, Any]:
-    """The protocol on every pair, both ways; writes ``results.{md,csv,json}`` and ``index.html`` into ``out``."""
+    """The protocol on every pair, both ways (the other ``languages`` are each pair's helpers for the
+    ``-multi`` methods); writes ``results.{md,csv,json}`` and ``index.html`` into ``out``."""
     runs: list[dict[str, Any]] = []
     for a, b in pairs:
-        runs += run_pair(load_pair(a, b, data_dir), methods, seeds, k, epochs=epochs, verbose=verbose)
+        helpers = tuple(lang for lang in languages if lang not in (a, b)) if _uses_helpers(methods) else ()
+        runs += run_pair(load_pair(a, b, data_dir, helpers), methods, seeds, k, epochs=epochs, verbose=verbose)
         rows, md = _write(out, runs, {"k": k, "seeds": list(seeds)}, "SIB-200 cross-language classification")
     return {"dir": str(out), "rows": rows, "runs": runs, "markdown": md}
 
