@@ -495,7 +495,8 @@ def experiment(name, out, seeds, epochs, subset, methods, data_dir, locales, qui
     names in two scripts the same name (CLDR names via babel; CorrNet, CCA, romanisation, random)?
     ``cldc``: cross-language topic classification on SIB-200 (a classifier trained on one
     language's codes, tested on another's; CorrNet, SVD + CCA, Deep CCA, no adaptation, majority,
-    the in-language upper bound).
+    the in-language upper bound; --methods corrnet-multi,gcca-multi add the other --languages as
+    more views).
     ``defaults``: CorrNet() with
     no settings vs tuned, corrnet 0.1's defaults, CCA and kernel CCA on six datasets at their
     published scale (--methods picks methods)."""
