@@ -233,16 +233,24 @@ def reconstruction_error(target: Tensor, out: Tensor, loss: str, logits: bool = 
     ``logits=True`` ``out`` holds pre-sigmoid values and the stable fused form is used).
     Returns a (..., B) tensor.
     """
+    err = elementwise_error(target, out, loss, logits)
+    return err.mean(-1) if loss == "mse" else _halved(err.sum(-1), loss)
+
+
+def elementwise_error(target: Tensor, out: Tensor, loss: str, logits: bool = False) -> Tensor:
+    """:func:`reconstruction_error` before its sum over features: one error per entry, the shape of
+    ``out``. The squared losses give the plain squares: ``half_squared``'s 1/2 (:func:`_halved`) and
+    ``mse``'s 1/d are applied to the row sums, one multiply a row rather than an entry."""
     if loss == "bce":
         target = target.expand_as(out)
         if logits:
-            return F.binary_cross_entropy_with_logits(out, target, reduction="none").sum(-1)
-        return F.binary_cross_entropy(out.clamp(1e-7, 1 - 1e-7), target, reduction="none").sum(-1)
-    sq = (out - target).pow(2)
-    if loss == "mse":
-        return sq.mean(-1)
-    s = sq.sum(-1)
-    return 0.5 * s if loss == "half_squared" else s
+            return F.binary_cross_entropy_with_logits(out, target, reduction="none")
+        return F.binary_cross_entropy(out.clamp(1e-7, 1 - 1e-7), target, reduction="none")
+    return (out - target).pow(2)
+
+
+def _halved(per_row: Tensor, loss: str) -> Tensor:
+    return 0.5 * per_row if loss == "half_squared" else per_row
 
 
 def sampled_columns(x: Tensor, m: int, generator: torch.Generator) -> tuple[Tensor, Tensor]:
@@ -273,12 +281,8 @@ def sampled_reconstruction_error(
     logits = config.loss == "bce"
     pre = model.decode_columns(codes.reshape(P * B, k), view, cols).view(P, B, -1)
     out = pre if logits else model.g(pre)
-    if config.loss == "bce":
-        err = F.binary_cross_entropy_with_logits(out, target.expand_as(out), reduction="none")
-    else:
-        err = (out - target).pow(2) * (0.5 if config.loss == "half_squared" else 1.0)
-    per_row = err @ weight
-    return per_row / x.shape[1] if config.loss == "mse" else per_row
+    per_row = elementwise_error(target, out, config.loss, logits) @ weight
+    return per_row / x.shape[1] if config.loss == "mse" else _halved(per_row, config.loss)
 
 
 def _sampled_views(
