@@ -70,14 +70,19 @@ def test_another_sib200_language_folder_works_unchanged(tmp_path):
     assert xyz["accuracy"] == fra["accuracy"]
 
 
+def _cli_rows(out, languages: str, methods: str, epochs: int) -> list[dict]:
+    """``corrnet experiment cldc`` with one seed and few epochs; the rows of its results.json."""
+    args = ["experiment", "cldc", "--languages", languages, "--methods", methods, "--seeds", "0"]
+    res = CliRunner().invoke(main, [*args, "--epochs", str(epochs), "--out", str(out), "-q"])
+    assert res.exit_code == 0, res.output
+    return json.loads((out / "results.json").read_text())["rows"]
+
+
 @pytest.mark.slow
 def test_cli_runs_the_protocol_and_corrnet_beats_majority(tmp_path):
     out = tmp_path / "cldc"
-    args = ["experiment", "cldc", "--languages", "eng_Latn,deu_Latn", "--methods", "majority,corrnet"]
-    res = CliRunner().invoke(main, [*args, "--seeds", "0", "--epochs", "20", "--out", str(out), "-q"])
-    assert res.exit_code == 0, res.output
-    data = json.loads((out / "results.json").read_text())
-    acc = {(r["source"], r["method"]): r["accuracy"] for r in data["rows"]}
+    rows = _cli_rows(out, "eng_Latn,deu_Latn", "majority,corrnet", 20)
+    acc = {(r["source"], r["method"]): r["accuracy"] for r in rows}
     assert set(acc) == {(s, m) for s in ("eng_Latn", "deu_Latn") for m in ("majority", "corrnet")}
     for src in ("eng_Latn", "deu_Latn"):
         assert acc[src, "corrnet"] > acc[src, "majority"] + 0.1  # 25 % -> well above, even at 20 epochs
@@ -99,11 +104,7 @@ def test_helper_languages_are_more_views_and_their_absence_is_named(en_de):
 
 @pytest.mark.slow
 def test_corrnet_multi_fits_every_language_given(tmp_path):
-    out = tmp_path / "multi"
-    args = ["experiment", "cldc", "--languages", "eng_Latn,deu_Latn,fra_Latn", "--methods", "corrnet-multi"]
-    res = CliRunner().invoke(main, [*args, "--seeds", "0", "--epochs", "3", "--out", str(out), "-q"])
-    assert res.exit_code == 0, res.output
-    rows = json.loads((out / "results.json").read_text())["rows"]
+    rows = _cli_rows(tmp_path / "multi", "eng_Latn,deu_Latn,fra_Latn", "corrnet-multi", 3)
     assert {(r["source"], r["target"]) for r in rows} == {
         ("eng_Latn", "deu_Latn"),
         ("deu_Latn", "eng_Latn"),
