@@ -14,7 +14,7 @@ from corrnet import CorrNet, MultiViewCorrNet, metrics
 from corrnet import base as base_mod
 from corrnet.training import CODE_METRIC_ROWS, evaluate
 
-CPU = dict(device="cpu")
+CPU = dict(device="cpu", correlation="per_unit")
 
 
 def _views(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

@@ -255,9 +255,9 @@ def test_the_canonical_options_refuse_what_they_cannot_do(fitted, tmp_path):
     with pytest.raises(ValueError, match="two views"):
         MultiViewCorrNet(2, correlation="canonical", epochs=1).fit(views)
     with pytest.raises(ValueError, match="encoder_norm applies to encoder_layers"):
-        CorrNet(2, encoder_norm="layer").fit(views[0], views[1])
+        CorrNet(2, encoder_layers=(), encoder_norm="layer").fit(views[0], views[1])
     with pytest.raises(ValueError, match="encoder_activation applies to encoder_layers"):
-        CorrNet(2, encoder_activation="relu").fit(views[0], views[1])
+        CorrNet(2, encoder_layers=(), encoder_activation="relu").fit(views[0], views[1])
     with pytest.raises(ValueError, match="fusion='joint'"):
         CorrNet(2, correlation="canonical", fusion="sum").fit(views[0], views[1])
     with pytest.raises(ValueError, match="correlation="):
@@ -281,7 +281,7 @@ def test_canonical_meets_sparse_views_single_view_rows_masks_and_lbfgs():
 
     X, Y = _two_views()
     X[X < 0.4] = 0  # a sparse view
-    kw = dict(n_components=3, correlation="canonical", hidden_activation="linear", random_state=0)
+    kw = dict(n_components=3, correlation="canonical", encoder_layers=(), hidden_activation="linear", random_state=0)
     dense = CorrNet(**kw).fit(X, Y)  # 300 rows: optimizer="auto" -> full-batch L-BFGS
     sparse = CorrNet(**kw).fit(sp.csr_matrix(X), Y)
     assert dense.optimizer_ == "lbfgs" and dense.engine_ == "autograd"
@@ -317,3 +317,13 @@ def test_diverged_codes_give_nan_and_the_fit_rolls_back_with_the_usual_error():
     with pytest.raises(DivergenceError, match="Lower lr"):
         est.fit(X * 1e3, Y)
     assert all(np.isfinite(p.detach().numpy()).all() for p in est.model_.parameters())
+
+
+def test_statistics_lapack_cannot_factor_give_nan_not_a_lapack_error():
+    """Codes that leave the covariance unfactorable (here: negative variances, as rounding of huge
+    codes can) give NaN, which the training loop turns into a roll-back and a DivergenceError."""
+    from corrnet.objective import canonical_from_stats
+
+    S = -torch.eye(7, dtype=torch.float64)  # k = 3, finite but no covariance
+    S[0, 0] = 10.0
+    assert torch.isnan(canonical_from_stats(S)).all()

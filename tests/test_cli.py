@@ -161,7 +161,7 @@ def test_onnx_parity_all_graphs(files, two_views):
     from corrnet.export import export_onnx
 
     X, Y = two_views
-    est = CorrNet(n_components=3, encoder_layers=(6,), epochs=2, random_state=0).fit(X, Y)
+    est = CorrNet(n_components=3, encoder_layers=(6,), epochs=2, random_state=0, correlation="per_unit").fit(X, Y)
     paths = export_onnx(est, files / "o")
     run_ = lambda name, feed: ort.InferenceSession(str(paths[name])).run(None, feed)  # noqa: E731
     np.testing.assert_allclose(run_("encode_y", {"y": Y})[0], est.transform(Y=Y), atol=1e-5)
@@ -199,7 +199,8 @@ def test_onnx_graphs_of_a_scaled_model_take_raw_units(files, two_views, scale):
 
     X, Y = two_views
     Xr, Yr = X * 1000 + 5000, Y * 30 - 7  # far from [0, 1]
-    est = CorrNet(n_components=3, epochs=3, tol=None, scale=scale, random_state=0).fit(Xr, Yr)
+    est = CorrNet(n_components=3, epochs=3, tol=None, scale=scale, random_state=0, correlation="per_unit")
+    est.fit(Xr, Yr)
     paths = export_onnx(est, files / f"o-{scale}")
     run_ = lambda name, feed: ort.InferenceSession(str(paths[name])).run(None, feed)  # noqa: E731
     np.testing.assert_allclose(run_("encode_x", {"x": Xr})[0], est.transform(X=Xr), atol=1e-4)

@@ -12,7 +12,7 @@ import scipy.sparse as sp
 
 from corrnet import CorrNet, persistence
 
-CPU = dict(device="cpu", random_state=0)
+CPU = dict(device="cpu", random_state=0, correlation="per_unit")
 
 
 def _sparse_pair(n: int = 200, seed: int = 0) -> tuple[sp.csr_matrix, np.ndarray]:

@@ -10,14 +10,14 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from corrnet import CorrNet
+from corrnet import CorrNet, MultiViewCorrNet
 from corrnet.base import AUTO_MAX_EPOCHS, AUTO_MIN_EPOCHS, AUTO_STEPS
 from corrnet.config import Config
 from corrnet.diagnostics import FitWarning
 from corrnet.model import CorrNetModule
 from corrnet.training import AUTO_COMPILE_STEPS, resolve_engine
 
-CPU = dict(random_state=0, device="cpu")
+CPU = dict(random_state=0, device="cpu", correlation="per_unit")
 
 
 def latent_views(n=300, seed=0, scale_x=1.0, shift_x=0.0):
@@ -167,12 +167,20 @@ def test_near_constant_column_does_not_become_nan():
 # -- epochs="auto", tol, n_iter_ and ConvergenceWarning -------------------------------------------
 @pytest.mark.parametrize("n, batch", [(30, 100), (1000, 100), (50_000, 100), (50_000, 1000)])
 def test_auto_epochs_give_enough_steps_and_no_more(n, batch):
-    est = CorrNet(2, batch_size=batch)
+    est = CorrNet(2, batch_size=batch, correlation="per_unit")
     steps = -(-n // batch) if n % batch != 1 else n // batch
     cfg = est._resolve(est.config(), [np.zeros((n, 1)), np.zeros((n, 1))], steps)
     want = min(max(-(-AUTO_STEPS // steps), AUTO_MIN_EPOCHS), AUTO_MAX_EPOCHS)
     assert cfg.epochs == want == est.epochs_
     assert cfg.epochs * steps >= min(AUTO_STEPS, AUTO_MAX_EPOCHS * steps)
+
+
+@pytest.mark.parametrize("n, want", [(1_000, 150), (45_000, 10), (1_000_000, 10)])
+def test_auto_epochs_under_the_canonical_objective_give_300_steps_and_at_least_10_epochs(n, want):
+    est = CorrNet(2)  # dense views: the canonical objective, batches of 800
+    steps = -(-n // 800)
+    cfg = est._resolve(est.config(), [np.zeros((n, 1)), np.zeros((n, 1))], steps)
+    assert (cfg.correlation, cfg.batch_size, cfg.epochs, cfg.lr) == ("canonical", 800, want, 1e-3)
 
 
 @pytest.mark.parametrize(
@@ -188,7 +196,7 @@ def test_auto_epochs_give_enough_steps_and_no_more(n, batch):
     ],
 )
 def test_min_steps_raises_a_fixed_epoch_count_on_small_data(kw, steps, want):
-    est = CorrNet(2, **kw)
+    est = CorrNet(2, correlation="per_unit", **kw)
     cfg = est._resolve(est.config(), [np.zeros((10, 1)), np.zeros((10, 1))], steps)
     assert cfg.epochs == want
 
@@ -398,3 +406,31 @@ def test_shared_range_edges_eight_columns_and_ranges_float32_cannot_divide_by():
     assert _shared_range(two_values(0.0, tiny)) == (0.0, tiny)
     est, _ = fit_quietly(CorrNet(2, epochs=2, **CPU), two_values(0.0, 1e-45), _pixels(n=4, d=9))
     assert np.isfinite(est.transform(X=two_values(0.0, 1e-45))).all()
+
+
+# -- correlation="auto": the canonical recipe for two dense views ---------------------------------
+def test_auto_model_settings_are_the_canonical_recipe_for_two_dense_views_and_the_paper_elsewhere():
+    import scipy.sparse as sp
+
+    canon = CorrNet(4).config()
+    assert (canon.correlation, canon.encoder_layers, canon.encoder_activation, canon.encoder_norm) == (
+        "canonical", (256,), "relu", "layer"
+    )
+    assert (canon.hidden_activation, canon.init, canon.batch_size) == ("linear", "torch", 800)
+    paper = dict(encoder_layers=(), encoder_activation=None, encoder_norm=None, hidden_activation="sigmoid")
+    paper.update(init="original", batch_size=100, correlation="per_unit")
+    for cfg in (
+        CorrNet(4).config(sparse=True),  # sparse views: the per-unit objective
+        CorrNet(4, correlation="per_unit").config(),
+        CorrNet(4, fusion="sum").config(),  # the seed blog's model has no joint layer to whiten
+        MultiViewCorrNet(4).config(),
+    ):
+        assert {k: getattr(cfg, k) for k in paper} == paper
+    # a setting given explicitly is kept; the others still follow the objective
+    tied = CorrNet(4, tied=True).config()
+    assert (tied.correlation, tied.encoder_layers, tied.hidden_activation) == ("canonical", (), "linear")
+    deep = CorrNet(4, encoder_layers=(8, 6), batch_size=64).config()
+    assert (deep.encoder_layers, deep.encoder_activation, deep.batch_size) == ((8, 6), "relu", 64)
+    X = np.random.default_rng(0).random((120, 6)).astype(np.float32)
+    est = CorrNet(2, epochs=1, random_state=0, device="cpu").fit(sp.csr_matrix(X), X[:, :3])
+    assert est.config_.correlation == "per_unit" and est.get_params()["correlation"] == "auto"

@@ -12,7 +12,7 @@ from sklearn.model_selection import GridSearchCV, KFold, cross_val_score
 from corrnet import CorrNet, MultiViewCorrNet
 from corrnet.training import DivergenceError
 
-FAST = dict(n_components=4, epochs=3, batch_size=20, random_state=0, device="cpu")
+FAST = dict(n_components=4, epochs=3, batch_size=20, random_state=0, device="cpu", correlation="per_unit")
 
 
 def test_fit_transform_shapes_and_types(two_views):
@@ -179,7 +179,7 @@ def test_default_is_untied_and_paper_preset_is_tied():
     assert CorrNet().tied is False and CorrNet.paper().tied is True
 
 
-CPU = dict(device="cpu", random_state=0)
+CPU = dict(device="cpu", random_state=0, correlation="per_unit")
 
 
 def _three(n=150):

@@ -12,7 +12,7 @@ import torch
 from corrnet import CorrNet, MultiViewCorrNet
 from corrnet.objective import corrnet_loss
 
-CPU = dict(device="cpu", random_state=0)
+CPU = dict(device="cpu", random_state=0, correlation="per_unit")
 
 
 def _views(n: int = 60, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

@@ -8,6 +8,7 @@ import torch
 from conftest import assert_grads_close
 
 from corrnet import Config, CorrNet, CorrNetModule, MultiViewCorrNet, multiview_loss
+from corrnet.config import MODEL_AUTOS
 
 D = torch.float64
 ACT = {"sigmoid": torch.sigmoid, "tanh": torch.tanh, "relu": torch.relu, "linear": lambda t: t}
@@ -119,7 +120,7 @@ def _data(n=240, seed=0):
     return [v.astype(np.float32) for v in views]
 
 
-CPU = dict(device="cpu", random_state=0)
+CPU = dict(device="cpu", random_state=0, correlation="per_unit")
 
 
 def test_two_views_train_exactly_like_corrnet():
@@ -238,10 +239,12 @@ def test_multiview_generate_and_correlations_by_hand():
 def test_multiview_parameters_match_corrnets_and_are_stored():
     shared = {k: v for k, v in CorrNet().get_params().items() if k in MultiViewCorrNet().get_params()}
     mv = MultiViewCorrNet().get_params()
-    assert {k: mv[k] for k in shared if k != "reconstruct_from"} == {
-        k: v for k, v in shared.items() if k != "reconstruct_from"
-    }
+    # N views take the per-unit objective; CorrNet's "auto" model settings resolve to the same there
+    own = ("reconstruct_from", *MODEL_AUTOS, "batch_size")
+    assert {k: mv[k] for k in shared if k not in own} == {k: v for k, v in shared.items() if k not in own}
     assert mv["reconstruct_from"] == ("all", "single")
+    per_unit = CorrNet(correlation="per_unit").config()
+    assert {k: getattr(per_unit, k) for k in own[1:]} == {k: getattr(MultiViewCorrNet().config(), k) for k in own[1:]}
     assert MultiViewCorrNet(patience=3, verbose=2).get_params()["patience"] == 3
 
 

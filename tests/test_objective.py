@@ -258,7 +258,8 @@ def test_masked_objective_row_weights():
 def test_correlation_only_objective_trains_with_every_engine(two_views, engine):
     """reconstruct_from=() (the correlation term alone): every pass's reconstruction is 0 in the history."""
     X, Y = two_views
-    est = CorrNet(3, reconstruct_from=(), epochs=2, tol=None, engine=engine, **CPU).fit(X, Y)
+    est = CorrNet(3, reconstruct_from=(), epochs=2, tol=None, engine=engine, correlation="per_unit", **CPU)
+    est.fit(X, Y)
     assert est.engine_ == engine
     row = est.history_[-1]
     assert (row["recon_both"], row["recon_x"], row["recon_y"]) == (0.0, 0.0, 0.0)

@@ -35,6 +35,14 @@ def test_config_is_the_table_rows_marked_config():
         "optimizer",
         "lr",
         "lam",
+        # correlation="auto" and what it decides (corrnet.config.resolve_model)
+        "correlation",
+        "encoder_layers",
+        "encoder_activation",
+        "encoder_norm",
+        "hidden_activation",
+        "init",
+        "batch_size",
     }
 
 

@@ -149,7 +149,8 @@ def test_resolved_settings_are_told_from_tampered_ones():
 
 def test_a_tampered_epoch_count_is_still_refused(tmp_path):
     X, Y, _ = _digits(200)
-    CorrNet(n_components=4, optimizer="adam", epochs=2, min_steps=10, tol=None).fit(X, Y).save(tmp_path / "m")
+    kw = dict(n_components=4, optimizer="adam", epochs=2, min_steps=10, tol=None, correlation="per_unit")
+    CorrNet(**kw).fit(X, Y).save(tmp_path / "m")
     meta = json.loads((tmp_path / "m" / "model.json").read_text())
     assert meta["config"]["epochs"] == 5 and meta["params"]["epochs"] == 2  # resolved, and it loads
     CorrNet.load(tmp_path / "m")

@@ -8,7 +8,7 @@ import torch
 from corrnet import Config, CorrNet, CorrNetModule, MultiViewCorrNet, multiview_loss
 from corrnet.data import SparseRows
 
-CPU = dict(device="cpu", random_state=0)
+CPU = dict(device="cpu", random_state=0, correlation="per_unit")
 
 
 def _sparse_views(n=200, seed=0):

@@ -34,7 +34,10 @@ def _weights(est):
 
 
 # streamed views train with Adam (optimizer='auto' picks full-batch L-BFGS only for in-memory rows)
-KW = dict(n_components=3, epochs=3, batch_size=40, random_state=0, tol=None, validation_fraction=0.2, optimizer="adam")
+KW = dict(
+    n_components=3, epochs=3, batch_size=40, random_state=0, tol=None, validation_fraction=0.2, optimizer="adam",
+    correlation="per_unit",
+)
 
 
 @pytest.mark.parametrize("correlation", ["per_unit", "canonical"])
@@ -266,7 +269,7 @@ def test_a_one_row_memory_mapped_view_transforms_like_the_array(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         mv = MultiViewCorrNet(2, epochs=2, device="cpu", random_state=0).fit([X, Y])
-        two = CorrNet(2, epochs=2, device="cpu", random_state=0).fit(X, Y)
+        two = CorrNet(2, epochs=2, device="cpu", random_state=0, correlation="per_unit").fit(X, Y)
     np.testing.assert_array_equal(mv.transform([row, None]), mv.transform([X[:1], None]))
     np.testing.assert_array_equal(mv.transform([MappedRows(row), None]), mv.transform([X[:1], None]))
     np.testing.assert_array_equal(two.transform(X=row), two.transform(X=X[:1]))

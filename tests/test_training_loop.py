@@ -20,7 +20,7 @@ from corrnet.config import preset
 from corrnet.plans import Plan, Source
 from corrnet.training import DivergenceError, init_state, self_reconstruction, train
 
-CPU = dict(random_state=0, device="cpu")
+CPU = dict(random_state=0, device="cpu", correlation="per_unit")
 
 
 def weights(est):
@@ -232,6 +232,7 @@ def test_paper_preset_is_the_original_recipe_field_by_field():
         fusion="joint",
         loss="half_squared",
         lam=2.0,
+        correlation="per_unit",
         reconstruct_from=("both", "x", "y"),
         corr_eps=1e-8,
         init="original",

@@ -25,7 +25,7 @@ from corrnet.export import export_onnx
 
 N = 40
 KINDS = ("unit", "raw", "sparse", "sparse_raw", "float64", "1d")
-FIT = dict(epochs=2, batch_size=20, tol=None, random_state=0, device="cpu")
+FIT = dict(epochs=2, batch_size=20, tol=None, random_state=0, device="cpu", correlation="per_unit")
 
 
 def _view(kind: str, d: int, rng: np.random.Generator):

@@ -22,6 +22,8 @@ from .params import (  # noqa: F401  (re-exported: the allowed values' historica
     PASSES,
 )
 
+# the "auto" settings resolve_model resolves from the estimator's parameters (a Config never holds them)
+MODEL_AUTOS = ("correlation", "encoder_layers", "encoder_activation", "encoder_norm", "hidden_activation", "init")
 # the fields that are tuples (lists in JSON); decoder_layers may be None
 TUPLE_FIELDS = ("encoder_layers", "decoder_layers", "reconstruct_from")
 
@@ -38,9 +40,11 @@ class _ConfigMethods:
         """Raise ``ValueError`` naming the bad field and its allowed values; return self."""
 
         for param in _CONFIG_PARAMS:
-            value = getattr(self, param.name)
-            if param.allowed is not None and param.name != "reconstruct_from" and value not in param.allowed:
-                raise ValueError(f"{param.name}={value!r} is not supported; use one of {param.allowed}.")
+            value, allowed = getattr(self, param.name), param.allowed
+            if allowed is not None and param.name in MODEL_AUTOS:  # resolved before a Config is made
+                allowed = tuple(a for a in allowed if a != "auto")
+            if allowed is not None and param.name != "reconstruct_from" and value not in allowed:
+                raise ValueError(f"{param.name}={value!r} is not supported; use one of {allowed}.")
         for p in self.reconstruct_from:
             if p not in PASSES + MULTIVIEW_PASSES:
                 raise ValueError(
@@ -130,6 +134,42 @@ class _ConfigMethods:
         return cls(**d)
 
 
+# correlation="auto" and the settings it decides (the quality benchmark, docs/benchmarks.md): under
+# the canonical objective one ReLU layer of CANONICAL_ENCODER with LayerNorm into a linear code,
+# PyTorch's initialisation and batches of CANONICAL_BATCH rows (Deep CCA's recipe, one layer); under
+# the per-unit one the paper's single sigmoid layer, its initialisation and batches of 100
+CANONICAL_ENCODER = (256,)
+CANONICAL_BATCH = 800
+PER_UNIT_BATCH = 100
+
+
+def resolve_model(d: dict[str, Any], canonical: bool = True) -> dict[str, Any]:
+    """The estimator settings ``d`` with their ``"auto"`` model settings resolved: ``correlation``
+    (``canonical`` where ``canonical`` allows it and the views meet in the joint layer, else
+    ``per_unit``), then the encoder, its
+    activation and norm, the code's activation, the initialisation and the batch size it suits.
+    Settings given explicitly are kept."""
+    d = dict(d)
+    if d["correlation"] == "auto":
+        d["correlation"] = "canonical" if canonical and d["fusion"] == "joint" else "per_unit"
+    canon = d["correlation"] == "canonical"
+    if d["encoder_layers"] == "auto":
+        d["encoder_layers"] = CANONICAL_ENCODER if canon and not d["tied"] else ()
+    deep = bool(d["encoder_layers"])
+    for name, value in (("encoder_activation", "relu"), ("encoder_norm", "layer")):
+        if d[name] == "auto":
+            d[name] = value if canon and deep else None
+    auto = {
+        "hidden_activation": ("linear", "sigmoid"),
+        "init": ("torch", "original"),
+        "batch_size": (CANONICAL_BATCH, PER_UNIT_BATCH),
+    }
+    for name, (if_canonical, if_per_unit) in auto.items():
+        if d[name] == "auto":
+            d[name] = if_canonical if canon else if_per_unit
+    return d
+
+
 _CONFIG_PARAMS = [p for p in PARAMS if p.config]
 Config = make_dataclass(
     "Config", [(p.name, p.hint, field(default=p.config_value())) for p in _CONFIG_PARAMS], bases=(_ConfigMethods,)
@@ -148,6 +188,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         fusion="joint",
         loss="half_squared",
         lam=2.0,
+        correlation="per_unit",
         reconstruct_from=PASSES,
         corr_eps=1e-8,
         init="original",
@@ -175,6 +216,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         fusion="sum",
         loss="mse",
         lam=0.02,
+        correlation="per_unit",
         reconstruct_from=PASSES,
         init="torch",
         optimizer="rmsprop",
@@ -205,6 +247,8 @@ PRESETS: dict[str, dict[str, Any]] = {
         fusion="joint",
         loss="half_squared",
         lam=4.0,
+        correlation="per_unit",
+        init="original",
         reconstruct_from=PASSES,
         optimizer="adam",
         lr="auto",

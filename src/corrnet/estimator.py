@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 from sklearn.utils.validation import check_is_fitted
 
@@ -67,6 +68,8 @@ class CorrNet(_CorrNetBase, auto_wrap_output_keys=None):
                                     are also issued as ``FitWarning``
     """
 
+    _two_views = True
+
     @classmethod
     def paper(cls, **overrides: Any) -> CorrNet:
         """The original code's exact recipe: 50 sigmoid units, tied weights, ``half_squared``,
@@ -116,10 +119,11 @@ class CorrNet(_CorrNetBase, auto_wrap_output_keys=None):
 
         Returns ``self``.
         """
-        config = self.config()
+        self.config()  # bad settings are named before the data is checked
         X, Y, Xu, Yu, validation_data, dist = self._check_fit_inputs(
             X, Y, X_unpaired, Y_unpaired, validation_data, distributed
         )
+        config = self.config(sparse=sp.issparse(X) or sp.issparse(Y))
         world = 1 if dist is None else dist.world_size
         strategy = self._strategy(X, Xu, Yu)
         X, Y, Xu, Yu = self._fit_scale(X, Y, Xu, Yu)

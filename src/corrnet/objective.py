@@ -171,12 +171,17 @@ def _whitened_cross(S: Tensor, ridge: float) -> tuple[Tensor, Tensor, Tensor, Te
 
 def canonical_from_stats(S: Tensor, ridge: float = CANONICAL_RIDGE) -> Tensor:
     """The k canonical correlations (descending, float64) from :func:`canonical_stats`. Non-finite
-    statistics (diverged codes) give NaN, which the training loop turns into a roll-back and a
-    ``DivergenceError``, where LAPACK would raise an error that names no cause (one host sync)."""
+    statistics (diverged codes), and statistics LAPACK cannot factor or decompose, give NaN, which
+    the training loop turns into a roll-back and a ``DivergenceError``, where LAPACK would raise an
+    error that names no cause (one host sync)."""
+    k = (S.shape[0] - 1) // 2
+    nan = S.diagonal()[1 : k + 1] * float("nan")  # (k,), still on the graph: backward gives NaN
     if not bool(torch.isfinite(S).all()):
-        k = (S.shape[0] - 1) // 2
-        return S.diagonal()[1 : k + 1] * float("nan")  # (k,), still on the graph: backward gives NaN
-    return torch.linalg.svdvals(_whitened_cross(S, ridge)[0])
+        return nan
+    try:
+        return torch.linalg.svdvals(_whitened_cross(S, ridge)[0])
+    except torch.linalg.LinAlgError:  # codes so large that the ridge is lost in rounding, or units tied
+        return nan
 
 
 def canonical_correlation(

@@ -74,14 +74,17 @@ PARAMS: tuple[Param, ...] = (
     ),
     Param(
         "encoder_layers",
-        (),
-        "tuple[int, ...]",
-        "tuple of int",
+        "auto",
+        "tuple[int, ...] | str",
+        'tuple of int or "auto"',
         (
             "Hidden layer widths of each view's encoder before the joint layer (the decoders mirror them\n"
-            "unless ``decoder_layers`` is set). Needs ``tied=False``."
+            "unless ``decoder_layers`` is set). Needs ``tied=False``. ``auto``: ``(256,)`` under the\n"
+            "canonical objective (``correlation``) with untied decoders, else ``()``, the paper's single layer."
         ),
         config=True,
+        config_default=(),
+        n_view_default=(),
     ),
     Param(
         "decoder_layers",
@@ -97,40 +100,51 @@ PARAMS: tuple[Param, ...] = (
     ),
     Param(
         "hidden_activation",
-        "sigmoid",
+        "auto",
         "str",
-        '{"sigmoid", "tanh", "relu", "linear"}',
-        "f, the joint layer's activation.",
-        allowed=ACTIVATIONS,
+        '{"auto", "sigmoid", "tanh", "relu", "linear"}',
+        (
+            "f, the joint layer's activation. ``auto``: ``linear`` under the canonical objective (the\n"
+            "codes are then linear in the last encoder layer, as Deep CCA's), else ``sigmoid`` (the paper's)."
+        ),
+        allowed=(*ACTIVATIONS, "auto"),
         config=True,
+        config_default="sigmoid",
+        n_view_default="sigmoid",
     ),
     Param(
         "encoder_activation",
-        None,
+        "auto",
         "str | None",
-        '{None, "sigmoid", "tanh", "relu", "linear"}',
+        '{"auto", None, "sigmoid", "tanh", "relu", "linear"}',
         (
             "The activation of the ``encoder_layers`` (and of the decoders' mirrored hidden layers).\n"
-            "``None``: ``hidden_activation``, the joint layer's. Needs ``encoder_layers``."
+            "``None``: ``hidden_activation``, the joint layer's. Needs ``encoder_layers``. ``auto``: ``relu``\n"
+            "under the canonical objective, else ``None``; no encoder layers: ``None``."
         ),
-        allowed=(None, *ACTIVATIONS),
+        allowed=(None, *ACTIVATIONS, "auto"),
         config=True,
+        config_default=None,
+        n_view_default=None,
     ),
     Param(
         "encoder_norm",
-        None,
+        "auto",
         "str | None",
-        '{None, "layer", "batch"}',
+        '{"auto", None, "layer", "batch"}',
         (
             "``layer``: each encoder hidden layer is ``act(LayerNorm(W x + b))`` (parameter-free, per row,\n"
             "so it is the same in training and inference and for an absent view's zero row); the\n"
             "``canonical`` preset's encoders (results: Noisy MNIST). ``batch``: ``act(BatchNorm(W x + b))``,\n"
             "as Deep CCA's public re-implementations: statistics over the batch's rows in training, running\n"
             "averages in inference and for an absent view's zero row; not with row masks or data-parallel\n"
-            "training. Needs ``encoder_layers``."
+            "training. Needs ``encoder_layers``. ``auto``: ``layer`` under the canonical objective, else\n"
+            "``None``; no encoder layers: ``None``."
         ),
-        allowed=ENCODER_NORMS,
+        allowed=(*ENCODER_NORMS, "auto"),
         config=True,
+        config_default=None,
+        n_view_default=None,
     ),
     Param(
         "output_activation",
@@ -188,33 +202,40 @@ PARAMS: tuple[Param, ...] = (
         'float or "auto"',
         (
             "Weight of the correlation term: the objective is ``recon - lam * sum_j corr_j``. ``auto``:\n"
-            "2 (the paper's value), except in a full-batch L-BFGS fit (``optimizer_``) with validation\n"
-            "rows and early stopping, where the model is fitted at ``lam`` = 2 and 0.5 from the same\n"
-            "initial weights; 0.5 is kept only if its validation MRR leads by more than one standard error\n"
-            "of the per-row difference (another ``monitor``: the better mean; a tie keeps 2). Two fits;\n"
-            "with checkpoint or log files, a third fit writes them. The best λ depends on the\n"
-            "data, not on its scale alone: 0.5 gains 8-10 points of transfer on the bundled digits in\n"
-            "[0, 1] and loses on MNIST halves and on standardised tables (results: choosing the correlation\n"
-            "weight on validation). The resolved value is in ``config_.lam``, the scores in ``lam_scores_``."
+            "under the canonical objective 64 (the reconstruction regularises; results: Noisy MNIST).\n"
+            "Under the per-unit one 2 (the paper's value), except in a full-batch L-BFGS fit\n"
+            "(``optimizer_``) with validation rows and early stopping, where the model is fitted at\n"
+            "``lam`` = 2 and 0.5 from the same initial weights; 0.5 is kept only if its validation MRR\n"
+            "leads by more than one standard error of the per-row difference (another ``monitor``: the\n"
+            "better mean; a tie keeps 2). Two fits; with checkpoint or log files, a third fit writes\n"
+            "them. The resolved value is in ``config_.lam``, the scores in ``lam_scores_``."
         ),
         config=True,
         config_default=2.0,
     ),
     Param(
         "correlation",
-        "per_unit",
+        "auto",
         "str",
-        '{"per_unit", "canonical"}',
+        '{"auto", "per_unit", "canonical"}',
         (
             "The correlation term. ``per_unit``: ``sum_j corr(h_j(x, 0), h_j(0, y))``, the paper's.\n"
             "``canonical``: the sum of the canonical correlations between the two single-view codes\n"
             "(Deep CCA's objective; float64 covariances with a ridge of 1e-3, batches of several\n"
             "hundred rows): units that repeat each other no longer count twice. Its codes match across\n"
             "views only up to a linear map, so ``fit`` ends with a linear CCA of the training rows'\n"
-            "codes and ``transform`` returns the aligned (canonical) codes. Two views; autograd engine."
+            "codes and ``transform`` returns the aligned (canonical) codes. Two views; autograd engine.\n"
+            "``auto``: ``canonical`` for dense views meeting in the joint layer (``fusion``), else\n"
+            "``per_unit`` (sparse views: the canonical recipe fits them 2-10x slower). Under\n"
+            "``canonical`` the ``auto`` architecture and training settings take the values that suit it\n"
+            "(one ReLU layer of 256 with LayerNorm into a linear code, lam = 64, batches of 800, Adam at\n"
+            "1e-3); ``correlation='per_unit'`` alone gives the paper's one sigmoid layer back (results:\n"
+            "the quality benchmark)."
         ),
-        allowed=CORRELATIONS,
+        allowed=(*CORRELATIONS, "auto"),
         config=True,
+        config_default="per_unit",
+        n_view_default="per_unit",
     ),
     Param(
         "reconstruct_from",
@@ -241,17 +262,20 @@ PARAMS: tuple[Param, ...] = (
     ),
     Param(
         "init",
-        "original",
+        "auto",
         "str",
-        '{"original", "torch"}',
+        '{"auto", "original", "torch"}',
         (
             "``original``: the Theano code's ``4 U(+-sqrt(6/(fan_in+fan_out)))`` for sigmoid layers\n"
             "(Glorot's for tanh and linear, He's ``U(+-sqrt(6/fan_in))`` for relu), biases 0. ``torch``:\n"
             "PyTorch's ``nn.Linear`` default, ``U(+-1/sqrt(fan_in))`` for weights and biases (the\n"
-            "``seed_blog`` and ``canonical`` presets; under Adam its smaller weights move faster)."
+            "``seed_blog`` preset; under Adam its smaller weights move faster). ``auto``: ``torch`` under the\n"
+            "canonical objective (Deep CCA's), else ``original``."
         ),
-        allowed=INITS,
+        allowed=(*INITS, "auto"),
         config=True,
+        config_default="original",
+        n_view_default="original",
     ),
     Param(
         "optimizer",
@@ -284,8 +308,8 @@ PARAMS: tuple[Param, ...] = (
             "defaults dataset, MNIST halves, text), less for un-centred wide views, whose shared drift\n"
             "of about ``lr * m`` per Adam step saturates sigmoid units (Noisy MNIST, m = 451: 2.2e-3;\n"
             "results: Noisy MNIST). With ``encoder_layers`` the base is 6e-3 instead of 1e-2 (the\n"
-            "``best`` preset's rate on MNIST halves; results: Noisy MNIST). The resolved value is in\n"
-            "``config_.lr``."
+            "``best`` preset's rate on MNIST halves; results: Noisy MNIST). Under the canonical objective:\n"
+            "1e-3 (Deep CCA's). The resolved value is in ``config_.lr``."
         ),
         config=True,
         config_default=1e-2,
@@ -330,11 +354,17 @@ PARAMS: tuple[Param, ...] = (
     ),
     Param(
         "batch_size",
-        100,
-        "int",
-        "int",
-        "",
+        "auto",
+        "int | str",
+        'int or "auto"',
+        (
+            "Rows per minibatch step (full-batch L-BFGS takes every row). ``auto``: 800 under the\n"
+            "canonical objective, whose whitening needs covariances over many more rows than units\n"
+            "(Deep CCA's batches), else 100 (the paper's)."
+        ),
         config=True,
+        config_default=100,
+        n_view_default=100,
     ),
     Param(
         "epochs",
@@ -344,8 +374,9 @@ PARAMS: tuple[Param, ...] = (
         (
             "The most epochs to run. ``auto``: under L-BFGS, 20 epochs (200 iterations); otherwise\n"
             "enough for 10 000 optimiser steps, at least 10 and at most 5 000 epochs (MNIST's 50 000\n"
-            "rows: 20 epochs of 500 steps); the convergence check (``tol``) may stop earlier. The\n"
-            "resolved value is in ``epochs_``."
+            "rows: 20 epochs of 500 steps); under the canonical objective 10 epochs and at least 300\n"
+            "steps (Deep CCA's recipe: MNIST's 45 000 rows, 560 steps of 800). The convergence check\n"
+            "(``tol``) and early stopping may stop earlier. The resolved value is in ``epochs_``."
         ),
         config=True,
         config_default=50,
@@ -458,8 +489,10 @@ PARAMS: tuple[Param, ...] = (
             "single-view codes (mean reciprocal rank by cosine, both ways); ``canon_corr``: the sum of\n"
             "the canonical correlations between the two views' codes; both on the first 1 000 validation\n"
             "rows, and both see units that merely repeat each other, which ``sum_corr`` (the per-unit\n"
-            "correlations the objective raises) counts again. ``auto``: ``mrr`` (on Multi30k it kept the\n"
-            "epoch with test recall@1 84 % where ``sum_corr`` kept one with 59 %; results: early stopping)."
+            "correlations the objective raises) counts again. ``auto``: ``canon_corr`` under the canonical\n"
+            "objective (its codes are aligned across views only after training), else ``mrr`` (on Multi30k it\n"
+            "kept the epoch with test recall@1 84 % where ``sum_corr`` kept one with 59 %; results: early\n"
+            "stopping)."
         ),
         allowed=(*MONITORS, "auto"),
     ),

@@ -160,7 +160,7 @@ def save_estimator(est: Any, path: str | os.PathLike, metrics: dict[str, float] 
     tensors = _flat("model", est.model_.state_dict())
     params = est.get_params()
     for key in TUPLE_FIELDS:
-        params[key] = None if params[key] is None else list(params[key])
+        params[key] = params[key] if params[key] in (None, "auto") else list(params[key])
     if not isinstance(params["random_state"], (int, type(None))):
         params["random_state"] = None
     meta = {
@@ -225,7 +225,7 @@ def load_estimator(path: str | os.PathLike, cls: type, device: str | None = None
     try:
         params = dict(meta["params"])
         for key in TUPLE_FIELDS:
-            if params.get(key) is not None:
+            if params.get(key) is not None and params[key] != "auto":
                 params[key] = tuple(params[key])
         if device is not None:
             params["device"] = device
@@ -234,7 +234,8 @@ def load_estimator(path: str | os.PathLike, cls: type, device: str | None = None
         config = est.config()
         if meta.get("config"):
             saved = Config.from_dict(meta["config"]).validate()
-            differ = config.unresolved_fields(saved)
+            # correlation="auto" resolves by the views' kind (dense or sparse): either may have been fitted
+            differ = min((est.config(sparse=s).unresolved_fields(saved) for s in (False, True)), key=len)
             if differ or not saved.resolved:
                 raise ValueError(f"params and config disagree on {differ or 'auto settings'}")
             config = saved

@@ -43,9 +43,11 @@ LOADERS: dict[str, Callable[[str | None], MultiViewData]] = {
     "mnist-halves-raw": lambda data_dir: mnist_halves(data_dir, raw=True),
     "av-digits-raw": lambda data_dir: av_digits(data_dir, raw=True),
 }
-# corrnet 0.1's defaults: no scaling, sigmoid outputs, Adam at lr 1e-3, exactly 50 epochs, autograd
+# corrnet 0.1's defaults: the per-unit objective's one sigmoid layer, no scaling, sigmoid outputs, Adam
+# at lr 1e-3 on batches of 100, exactly 50 epochs, autograd
 OLD_DEFAULTS = dict(
-    scale=None, output_activation="sigmoid", epochs=50, tol=None, engine="autograd", optimizer="adam", lr=1e-3
+    correlation="per_unit", scale=None, output_activation="sigmoid", epochs=50, tol=None, engine="autograd",
+    optimizer="adam", lr=1e-3,
 )
 TUNED_LAMS = (0.5, 2.0, 8.0)
 METHODS = ("corrnet-default", "corrnet-tuned", "corrnet-0.1-defaults", "cca", "kcca")
