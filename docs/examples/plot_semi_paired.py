@@ -15,7 +15,10 @@ from corrnet.datasets import load_dataset
 
 d = load_dataset("digits-halves")
 X, Y = d.X_train, d.Y_train
-est = CorrNet(20, epochs=100, random_state=0).fit(X[:200], Y[:200], X_unpaired=X[200:800], Y_unpaired=Y[800:1400])
+# to generate a view: the per-unit objective (the canonical one, the default on dense views, keeps
+# its decoders only as a regulariser)
+est = CorrNet(20, correlation="per_unit", epochs=100, random_state=0)
+est.fit(X[:200], Y[:200], X_unpaired=X[200:800], Y_unpaired=Y[800:1400])
 print("strategy used for the unpaired rows:", est.unpaired_strategy_)
 
 right_from_left = est.generate(X=d.X_test)  # (n, 32): the right half, from the left half alone
