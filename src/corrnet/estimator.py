@@ -40,8 +40,11 @@ class CorrNet(_CorrNetBase, auto_wrap_output_keys=None):
     """Correlational Neural Network (Chandar et al., Neural Computation 2016).
 
     Learns a common representation ``h(x, y) = f(W x + V y + b)`` of two views by reconstructing
-    both views from ``(x, y)``, ``(x, 0)`` and ``(0, y)`` while maximising the per-unit correlation
-    between ``h(x, 0)`` and ``h(0, y)``.
+    both views from ``(x, y)``, ``(x, 0)`` and ``(0, y)`` while maximising the correlation between
+    ``h(x, 0)`` and ``h(0, y)``: per unit (the paper's, ``correlation="per_unit"``) or the sum of
+    their canonical correlations (Deep CCA's, the default for two dense views, through one ReLU
+    encoder layer per view into a linear code; ``transform`` then returns codes aligned by a final
+    linear CCA).
 
     Parameters
     ----------
