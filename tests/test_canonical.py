@@ -327,3 +327,12 @@ def test_statistics_lapack_cannot_factor_give_nan_not_a_lapack_error():
     S = -torch.eye(7, dtype=torch.float64)  # k = 3, finite but no covariance
     S[0, 0] = 10.0
     assert torch.isnan(canonical_from_stats(S)).all()
+
+
+def test_a_minibatch_smaller_than_the_code_is_refused_with_the_fix():
+    """With fewer rows in a batch than units, the batch covariance cannot be whitened (k = 128 from
+    100 rows: recall@1 51 % on CLDR names where 800 rows give 78 %); the fit says so up front."""
+    X = np.random.default_rng(0).random((300, 12)).astype(np.float32)
+    with pytest.raises(ValueError, match=r"batch_size=8 rows cannot estimate.*raise batch_size"):
+        CorrNet(10, batch_size=8, optimizer="adam", epochs=1).fit(X, X[:, ::-1])
+    CorrNet(10, batch_size=8, epochs=1, correlation="canonical").fit(X, X[:, ::-1])  # full-batch L-BFGS: all rows

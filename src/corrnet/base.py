@@ -413,6 +413,12 @@ class _CorrNetBase(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
                 )
             if config.lr_schedule != "constant":
                 raise ValueError("optimizer='lbfgs' sets its step by line search; use lr_schedule='constant'.")
+        elif config.correlation == "canonical" and config.batch_size <= config.n_components:
+            raise ValueError(
+                f"correlation='canonical' whitens the {config.n_components} units' covariance within each batch, "
+                f"which batch_size={config.batch_size} rows cannot estimate (it needs more rows than units): raise "
+                "batch_size (batch_size='auto' takes 800), or lower n_components, or use correlation='per_unit'."
+            )
         return dataclasses.replace(config, optimizer=opt)
 
     @staticmethod
