@@ -126,7 +126,8 @@ def test_semi_paired_input_errors(two_views):
     with pytest.raises(ValueError, match="unpaired_strategy"):
         CorrNet(epochs=1, unpaired_strategy="magic").fit(Xp, Yp, X_unpaired=Xo)
     with pytest.raises(ValueError, match="paired_per_batch"):
-        CorrNet(epochs=1, unpaired_strategy="mixed", paired_per_batch=1, batch_size=20).fit(Xp, Yp, X_unpaired=Xo)
+        kw = dict(epochs=1, unpaired_strategy="mixed", paired_per_batch=1, batch_size=20, correlation="per_unit")
+        CorrNet(**kw).fit(Xp, Yp, X_unpaired=Xo)
 
 
 def test_auto_strategy_picks_mixed_for_few_pairs_and_pretrain_otherwise(two_views):
