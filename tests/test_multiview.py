@@ -240,7 +240,7 @@ def test_multiview_parameters_match_corrnets_and_are_stored():
     shared = {k: v for k, v in CorrNet().get_params().items() if k in MultiViewCorrNet().get_params()}
     mv = MultiViewCorrNet().get_params()
     # N views take the per-unit objective; CorrNet's "auto" model settings resolve to the same there
-    own = ("reconstruct_from", *MODEL_AUTOS, "batch_size")
+    own = ("reconstruct_from", *MODEL_AUTOS)
     assert {k: mv[k] for k in shared if k not in own} == {k: v for k, v in shared.items() if k not in own}
     assert mv["reconstruct_from"] == ("all", "single")
     per_unit = CorrNet(correlation="per_unit").config()

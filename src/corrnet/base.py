@@ -381,10 +381,9 @@ class _CorrNetBase(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
         epochs = config.epochs
         if epochs == "auto" and config.optimizer == "lbfgs":
             epochs = AUTO_LBFGS_EPOCHS
-        elif epochs == "auto" and config.correlation == "canonical":
-            epochs = min(max(math.ceil(AUTO_CANONICAL_STEPS / steps_per_epoch), AUTO_MIN_EPOCHS), AUTO_MAX_EPOCHS)
         elif epochs == "auto":
-            epochs = min(max(math.ceil(AUTO_STEPS / steps_per_epoch), AUTO_MIN_EPOCHS), AUTO_MAX_EPOCHS)
+            steps = AUTO_CANONICAL_STEPS if config.correlation == "canonical" else AUTO_STEPS
+            epochs = min(max(math.ceil(steps / steps_per_epoch), AUTO_MIN_EPOCHS), AUTO_MAX_EPOCHS)
         elif config.min_steps and config.optimizer != "lbfgs":
             epochs = max(epochs, math.ceil(config.min_steps / steps_per_epoch))
         lr = config.lr

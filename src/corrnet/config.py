@@ -12,6 +12,7 @@ from typing import Any
 
 from .params import (  # noqa: F401  (re-exported: the allowed values' historical home)
     ACTIVATIONS,
+    BY_NAME,
     FUSIONS,
     INITS,
     LOSSES,
@@ -22,8 +23,6 @@ from .params import (  # noqa: F401  (re-exported: the allowed values' historica
     PASSES,
 )
 
-# the "auto" settings resolve_model resolves from the estimator's parameters (a Config never holds them)
-MODEL_AUTOS = ("correlation", "encoder_layers", "encoder_activation", "encoder_norm", "hidden_activation", "init")
 # the fields that are tuples (lists in JSON); decoder_layers may be None
 TUPLE_FIELDS = ("encoder_layers", "decoder_layers", "reconstruct_from")
 
@@ -41,7 +40,7 @@ class _ConfigMethods:
 
         for param in _CONFIG_PARAMS:
             value, allowed = getattr(self, param.name), param.allowed
-            if allowed is not None and param.name in MODEL_AUTOS:  # resolved before a Config is made
+            if allowed is not None and param.name in MODEL_AUTOS:  # resolve_model's: a Config never holds "auto"
                 allowed = tuple(a for a in allowed if a != "auto")
             if allowed is not None and param.name != "reconstruct_from" and value not in allowed:
                 raise ValueError(f"{param.name}={value!r} is not supported; use one of {allowed}.")
@@ -135,41 +134,40 @@ class _ConfigMethods:
 
 
 # correlation="auto" and the settings it decides (the quality benchmark, docs/benchmarks.md): under
-# the canonical objective one ReLU layer of CANONICAL_ENCODER with LayerNorm into a linear code,
-# PyTorch's initialisation and batches of CANONICAL_BATCH rows (Deep CCA's recipe, one layer); under
-# the per-unit one the paper's single sigmoid layer, its initialisation and batches of 100
-CANONICAL_ENCODER = (256,)
-CANONICAL_BATCH = 800
-PER_UNIT_BATCH = 100
+# the canonical objective one ReLU layer of 256 with LayerNorm into a linear code, PyTorch's
+# initialisation and batches of 800 rows (Deep CCA's recipe, one layer); under the per-unit one each
+# setting's concrete default in the parameter table (the paper's single sigmoid layer, its
+# initialisation, batches of 100). Ordered: the encoder's activation and norm follow its layers.
+CANONICAL_SETTINGS: dict[str, Any] = {
+    "encoder_layers": (256,),
+    "encoder_activation": "relu",
+    "encoder_norm": "layer",
+    "hidden_activation": "linear",
+    "init": "torch",
+    "batch_size": 800,
+}
 
 
 def resolve_model(d: dict[str, Any], canonical: bool = True) -> dict[str, Any]:
     """The estimator settings ``d`` with their ``"auto"`` model settings resolved: ``correlation``
     (``canonical`` where ``canonical`` allows it and the views meet in the joint layer, else
-    ``per_unit``), then the encoder, its
-    activation and norm, the code's activation, the initialisation and the batch size it suits.
-    Settings given explicitly are kept."""
+    ``per_unit``), then the encoder, its activation and norm, the code's activation, the
+    initialisation and the batch size it suits. Settings given explicitly are kept."""
     d = dict(d)
     if d["correlation"] == "auto":
         d["correlation"] = "canonical" if canonical and d["fusion"] == "joint" else "per_unit"
     canon = d["correlation"] == "canonical"
-    if d["encoder_layers"] == "auto":
-        d["encoder_layers"] = CANONICAL_ENCODER if canon and not d["tied"] else ()
-    deep = bool(d["encoder_layers"])
-    for name, value in (("encoder_activation", "relu"), ("encoder_norm", "layer")):
-        if d[name] == "auto":
-            d[name] = value if canon and deep else None
-    auto = {
-        "hidden_activation": ("linear", "sigmoid"),
-        "init": ("torch", "original"),
-        "batch_size": (CANONICAL_BATCH, PER_UNIT_BATCH),
-    }
-    for name, (if_canonical, if_per_unit) in auto.items():
-        if d[name] == "auto":
-            d[name] = if_canonical if canon else if_per_unit
+    for name, value in CANONICAL_SETTINGS.items():
+        if d[name] != "auto":
+            continue
+        needs = {"encoder_layers": not d["tied"], "encoder_activation": bool(d["encoder_layers"])}
+        needs["encoder_norm"] = needs["encoder_activation"]  # both apply to encoder layers only
+        d[name] = value if canon and needs.get(name, True) else BY_NAME[name].config_value()
     return d
 
 
+# the "auto" settings resolve_model resolves from the estimator's parameters
+MODEL_AUTOS = ("correlation", *CANONICAL_SETTINGS)
 _CONFIG_PARAMS = [p for p in PARAMS if p.config]
 Config = make_dataclass(
     "Config", [(p.name, p.hint, field(default=p.config_value())) for p in _CONFIG_PARAMS], bases=(_ConfigMethods,)

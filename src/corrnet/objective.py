@@ -174,14 +174,13 @@ def canonical_from_stats(S: Tensor, ridge: float = CANONICAL_RIDGE) -> Tensor:
     statistics (diverged codes), and statistics LAPACK cannot factor or decompose, give NaN, which
     the training loop turns into a roll-back and a ``DivergenceError``, where LAPACK would raise an
     error that names no cause (one host sync)."""
+    if bool(torch.isfinite(S).all()):
+        try:
+            return torch.linalg.svdvals(_whitened_cross(S, ridge)[0])
+        except torch.linalg.LinAlgError:  # codes so large that the ridge is lost in rounding, or units tied
+            pass
     k = (S.shape[0] - 1) // 2
-    nan = S.diagonal()[1 : k + 1] * float("nan")  # (k,), still on the graph: backward gives NaN
-    if not bool(torch.isfinite(S).all()):
-        return nan
-    try:
-        return torch.linalg.svdvals(_whitened_cross(S, ridge)[0])
-    except torch.linalg.LinAlgError:  # codes so large that the ridge is lost in rounding, or units tied
-        return nan
+    return S.diagonal()[1 : k + 1] * float("nan")  # (k,), still on the graph: backward gives NaN
 
 
 def canonical_correlation(
