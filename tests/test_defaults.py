@@ -408,8 +408,8 @@ def test_shared_range_edges_eight_columns_and_ranges_float32_cannot_divide_by():
     assert np.isfinite(est.transform(X=two_values(0.0, 1e-45))).all()
 
 
-# -- correlation="auto": the canonical recipe for two dense views ---------------------------------
-def test_auto_model_settings_are_the_canonical_recipe_for_two_dense_views_and_the_paper_elsewhere():
+# -- correlation="auto": the canonical recipe for two views ------------------------------------
+def test_auto_model_settings_are_the_canonical_recipe_for_two_views_and_the_paper_elsewhere():
     import scipy.sparse as sp
 
     canon = CorrNet(4).config()
@@ -417,11 +417,16 @@ def test_auto_model_settings_are_the_canonical_recipe_for_two_dense_views_and_th
         "canonical", (256,), "relu", "layer"
     )
     assert (canon.hidden_activation, canon.init, canon.batch_size) == ("linear", "torch", 800)
+    sparse = CorrNet(4).config(sparse=True)  # sparse views: the canonical objective on a linear code
+    assert (sparse.correlation, sparse.encoder_layers, sparse.encoder_activation, sparse.encoder_norm) == (
+        "canonical", (), None, None
+    )
+    assert (sparse.hidden_activation, sparse.init, sparse.batch_size) == ("linear", "torch", 800)
     paper = dict(encoder_layers=(), encoder_activation=None, encoder_norm=None, hidden_activation="sigmoid")
     paper.update(init="original", batch_size=100, correlation="per_unit")
     for cfg in (
-        CorrNet(4).config(sparse=True),  # sparse views: the per-unit objective
         CorrNet(4, correlation="per_unit").config(),
+        CorrNet(4, correlation="per_unit").config(sparse=True),
         CorrNet(4, fusion="sum").config(),  # the seed blog's model has no joint layer to whiten
         MultiViewCorrNet(4).config(),
     ):
@@ -431,6 +436,16 @@ def test_auto_model_settings_are_the_canonical_recipe_for_two_dense_views_and_th
     assert (tied.correlation, tied.encoder_layers, tied.hidden_activation) == ("canonical", (), "linear")
     deep = CorrNet(4, encoder_layers=(8, 6), batch_size=64).config()
     assert (deep.encoder_layers, deep.encoder_activation, deep.batch_size) == ((8, 6), "relu", 64)
-    X = np.random.default_rng(0).random((120, 6)).astype(np.float32)
-    est = CorrNet(2, epochs=1, random_state=0, device="cpu").fit(sp.csr_matrix(X), X[:, :3])
-    assert est.config_.correlation == "per_unit" and est.get_params()["correlation"] == "auto"
+    # a sparse fit: a linear output (the error from the non-zeros), full-batch L-BFGS while the
+    # non-zeros are few, and the estimator's own parameters still "auto"
+    X = sp.random(120, 300, density=0.05, format="csr", random_state=0, dtype=np.float32)
+    Y = np.random.default_rng(0).random((120, 3)).astype(np.float32)
+    est = CorrNet(2, epochs=1, random_state=0, device="cpu").fit(X, Y)
+    assert (est.config_.correlation, est.config_.output_activation, est.config_.optimizer) == (
+        "canonical", "linear", "lbfgs"
+    )
+    assert est.get_params()["correlation"] == est.get_params()["output_activation"] == "auto"
+    per_unit = CorrNet(2, epochs=1, random_state=0, device="cpu", correlation="per_unit").fit(X, Y)
+    assert per_unit.config_.output_activation == "sigmoid"  # the per-unit recipe decodes every column
+    bce = CorrNet(2, epochs=1, random_state=0, device="cpu", loss="bce").fit(X, Y)
+    assert bce.config_.output_activation == "sigmoid"  # a sigmoid output for the binary cross-entropy

@@ -96,3 +96,52 @@ def test_sparse_views_take_the_fused_engine_and_match_autograd_and_their_dense_c
         for a, b in zip(fused.model_.state_dict().values(), other.model_.state_dict().values()):
             torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(fused.transform(X=X), dense.transform(X=X.toarray()), rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("loss", ["half_squared", "squared", "mse"])
+@pytest.mark.parametrize("decoder", ["linear", "hidden", "tied"])
+def test_linear_output_sparse_error_is_the_decoded_error_without_decoding(loss, decoder, monkeypatch):
+    """A linear output and a squared loss: a sparse view's error comes from |x|^2, x W and W^T W,
+    never from the decoded (B, d) output, and equals (float64) the error of the decoded dense copy,
+    in value and in every gradient."""
+    X, Y = _sparse_views(40)
+    layers = {"linear": dict(), "hidden": dict(encoder_layers=(8,), encoder_activation="relu"), "tied": dict(tied=True)}
+    c = Config(n_components=4, output_activation="linear", loss=loss, **layers[decoder]).validate()
+    model = CorrNetModule([60, 45], c, generator=torch.Generator().manual_seed(0)).double()
+    dense_views = [torch.from_numpy(A.toarray()).double() for A in (X, Y)]
+    sparse_views = [
+        torch.sparse_csr_tensor(*(torch.from_numpy(a) for a in (A.indptr, A.indices, A.data.astype(np.float64))), A.shape)
+        for A in (X, Y)
+    ]
+    results = []
+    for xs in (dense_views, sparse_views):
+        model.zero_grad()
+        terms = multiview_loss(model, xs, c)
+        terms.total.backward()
+        results.append((terms.total.detach(), [p.grad.clone() for p in model.parameters()]))
+    torch.testing.assert_close(results[0][0], results[1][0], rtol=1e-12, atol=1e-12)
+    for a, b in zip(results[0][1], results[1][1]):
+        torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-12)
+    decoded = []  # the sparse views are not decoded: only the dense pass calls decode_pre's outputs
+    original = CorrNetModule.decode_pre
+    monkeypatch.setattr(
+        CorrNetModule, "decode_pre", lambda self, h, views=None: decoded.append(views) or original(self, h, views)
+    )
+    multiview_loss(model, sparse_views, c)
+    assert decoded == [[]]
+
+
+def test_fitting_sparse_views_with_a_linear_output_equals_fitting_their_dense_copies():
+    """The canonical objective, a linear output, L-BFGS and validation: the sparse exact error and
+    the dense decode train the same model and report the same validation history."""
+    X, Y = _sparse_views()
+    kw = dict(n_components=3, epochs=3, output_activation="linear", correlation="canonical", optimizer="lbfgs",
+              encoder_layers=(), hidden_activation="linear", early_stopping=True, validation_fraction=0.2,
+              device="cpu", random_state=0)
+    s = CorrNet(**kw).fit(X, Y)
+    d = CorrNet(**kw).fit(X.toarray(), Y.toarray())
+    for key in ("loss", "val_loss", "val_sum_corr", "val_generation"):
+        a, b = ([row[key] for row in est.history_] for est in (s, d))
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(s.transform(X=X), d.transform(X=X.toarray()), rtol=1e-3, atol=1e-4)
+    np.testing.assert_allclose(s.generate(X=X), d.generate(X=X.toarray()), rtol=1e-3, atol=1e-4)

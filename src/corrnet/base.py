@@ -30,6 +30,7 @@ from .data import MappedRows, resolve_device, to_tensor
 from .diagnostics import caller_stacklevel
 from .distributed import Dist
 from .model import CorrNetModule
+from .objective import SQUARED_LOSSES
 from .params import BY_NAME
 from .plans import Plan
 
@@ -101,11 +102,11 @@ AUTO_MIN_EPOCHS = 10
 AUTO_MAX_EPOCHS = 5_000
 MIN_PATIENCE_STEPS = 500
 # optimizer="auto" trains full-batch L-BFGS on at most AUTO_LBFGS_ROWS (fully paired, in-memory) rows
-# of at most AUTO_LBFGS_VALUES values (rows x the views' summed widths), for at most AUTO_LBFGS_EPOCHS
-# epochs of LBFGS_EPOCH_ITERS iterations (results: small tables). Wider data trains Adam: on CLDR
-# names (1 100 rows x 7 000-10 000 sparse n-gram columns) each full-batch evaluation reconstructs
-# every column of every row, and L-BFGS took ~350 s a script, for recall@1 +5 points on one script
-# and -12 on another against Adam (results: transliteration).
+# of at most AUTO_LBFGS_VALUES values, for at most AUTO_LBFGS_EPOCHS epochs of LBFGS_EPOCH_ITERS
+# iterations (results: small tables). The values are those an evaluation reconstructs: rows x the
+# views' widths, or a sparse view's non-zeros when its error comes from them (a linear output). A
+# sparse view decoded column by column trains Adam: on CLDR names (1 100 rows x 7 000-10 000 n-gram
+# columns, sigmoid output) L-BFGS took ~350 s a script (results: transliteration).
 # lr="auto": AUTO_LR * min(1, AUTO_LR_MASS / m), m the largest column-mean mass sum_i |mean(x_i)| of
 # a scaled training view (results: Noisy MNIST; docs/results/lr-probe/); with encoder_layers the base
 # is AUTO_LR_DEEP, the best preset's rate (chosen on MNIST halves' validation split, guide: Presets),
@@ -169,6 +170,17 @@ def _beyond_noise(rr: np.ndarray | None, kept_rr: np.ndarray | None) -> bool:
         return True
     d = rr - kept_rr
     return len(d) > 1 and bool(d.mean() > d.std(ddof=1) / math.sqrt(len(d)))
+
+
+def _auto_output(config: Config, views: list[Any]) -> str:
+    """``output_activation``, ``"auto"`` resolved for the (scaled) training views: ``linear`` under the
+    canonical objective when a view is sparse (its error then comes from the non-zeros alone,
+    :func:`corrnet.objective.sparse_squared_error`), else ``sigmoid`` for views in [0, 1], else ``linear``."""
+    if config.output_activation != "auto":
+        return config.output_activation
+    if config.correlation == "canonical" and config.loss in SQUARED_LOSSES and any(sp.issparse(A) for A in views):
+        return "linear"
+    return "sigmoid" if all(_in_unit_interval(A) for A in views) else "linear"
 
 
 def _in_unit_interval(A: Any) -> bool:
@@ -313,7 +325,7 @@ class _CorrNetBase(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
         """The validated :class:`Config` these parameters describe, for ``sparse`` views or dense ones
         (``correlation="auto"`` and the settings it decides: :func:`corrnet.config.resolve_model`)."""
         fields = Config.__dataclass_fields__
-        d = resolve_model({k: getattr(self, k) for k in fields}, self._two_views and not sparse)
+        d = resolve_model({k: getattr(self, k) for k in fields}, self._two_views, sparse)
         d["encoder_layers"] = tuple(d["encoder_layers"] or ())
         d["decoder_layers"] = None if d["decoder_layers"] is None else tuple(d["decoder_layers"])
         d["reconstruct_from"] = tuple(d["reconstruct_from"])
@@ -370,9 +382,8 @@ class _CorrNetBase(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
 
     def _resolve(self, config: Config, views: list[np.ndarray], steps_per_epoch: int) -> Config:
         """Replace the ``"auto"`` settings by what they mean for these (scaled) training views."""
-        out = config.output_activation
-        if out == "auto":
-            out = "sigmoid" if all(_in_unit_interval(A) for A in views) else "linear"
+        out = _auto_output(config, views)
+        if config.output_activation == "auto":
             if config.loss == "bce" and out != "sigmoid":
                 raise ValueError(
                     "loss='bce' needs both views in [0, 1], but after scaling they are not; use scale='minmax' "
@@ -395,13 +406,18 @@ class _CorrNetBase(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
         self.config_ = dataclasses.replace(config, output_activation=out, epochs=int(epochs), lr=lr).validate()
         return self.config_
 
-    def _optimizer(self, config: Config, n_rows: int, width: int, plain: bool) -> Config:
-        """The config with ``optimizer="auto"`` resolved for ``n_rows`` training rows of ``width``
-        columns (all views), in a fit that is ``plain`` (one fully paired or masked in-memory source,
-        one process); ``lbfgs`` trains the whole set as one batch (:meth:`_batch`)."""
+    def _optimizer(self, config: Config, views: list[Any], plain: bool) -> Config:
+        """The config with ``optimizer="auto"`` resolved for the (scaled) training ``views``, in a fit
+        that is ``plain`` (one fully paired or masked in-memory source, one process); ``lbfgs`` trains
+        the whole set as one batch (:meth:`_batch`). The size that decides is the values an evaluation
+        reconstructs: rows x columns, or a sparse view's non-zeros when its error comes from them."""
         opt = config.optimizer
         if opt == "auto":
-            small = plain and n_rows <= AUTO_LBFGS_ROWS and n_rows * width <= AUTO_LBFGS_VALUES
+            n_rows = views[0].shape[0]
+            sparse = any(sp.issparse(A) for A in views)
+            exact = sparse and config.loss in SQUARED_LOSSES and _auto_output(config, views) == "linear"
+            values = sum(A.nnz if exact and sp.issparse(A) else A.shape[0] * A.shape[1] for A in views)
+            small = plain and n_rows <= AUTO_LBFGS_ROWS and values <= AUTO_LBFGS_VALUES
             deterministic = not config.weight_decay and not config.reconstruction_samples
             opt = "lbfgs" if small and config.lr_schedule == "constant" and deterministic else "adam"
         if opt == "lbfgs":

@@ -134,10 +134,13 @@ class _ConfigMethods:
 
 
 # correlation="auto" and the settings it decides (the quality benchmark, docs/benchmarks.md): under
-# the canonical objective one ReLU layer of 256 with LayerNorm into a linear code, PyTorch's
-# initialisation and batches of 800 rows (Deep CCA's recipe, one layer); under the per-unit one each
-# setting's concrete default in the parameter table (the paper's single sigmoid layer, its
-# initialisation, batches of 100). Ordered: the encoder's activation and norm follow its layers.
+# the canonical objective on dense views one ReLU layer of 256 with LayerNorm into a linear code,
+# PyTorch's initialisation and batches of 800 rows (Deep CCA's recipe, one layer); on sparse views a
+# linear code straight from the input (thousands of n-gram columns and a thousand rows: a hidden layer
+# overfits) and a linear output (CorrNet.fit), whose error is computed from the non-zeros without
+# decoding every column; under the per-unit objective each setting's concrete default in the parameter
+# table (the paper's single sigmoid layer, its initialisation, batches of 100). Ordered: the encoder's
+# activation and norm follow its layers.
 CANONICAL_SETTINGS: dict[str, Any] = {
     "encoder_layers": (256,),
     "encoder_activation": "relu",
@@ -146,18 +149,21 @@ CANONICAL_SETTINGS: dict[str, Any] = {
     "init": "torch",
     "batch_size": 800,
 }
+SPARSE_CANONICAL_SETTINGS: dict[str, Any] = {**CANONICAL_SETTINGS, "encoder_layers": ()}
 
 
-def resolve_model(d: dict[str, Any], canonical: bool = True) -> dict[str, Any]:
+def resolve_model(d: dict[str, Any], canonical: bool = True, sparse: bool = False) -> dict[str, Any]:
     """The estimator settings ``d`` with their ``"auto"`` model settings resolved: ``correlation``
     (``canonical`` where ``canonical`` allows it and the views meet in the joint layer, else
     ``per_unit``), then the encoder, its activation and norm, the code's activation, the
-    initialisation and the batch size it suits. Settings given explicitly are kept."""
+    initialisation and the batch size they suit (``sparse`` views: no encoder layer). Settings given
+    explicitly are kept."""
     d = dict(d)
     if d["correlation"] == "auto":
         d["correlation"] = "canonical" if canonical and d["fusion"] == "joint" else "per_unit"
     canon = d["correlation"] == "canonical"
-    for name, value in CANONICAL_SETTINGS.items():
+    settings = SPARSE_CANONICAL_SETTINGS if sparse else CANONICAL_SETTINGS
+    for name, value in settings.items():
         if d[name] != "auto":
             continue
         needs = {"encoder_layers": not d["tied"], "encoder_activation": bool(d["encoder_layers"])}

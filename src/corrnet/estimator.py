@@ -131,7 +131,7 @@ class CorrNet(_CorrNetBase, auto_wrap_output_keys=None):
         strategy = self._strategy(X, Xu, Yu)
         X, Y, Xu, Yu = self._fit_scale(X, Y, Xu, Yu)
         plain = strategy is None and not isinstance(X, MappedRows) and dist is None
-        config = self._optimizer(config, X.shape[0], X.shape[1] + Y.shape[1], plain)
+        config = self._optimizer(config, [X, Y], plain)
         mixed_ppb = (self.paired_per_batch or max(2, config.batch_size // 2)) if strategy == "mixed" else None
         step_rows = self._batch(config, X.shape[0]) * world  # rows per step over all processes
         batch = mixed_ppb or step_rows

@@ -245,17 +245,22 @@ class CorrNetModule(nn.Module):
             return [h @ self.encoders[v].proj.weight + self.out_bias[v] for v in views]
         return [self.decoders[v](h) for v in views]
 
+    def decoder_head(self, h: Tensor, view: int) -> tuple[Tensor, Tensor, Tensor]:
+        """View ``view``'s decoder split before its last (linear) layer: ``(z, W, b)`` with z (N, m)
+        the last hidden layer's output for codes h (N, k) (h itself when the decoder has none), W
+        (d, m) and b (d,), so that :meth:`decode_pre` is ``z @ W.T + b``."""
+        if self.tied:
+            return h, self.encoders[view].proj.weight.T, self.out_bias[view]  # (d, k), (d,)
+        dec = self.decoders[view]
+        for layer in dec.hidden:
+            h = dec.act(layer(h))
+        return h, dec.out.weight, dec.out.bias
+
     def decode_columns(self, h: Tensor, view: int, cols: Tensor) -> Tensor:
         """(N, k) codes -> view ``view``'s decoder pre-activations at columns ``cols`` (L,) only,
         (N, L): :meth:`decode_pre`'s output at those columns, decoding L columns instead of d."""
-        if self.tied:
-            W, b = self.encoders[view].proj.weight.T, self.out_bias[view]  # (d, k), (d,)
-        else:
-            dec = self.decoders[view]
-            for layer in dec.hidden:
-                h = dec.act(layer(h))
-            W, b = dec.out.weight, dec.out.bias
-        return torch.addmm(b[cols], h, W[cols].T)
+        z, W, b = self.decoder_head(h, view)
+        return torch.addmm(b[cols], z, W[cols].T)
 
     # -- public API --------------------------------------------------------------------------
     def encode(self, xs: Sequence[Tensor | None]) -> Tensor:
@@ -305,8 +310,9 @@ class CorrNetModule(nn.Module):
         subsets : the passes to decode, each a tuple of the view indices it is computed from
             (``(0, 1)``: h(x, y); ``(0,)``: h(x, 0)). The single-view codes are always returned.
         logits : return decoder pre-activations instead of ``g(...)`` (for a fused BCE).
-        skip : views not to decode (their entry of ``outs`` is None): a sampled reconstruction
-            decodes their columns from ``codes`` itself (:meth:`decode_columns`).
+        skip : views not to decode (their entry of ``outs`` is None): a sampled or sparse exact
+            reconstruction computes their error from ``codes`` itself (:meth:`decode_columns`,
+            :meth:`decoder_head`).
         """
         n = xs[0].shape[0]
         act = [enc(x) for enc, x in zip(self.encoders, xs)]  # (B, k) each: computed once, shared by all passes

@@ -33,12 +33,15 @@ from .objective import (
     canonical_alignment,
     canonical_stats,
     combine,
+    exact_sparse,
     multiview_loss,
     pair_from_stats,
     pair_stats,
     pass_name,
     pass_subsets,
     reconstruction_error,
+    scale_row_sums,
+    sparse_squared_error,
 )
 from .optim import make_optimizer, scheduled_lr
 from .params import ENGINES, MONITORS, PRECISIONS
@@ -220,8 +223,10 @@ def evaluate(
     kept: list[list[Tensor]] = [[] for _ in range(N)]  # single-view codes of the first rows (``codes``)
     for s in range(0, n, chunk):  # memory flat in n: a streamed view is read chunk by chunk
         xs = [v[s : s + chunk] for v in views]
+        exact = tuple(i for i, x in enumerate(xs) if exact_sparse(x, model, config))
         with eval_mode(model):
-            out = model(xs, subsets)
+            out = model(xs, subsets, skip=exact)
+        sq = {v: sparse_squared_error(model, out.codes, v, xs[v]) for v in exact}  # (P, B): not decoded
         xs = [dense(x) for x in xs]
         if codes and s < CODE_METRIC_ROWS:
             for i in range(N):
@@ -230,10 +235,21 @@ def evaluate(
             stats[p] = stats[p] + pair_stats(out.singles[i], out.singles[j], config)
         for p, sub in enumerate(subsets):
             if sub in configured:
-                rec += float(sum(reconstruction_error(x, o[p], config.loss).sum() for x, o in zip(xs, out.outs)))
+                rec += sum(
+                    float(
+                        scale_row_sums(sq[v][p], config.loss, x.shape[1]).sum()
+                        if v in sq
+                        else reconstruction_error(x, o[p], config.loss).sum()
+                    )
+                    for v, (x, o) in enumerate(zip(xs, out.outs))
+                )
             if len(sub) == 1:  # every other view generated from this one
                 i = sub[0]
-                gen += sum(float((out.outs[j][p] - xs[j]).pow(2).mean(-1).sum()) for j in range(N) if j != i)
+                gen += sum(
+                    float(sq[j][p].sum() / xs[j].shape[1] if j in sq else (out.outs[j][p] - xs[j]).pow(2).mean(-1).sum())
+                    for j in range(N)
+                    if j != i
+                )
     sum_corr = sum(float(pair_from_stats(S, config).sum()) for S in stats)
     loss = float(combine(rec / n, sum_corr, config))  # Python floats: float64, as before
     result = {"loss": loss, "sum_corr": sum_corr, "generation": gen / (n * N * (N - 1))}
