@@ -155,6 +155,44 @@ def csr_tensor(A: sp.csr_matrix, device: torch.device) -> torch.Tensor:
     return t.to(device)
 
 
+class _SparseProduct(torch.autograd.Function):
+    """``x @ W`` for a sparse CSR x (B, d) and a dense W (d, m), differentiable in W: the backward
+    multiplies by x's transpose (:func:`transposed`, built once per batch) instead of transposing
+    x at every backward."""
+
+    @staticmethod
+    def forward(ctx: Any, x: torch.Tensor, W: torch.Tensor) -> torch.Tensor:
+        ctx.x = x
+        return x @ W
+
+    @staticmethod
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[None, torch.Tensor]:
+        return None, transposed(ctx.x) @ grad
+
+
+def transposed(x: torch.Tensor) -> torch.Tensor:
+    """The sparse CSR batch x (B, d) transposed, (d, B) CSR, kept on x: a batch evaluated many times
+    (full-batch L-BFGS) or multiplied twice (encoder and reconstruction) is transposed once."""
+    t = getattr(x, "_corrnet_transposed", None)
+    if t is None:
+        t = x.t().to_sparse_csr()
+        x._corrnet_transposed = t
+    return t
+
+
+def sparse_product(x: torch.Tensor, W: torch.Tensor) -> torch.Tensor:
+    """``x @ W`` (B, m) for a sparse CSR batch x (B, d) and a dense W (d, m) (see :class:`_SparseProduct`)."""
+    return _SparseProduct.apply(x, W)
+
+
+def linear(layer: torch.nn.Linear, x: torch.Tensor) -> torch.Tensor:
+    """``layer(x)``, through :func:`sparse_product` for a sparse CSR x."""
+    if x.layout != torch.sparse_csr:
+        return layer(x)
+    out = sparse_product(x, layer.weight.T)
+    return out if layer.bias is None else out + layer.bias
+
+
 def dense(x: torch.Tensor) -> torch.Tensor:
     """A batch as a dense tensor (a sparse batch is densified: B rows only)."""
     return x if x.layout == torch.strided else x.to_dense()

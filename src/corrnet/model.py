@@ -23,6 +23,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .config import Config
+from .data import linear
 
 
 def _identity(t: Tensor) -> Tensor:
@@ -121,7 +122,7 @@ class ViewEncoder(nn.Module):
         """(B, d_in) -> (B, k) pre-activation. ``constant``: x is an absent view's zero row, which
         batch norm normalises with its running statistics (a batch of one has none of its own)."""
         for i, layer in enumerate(self.hidden):
-            z = layer(x)  # (B, width)
+            z = linear(layer, x)  # (B, width)
             if self.norm == "layer":
                 z = F.layer_norm(z, (layer.out_features,))  # a Python int: ONNX export traces it
             elif self.norm == "batch":
@@ -131,7 +132,7 @@ class ViewEncoder(nn.Module):
                 else:
                     z = bn(z)
             x = self.act(z)
-        return self.proj(x)
+        return linear(self.proj, x)
 
 
 class ViewDecoder(nn.Module):

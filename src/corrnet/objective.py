@@ -27,7 +27,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from .config import Config
-from .data import dense
+from .data import dense, sparse_product
 from .model import CorrNetModule
 
 TWO_VIEW_PASSES = {"both": (0, 1), "x": (0,), "y": (1,)}  # the two-view names of the passes
@@ -310,7 +310,7 @@ def sparse_squared_error(model: CorrNetModule, codes: Tensor, view: int, x: Tens
     P, B, k = codes.shape
     z, W, b = model.decoder_head(codes.reshape(P * B, k), view)  # (PB, m), (d, m), (d,)
     z = z.view(P, B, -1)
-    xWb = x @ torch.cat([W, b.unsqueeze(1)], 1)  # (B, m + 1): x W and x.b in one sparse product
+    xWb = sparse_product(x, torch.cat([W, b.unsqueeze(1)], 1))  # (B, m + 1): x W and x.b in one product
     rows = torch.repeat_interleave(torch.arange(B, device=x.device), x.crow_indices().diff())
     xx = x.values().new_zeros(B).index_add_(0, rows, x.values().pow(2))  # (B,) |x|^2
     G = W.T @ torch.cat([W, b.unsqueeze(1)], 1)  # (m, m + 1): W^T W and W^T b
