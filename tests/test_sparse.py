@@ -110,7 +110,7 @@ def test_linear_output_sparse_error_is_the_decoded_error_without_decoding(loss, 
     model = CorrNetModule([60, 45], c, generator=torch.Generator().manual_seed(0)).double()
     dense_views = [torch.from_numpy(A.toarray()).double() for A in (X, Y)]
     sparse_views = [
-        torch.sparse_csr_tensor(*(torch.from_numpy(a) for a in (A.indptr, A.indices, A.data.astype(np.float64))), A.shape)
+        torch.sparse_csr_tensor(*map(torch.from_numpy, (A.indptr, A.indices, A.data.astype(np.float64))), A.shape)
         for A in (X, Y)
     ]
     results = []

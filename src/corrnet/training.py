@@ -245,11 +245,9 @@ def evaluate(
                 )
             if len(sub) == 1:  # every other view generated from this one
                 i = sub[0]
-                gen += sum(
-                    float(sq[j][p].sum() / xs[j].shape[1] if j in sq else (out.outs[j][p] - xs[j]).pow(2).mean(-1).sum())
-                    for j in range(N)
-                    if j != i
-                )
+                for j in set(range(N)) - {i}:
+                    err = sq[j][p] / xs[j].shape[1] if j in sq else (out.outs[j][p] - xs[j]).pow(2).mean(-1)
+                    gen += float(err.sum())
     sum_corr = sum(float(pair_from_stats(S, config).sum()) for S in stats)
     loss = float(combine(rec / n, sum_corr, config))  # Python floats: float64, as before
     result = {"loss": loss, "sum_corr": sum_corr, "generation": gen / (n * N * (N - 1))}
