@@ -152,9 +152,11 @@ PARAMS: tuple[Param, ...] = (
         "str",
         '{"auto", "sigmoid", "tanh", "relu", "linear"}',
         (
-            "g, the decoders' activation. ``auto``: ``sigmoid`` when both views (after scaling) lie in\n"
-            "[0, 1], else ``linear`` (a sigmoid cannot reach standardised or unbounded values). The\n"
-            "resolved value is in ``output_activation_``."
+            "g, the decoders' activation. ``auto``: ``linear`` under the canonical objective when a view\n"
+            "is sparse (a squared error is then computed from the non-zeros, without decoding every\n"
+            "column), else ``sigmoid`` when both views (after scaling) lie in [0, 1], else ``linear`` (a\n"
+            "sigmoid cannot reach standardised or unbounded values). The resolved value is in\n"
+            "``output_activation_``."
         ),
         allowed=(*ACTIVATIONS, "auto"),
         config=True,
@@ -225,12 +227,12 @@ PARAMS: tuple[Param, ...] = (
             "hundred rows): units that repeat each other no longer count twice. Its codes match across\n"
             "views only up to a linear map, so ``fit`` ends with a linear CCA of the training rows'\n"
             "codes and ``transform`` returns the aligned (canonical) codes. Two views; autograd engine.\n"
-            "``auto``: ``canonical`` for dense views meeting in the joint layer (``fusion``), else\n"
-            "``per_unit`` (sparse views: the canonical recipe fits them 2-10x slower). Under\n"
-            "``canonical`` the ``auto`` architecture and training settings take the values that suit it\n"
-            "(one ReLU layer of 256 with LayerNorm into a linear code, lam = 64, batches of 800, Adam at\n"
-            "1e-3); ``correlation='per_unit'`` alone gives the paper's one sigmoid layer back (results:\n"
-            "the quality benchmark)."
+            "``auto``: ``canonical`` for two views meeting in the joint layer (``fusion``), else\n"
+            "``per_unit``. Under ``canonical`` the ``auto`` architecture and training settings take the\n"
+            "values that suit it (dense views: one ReLU layer of 256 with LayerNorm into a linear code;\n"
+            "sparse views: a linear code straight from the input and a linear output; lam = 64, batches\n"
+            "of 800, Adam at 1e-3); ``correlation='per_unit'`` alone gives the paper's one sigmoid layer\n"
+            "back (results: the quality benchmark)."
         ),
         allowed=(*CORRELATIONS, "auto"),
         config=True,
@@ -284,7 +286,8 @@ PARAMS: tuple[Param, ...] = (
         '{"auto", "adam", "lbfgs", "adamw", "rmsprop_original", "rmsprop", "sgd"}',
         (
             "``auto``: ``lbfgs`` when the training rows fit in one batch of at most 2 000 rows and\n"
-            "1 000 000 values (rows x all views' columns; fully paired, in memory, one process,\n"
+            "1 000 000 values (rows x all views' columns, or a sparse view's non-zeros under a linear\n"
+            "output and a squared loss; fully paired, in memory, one process,\n"
             "constant ``lr_schedule``, no ``weight_decay`` or ``reconstruction_samples``), else ``adam``; the\n"
             "choice is in ``optimizer_``. ``lbfgs``: full-batch L-BFGS with a strong-Wolfe line search\n"
             "(``lr`` and ``batch_size`` do not apply; each epoch is 10 iterations): exact correlations\n"
@@ -346,7 +349,9 @@ PARAMS: tuple[Param, ...] = (
             "decodes only the columns that are non-zero in some row of the batch, plus\n"
             "``reconstruction_samples`` columns drawn uniformly from the others, whose error is scaled by\n"
             "(the number of others / ``reconstruction_samples``): an unbiased estimate of the error over all\n"
-            "d columns. It pays where a batch touches a small part of a wide vocabulary (words); fully\n"
+            "d columns. It pays where a batch touches a small part of a wide vocabulary (words) and the\n"
+            "output is not linear (under a linear output and a squared loss the exact error is computed\n"
+            "from the non-zeros without it, and costs less; the sampled estimate replaces it when set); fully\n"
             "paired training batches only (single-view rows, masked batches, validation and data-parallel\n"
             "runs reconstruct every column); the autograd engine. None: every column."
         ),
