@@ -181,7 +181,7 @@ def test_onnx_of_a_canonical_model_gives_its_aligned_codes_and_generates(files, 
     from corrnet.export import export_onnx
 
     X, Y = two_views
-    est = CorrNet.from_preset("canonical", n_components=3, encoder_layers=(6,), epochs=2, scale="standard").fit(X, Y)
+    est = CorrNet(n_components=3, encoder_layers=(6,), epochs=2, scale="standard").fit(X, Y)
     paths = export_onnx(est, files / "oc")
     assert "decode" not in paths and not (files / "oc" / "decode.onnx").exists()
     run_ = lambda name, feed: ort.InferenceSession(str(paths[name])).run(None, feed)  # noqa: E731

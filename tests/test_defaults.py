@@ -208,6 +208,7 @@ def test_a_fit_runs_the_epochs_min_steps_asks_for(two_views):
     assert est.epochs_ == est.n_iter_ == len(est.history_) == 5  # 2 steps an epoch: ceil(9 / 2)
 
 
+@pytest.mark.filterwarnings("ignore:The '.*' preset is deprecated:FutureWarning")
 def test_min_steps_is_validated_and_the_canonical_preset_sets_it():
     with pytest.raises(ValueError, match="min_steps must be None or a positive integer"):
         CorrNet(2, min_steps=0).config()

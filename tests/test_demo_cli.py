@@ -35,11 +35,12 @@ def test_python_dash_m_help():
 def test_cli_demo_with_a_preset(tmp_path):
     """--preset trains the preset's settings; --epochs is then the number of epochs (the preset's
     min_steps, which would raise them to 150 on these 1 000 rows, is dropped)."""
-    args = ["demo", "--out", str(tmp_path), "--preset", "canonical", "--epochs", "3", "--components", "4", "--json"]
+    args = ["demo", "--out", str(tmp_path), "--preset", "canonical_wide", "--epochs", "3", "--components", "4"]
+    args.append("--json")
     r = CliRunner().invoke(main, args)
     assert r.exit_code == 0, r.output
     out = json.loads(r.stdout)
-    assert out["preset"] == "canonical" and out["epochs"] == 3 and out["lam"] == 64.0
+    assert out["preset"] == "canonical_wide" and out["epochs"] == 3 and out["lam"] == 64.0
     assert out["transfer_left_to_right"] > 0.3  # chance is 0.1
     html = (tmp_path / "index.html").read_text()
-    assert "(canonical preset)" in html and "lam_scores_" not in html  # a fixed λ: no scores to show
+    assert "(canonical_wide preset)" in html and "lam_scores_" not in html  # a fixed λ: no scores to show

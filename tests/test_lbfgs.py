@@ -161,6 +161,7 @@ def test_a_still_falling_loss_warns_under_adam_but_not_under_the_auto_lbfgs_budg
         assert est._still_improving() is warns
 
 
+@pytest.mark.filterwarnings("ignore:The '.*' preset is deprecated:FutureWarning")
 def test_auto_lr_follows_the_column_mean_mass_of_the_widest_uncentred_view(tmp_path):
     """lr="auto" = 1e-2 * min(1, 100 / max_v sum_i |mean(x_v,i)|), on the scaled training views."""
     import scipy.sparse as sp

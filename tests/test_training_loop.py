@@ -259,6 +259,7 @@ def test_seed_blog_preset_settings():
     assert p["validation_fraction"] is None and p["early_stopping"] is False  # every row, 50 epochs
 
 
+@pytest.mark.filterwarnings("ignore:The '.*' preset is deprecated:FutureWarning")
 def test_best_preset_settings():
     """Every setting of the ``best`` preset (README, "Presets"), and a model it builds."""
     p = preset("best")
@@ -292,6 +293,7 @@ def test_canonical_wide_preset_settings():
     assert [tuple(d.out.weight.shape) for d in m.decoders] == [(784, 10)] * 2 and not m.decoders[0].hidden
 
 
+@pytest.mark.filterwarnings("ignore:The '.*' preset is deprecated:FutureWarning")
 def test_best_preset_trains_a_correlated_code_in_a_short_run():
     """A short run of the ``best`` preset on the bundled digits halves (1 000 training pairs): the
     held-out codes of the two halves correlate (random sigmoid projections give about 0)."""
@@ -707,3 +709,21 @@ def test_the_progress_bar_stays_on_screen_only_at_verbose_2():
         bar = _progress(RunOptions(verbose=verbose), cfg, state)
         assert (bar.leave, bar.total, bar.n) == (leave, 3, 0)
         bar.close()
+
+
+def test_deprecated_presets_warn_and_name_what_replaces_them():
+    """``best`` and ``canonical`` still build their estimators but warn (FutureWarning) with the
+    replacement; the kept presets build silently."""
+    import warnings
+
+    from corrnet.config import DEPRECATED_PRESETS
+
+    assert set(DEPRECATED_PRESETS) == {"best", "canonical"}
+    for name in DEPRECATED_PRESETS:
+        with pytest.warns(FutureWarning, match=rf"'{name}' preset is deprecated.*canonical_wide") as caught:
+            est = CorrNet.from_preset(name, n_components=3)
+        assert est.n_components == 3 and caught[0].filename == __file__  # points at the caller
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for name in ("paper", "seed_blog", "canonical_wide", "default"):
+            CorrNet.from_preset(name)

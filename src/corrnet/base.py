@@ -25,7 +25,7 @@ from sklearn.preprocessing import MaxAbsScaler, MinMaxScaler, StandardScaler
 from sklearn.utils import check_random_state
 
 from . import persistence, training
-from .config import Config, preset, resolve_model
+from .config import DEPRECATED_PRESETS, Config, preset, resolve_model
 from .data import MappedRows, resolve_device, to_tensor
 from .diagnostics import caller_stacklevel
 from .distributed import Dist
@@ -304,12 +304,20 @@ class _CorrNetBase(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
 
     @classmethod
     def from_preset(cls, name: str, **overrides: Any) -> Any:
-        """An estimator with a named preset's settings (``corrnet.config.PRESETS``: ``paper``, ``best``,
-        ``canonical``, ``canonical_wide``, ``seed_blog``, ``default``). An ``epochs`` override is the
+        """An estimator with a named preset's settings (``corrnet.config.PRESETS``: ``paper``,
+        ``seed_blog``, ``canonical_wide``, ``default``; ``best`` and ``canonical`` are deprecated and
+        warn, naming what replaces them: ``corrnet.config.DEPRECATED_PRESETS``). An ``epochs`` override is the
         number of epochs: it drops the preset's ``min_steps`` (unless that is overridden too).
         :class:`~corrnet.MultiViewCorrNet` takes the same presets less the settings it has no
         parameter for (``validation_fraction=None``: it holds out no rows of its own)."""
         params = cls._preset_params(preset(name))
+        if name in DEPRECATED_PRESETS:
+            warnings.warn(
+                f"The {name!r} preset is deprecated and will be removed in corrnet 0.5; use "
+                f"{DEPRECATED_PRESETS[name]}.",
+                FutureWarning,
+                stacklevel=caller_stacklevel(),
+            )
         if "epochs" in overrides and "min_steps" not in overrides:
             params.pop("min_steps", None)
         own = cls._get_param_names()

@@ -154,7 +154,9 @@ def _fit_corrnet(
     if preset is None:
         est = CorrNet(**kw)
     else:
-        est = CorrNet.from_preset(preset, decoder_layers=(), **kw)
+        with warnings.catch_warnings():  # a deprecated preset, measured on purpose
+            warnings.filterwarnings("ignore", "The '.*' preset is deprecated", FutureWarning)
+            est = CorrNet.from_preset(preset, decoder_layers=(), **kw)
     est.fit(*views, X_unpaired=unpaired[0], Y_unpaired=unpaired[1])
     return _Encoder(lambda i, A: est.transform(X=A) if i == 0 else est.transform(Y=A))
 
