@@ -28,6 +28,7 @@ source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
 # docs/results/* and docs/mutation/* are the experiments' raw outputs (linked from the pages), not pages;
 # docs/data/ holds the examples' data
 exclude_patterns = ["_build", "results", "mutation", "data", "examples/README.rst"]
+templates_path = ["_templates"]
 html_theme = "furo"
 html_title = f"corrnet {version}"
 myst_heading_anchors = 3
@@ -37,7 +38,7 @@ suppress_warnings = ["myst.xref_missing", "myst.header"]
 numpydoc_show_class_members = False
 numpydoc_validation_checks: set[str] = set()
 autodoc_member_order = "bysource"
-autosummary_generate = False
+autosummary_generate = True
 
 sphinx_gallery_conf = {
     "examples_dirs": "examples",

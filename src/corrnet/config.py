@@ -181,6 +181,7 @@ Config = make_dataclass(
 Config.__module__, Config.__doc__ = __name__, _ConfigMethods.__doc__  # importable by name: pickles
 
 
+#: The named presets, ``name -> parameter overrides`` (``CorrNet.from_preset(name)``).
 PRESETS: dict[str, dict[str, Any]] = {
     # The original Theano code's exact recipe (Chandar et al. 2016; see the README).
     "paper": dict(
@@ -330,6 +331,7 @@ PRESETS["canonical_wide"] = {
 
 # Presets that still work but warn (FutureWarning, from ``from_preset``), with what replaces them:
 # the defaults and canonical_wide cover what they won (the quality benchmark, docs/benchmarks.md).
+#: Deprecated presets, ``name -> what replaces it`` (``from_preset`` warns with it).
 DEPRECATED_PRESETS: dict[str, str] = {
     "best": (
         "CorrNet(k) (the defaults) or, for tens of thousands of rows, from_preset('canonical_wide'): on "

@@ -42,9 +42,9 @@ class CorrNet(_CorrNetBase, auto_wrap_output_keys=None):
     Learns a common representation ``h(x, y) = f(W x + V y + b)`` of two views by reconstructing
     both views from ``(x, y)``, ``(x, 0)`` and ``(0, y)`` while maximising the correlation between
     ``h(x, 0)`` and ``h(0, y)``: per unit (the paper's, ``correlation="per_unit"``) or the sum of
-    their canonical correlations (Deep CCA's, the default for two dense views, through one ReLU
-    encoder layer per view into a linear code; ``transform`` then returns codes aligned by a final
-    linear CCA).
+    their canonical correlations (Deep CCA's, the default for two views: through one ReLU encoder
+    layer per view into a linear code on dense views, a linear code on sparse ones; ``transform``
+    then returns codes aligned by a final linear CCA).
 
     Parameters
     ----------
@@ -132,9 +132,9 @@ class CorrNet(_CorrNetBase, auto_wrap_output_keys=None):
         X, Y, Xu, Yu = self._fit_scale(X, Y, Xu, Yu)
         plain = strategy is None and not isinstance(X, MappedRows) and dist is None
         config = self._optimizer(config, [X, Y], plain)
-        mixed_ppb = (self.paired_per_batch or max(2, config.batch_size // 2)) if strategy == "mixed" else None
+        paired_per_batch = (self.paired_per_batch or max(2, config.batch_size // 2)) if strategy == "mixed" else None
         step_rows = self._batch(config, X.shape[0]) * world  # rows per step over all processes
-        batch = mixed_ppb or step_rows
+        batch = paired_per_batch or step_rows
         device = self._device()
         val = self._validation(self._check_validation(validation_data, isinstance(X, MappedRows)), device)
         Xt, Yt = to_tensor(X, device), to_tensor(Y, device)
@@ -145,7 +145,7 @@ class CorrNet(_CorrNetBase, auto_wrap_output_keys=None):
         sources, pretrain = self._sources(strategy, Xt, Yt, X, Y, Xu, Yu, device)
         fit = FitInputs(
             dims=[X.shape[1], Y.shape[1]],
-            plan=Plan(sources, step_rows, config.shuffle, paired_per_batch=mixed_ppb, chunk_rows=chunk),
+            plan=Plan(sources, step_rows, config.shuffle, paired_per_batch=paired_per_batch, chunk_rows=chunk),
             steps_per_epoch=len(training.batch_starts(X.shape[0], batch)),
             val=val,
             pretrain=pretrain,

@@ -80,7 +80,8 @@ PARAMS: tuple[Param, ...] = (
         (
             "Hidden layer widths of each view's encoder before the joint layer (the decoders mirror them\n"
             "unless ``decoder_layers`` is set). Needs ``tied=False``. ``auto``: ``(256,)`` under the\n"
-            "canonical objective (``correlation``) with untied decoders, else ``()``, the paper's single layer."
+            "canonical objective (``correlation``) with untied decoders on dense views, else ``()``, the\n"
+            "paper's single layer (on sparse views, a linear code straight from the input)."
         ),
         config=True,
         config_default=(),

@@ -426,7 +426,7 @@ class StoppingRules:
     lives in the :class:`TrainState`, so a resumed run continues it."""
 
     def __init__(self, model: CorrNetModule, config: Config, options: RunOptions) -> None:
-        self.model, self.config, self.o = model, config, options
+        self.model, self.config, self.options = model, config, options
         self.sign = 1.0 if MONITORS[options.monitor] == "max" else -1.0
         self.last_good = copy.deepcopy(model.state_dict())
 
@@ -446,23 +446,23 @@ class StoppingRules:
         with torch.no_grad():  # in place: no allocation per epoch (tiny data runs thousands of epochs)
             for k, v in self.model.state_dict().items():
                 self.last_good[k].copy_(v)
-        o = self.o
-        if o.tol is not None:
+        opts = self.options
+        if opts.tol is not None:
             best = state.best_loss
-            if best is None or row["loss"] < best - o.tol * max(1.0, abs(best)):
+            if best is None or row["loss"] < best - opts.tol * max(1.0, abs(best)):
                 state.best_loss, state.loss_bad_epochs = row["loss"], 0
             else:
                 state.loss_bad_epochs += 1
-                if state.loss_bad_epochs >= o.n_iter_no_change:
+                if state.loss_bad_epochs >= opts.n_iter_no_change:
                     state.stop_reason = "converged"
-        if o.early_stopping:
-            score = self.sign * row[f"val_{o.monitor}"]
+        if opts.early_stopping:
+            score = self.sign * row[f"val_{opts.monitor}"]
             if state.best_score is None or score > state.best_score:
                 state.best_score, state.best_epoch, state.bad_epochs = score, state.epoch, 0
                 state.best_state = copy.deepcopy(self.model.state_dict())
             else:
                 state.bad_epochs += 1
-                if state.bad_epochs >= o.patience:
+                if state.bad_epochs >= opts.patience:
                     state.stop_reason = "early_stopping"
 
 
@@ -608,59 +608,59 @@ def train(
     loop on the same plan, keeps its share of each batch's rows, and uses the exact global-batch
     objective (one source, fully paired or masked; autograd).
     """
-    o = options or RunOptions(**kwargs)
-    o.check(plan)
-    if config.encoder_norm == "batch" and (o.dist is not None or any(s.mask is not None for s in plan.sources)):
+    opts = options or RunOptions(**kwargs)
+    opts.check(plan)
+    if config.encoder_norm == "batch" and (opts.dist is not None or any(s.mask is not None for s in plan.sources)):
         raise ValueError(
             "encoder_norm='batch' normalises each view over a batch's rows, so it needs batches whose rows "
             "hold their views: not row masks (an absent view's zero rows would enter its statistics) nor "
             "data-parallel training (each process would see its own rows). Use encoder_norm='layer'."
         )
     model = state.model
-    if o.dist is not None:
-        o.dist.broadcast_params(model)
-        step = make_distributed_step(model, config, o.dist, o.precision)
+    if opts.dist is not None:
+        opts.dist.broadcast_params(model)
+        step = make_distributed_step(model, config, opts.dist, opts.precision)
     else:
         # a sampled reconstruction draws its columns from the run's generator (checkpointed: a resumed
         # run draws the same columns)
-        step = make_step(model, config, o.engine, o.precision, generator=state.generator)
+        step = make_step(model, config, opts.engine, opts.precision, generator=state.generator)
     device = next(model.parameters()).device
     semi = len(plan.sources) > 1 or not plan.sources[0].paired
     N = model.n_views
     passes = (
         list(TWO_VIEW_PASSES) if N == 2 else [pass_name(s, N) for s in pass_subsets(tuple(config.reconstruct_from), N)]
     )
-    rules = StoppingRules(model, config, o)
+    rules = StoppingRules(model, config, opts)
     model.train()
-    pbar = _progress(o, config, state)
+    pbar = _progress(opts, config, state)
     if state.stop_reason == "max_epochs":  # a resumed run may be given more epochs
         state.stop_reason = None
     try:
         while state.epoch < config.epochs and state.stop_reason is None:
             t0 = time.perf_counter()
             totals = EpochTotals(passes, device)
-            converged = run_epoch(state, plan, config, step, totals, o.dist)
-            row = totals.row(state.epoch + 1, time.perf_counter() - t0, semi, o.dist)
+            converged = run_epoch(state, plan, config, step, totals, opts.dist)
+            row = totals.row(state.epoch + 1, time.perf_counter() - t0, semi, opts.dist)
             rules.check_finite(row, state)
-            if o.validation is not None:
-                codes = tuple(k for k in (o.monitor, *o.codes) if k in CODE_METRICS)
-                row.update({f"val_{k}": v for k, v in evaluate(model, o.validation, config, codes=codes).items()})
+            if opts.validation is not None:
+                codes = tuple(k for k in (opts.monitor, *opts.codes) if k in CODE_METRICS)
+                row.update({f"val_{k}": v for k, v in evaluate(model, opts.validation, config, codes=codes).items()})
             state.history.append(row)
             state.epoch += 1
             rules.update(row, state)
             state.stop_reason = state.stop_reason or ("converged" if converged else None)
             if pbar is not None:
                 post = {"loss": f"{row['loss']:.3f}", "corr": f"{row['sum_corr']:.2f}"}
-                post.update({"val_corr": f"{row['val_sum_corr']:.2f}"} if o.validation is not None else {})
+                post.update({"val_corr": f"{row['val_sum_corr']:.2f}"} if opts.validation is not None else {})
                 pbar.set_postfix(post)
                 pbar.update(1)
-            if o.on_epoch_end is not None:
-                o.on_epoch_end(state)  # a stop_reason set above ends the loop after this
+            if opts.on_epoch_end is not None:
+                opts.on_epoch_end(state)  # a stop_reason set above ends the loop after this
     finally:
         if pbar is not None:
             pbar.close()
     state.stop_reason = state.stop_reason or "max_epochs"
-    if o.early_stopping and state.best_state is not None:
+    if opts.early_stopping and state.best_state is not None:
         model.load_state_dict(state.best_state)
     model.eval()
     return state
