@@ -11,6 +11,7 @@ import scipy.sparse as sp
 import torch
 
 from corrnet import CorrNet, MultiViewCorrNet, metrics
+from corrnet import auto as auto_mod
 from corrnet import base as base_mod
 from corrnet.training import CODE_METRIC_ROWS, evaluate
 
@@ -71,7 +72,7 @@ def test_the_auto_split_is_capped_and_sparse_views_split_too():
     val = np.sort(np.random.default_rng(1).permutation(520)[:52])
     np.testing.assert_array_equal(Xv.toarray(), Xs[val].toarray())
     np.testing.assert_array_equal(Yv, Y[val])
-    assert base_mod.AUTO_VAL_MAX_ROWS == 5_000 and round(base_mod.AUTO_VAL_FRACTION * 10**6) > 5_000
+    assert auto_mod.AUTO_VAL_MAX_ROWS == 5_000 and round(auto_mod.AUTO_VAL_FRACTION * 10**6) > 5_000
 
 
 def test_fewer_than_500_rows_hold_out_nothing_and_do_not_stop_early():
@@ -116,13 +117,13 @@ def test_auto_patience_is_three_epochs_and_500_steps_or_half_the_lbfgs_budget():
         _quiet_fit(CorrNet(2, optimizer="adam", random_state=0, **CPU), X, Y)
     finally:
         base_mod.training.train = orig
-    assert seen == {"patience": math.ceil(500 / 6), "monitor": base_mod.AUTO_MONITOR, "early": True}
+    assert seen == {"patience": math.ceil(500 / 6), "monitor": auto_mod.AUTO_MONITOR, "early": True}
     base_mod.training.train = spy
     try:
         _quiet_fit(CorrNet(2, optimizer="adam", batch_size=540, random_state=0, **CPU), X, Y)
         assert seen["patience"] == 500
         _quiet_fit(CorrNet(2, random_state=0, **CPU), X, Y)
-        assert seen["patience"] == 10 == base_mod.AUTO_LBFGS_EPOCHS // 2
+        assert seen["patience"] == 10 == auto_mod.AUTO_LBFGS_EPOCHS // 2
     finally:
         base_mod.training.train = orig
 
@@ -251,9 +252,9 @@ def test_auto_lam_keeps_the_candidate_with_the_better_validation_score():
     kw = dict(random_state=1, **CPU)
     auto = _quiet_fit(CorrNet(3, **kw), X, Y)
     assert auto.optimizer_ == "lbfgs"
-    assert set(auto.lam_scores_) == set(base_mod.AUTO_LAM_CANDIDATES)
+    assert set(auto.lam_scores_) == set(auto_mod.AUTO_LAM_CANDIDATES)
     best_lam = auto.config_.lam  # which one wins: test_auto_lam_switches_only_beyond_one_standard_error
-    assert best_lam in base_mod.AUTO_LAM_CANDIDATES
+    assert best_lam in auto_mod.AUTO_LAM_CANDIDATES
     for lam, score in auto.lam_scores_.items():
         explicit = _quiet_fit(CorrNet(3, lam=lam, **kw), X, Y)
         assert explicit.lam_scores_ == {}
@@ -436,7 +437,7 @@ def test_auto_lam_judges_a_small_mrr_lead_as_noise(monkeypatch, monitor):
 def test_beyond_noise_edges():
     """One row has no standard error (keep the first); identical rows never beat each other; no
     per-row scores defer to the means."""
-    beyond = base_mod._beyond_noise
+    beyond = auto_mod.beyond_noise
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # one row: no standard error to compute (nor a numpy warning)
         assert not beyond(np.array([1.0]), np.array([0.0]))

@@ -11,7 +11,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from corrnet import CorrNet, MultiViewCorrNet
-from corrnet.base import AUTO_MAX_EPOCHS, AUTO_MIN_EPOCHS, AUTO_STEPS
+from corrnet.auto import AUTO_MAX_EPOCHS, AUTO_MIN_EPOCHS, AUTO_STEPS
 from corrnet.config import Config
 from corrnet.diagnostics import FitWarning
 from corrnet.model import CorrNetModule
@@ -87,7 +87,7 @@ def test_auto_scale_maps_a_view_with_one_shared_range_to_unit_interval_as_a_whol
     than 8 varying columns and sparse views keep their rules."""
     from sklearn.preprocessing import MaxAbsScaler, MinMaxScaler
 
-    from corrnet.base import _shared_range
+    from corrnet.auto import shared_range as _shared_range
 
     P = _pixels()
     P[:, 4] = np.minimum(P[:, 4], 3)  # a nearly blank column: standardising would blow it up
@@ -384,7 +384,7 @@ def test_sklearn_estimator_checks(estimator, check):
 def test_shared_range_edges_eight_columns_and_ranges_float32_cannot_divide_by():
     """Exactly 8 varying columns qualify; a range below float32's smallest normal number does not
     (1 / range would overflow to inf), one of exactly that size does (targeted mutation survivors)."""
-    from corrnet.base import _shared_range
+    from corrnet.auto import shared_range as _shared_range
 
     P = _pixels()
     assert _shared_range(P[:, :12]) == (0.0, 255.0)  # 4 blank border columns + 8 varying ones

@@ -13,12 +13,9 @@ import torch
 from sklearn.utils.validation import check_is_fitted
 
 from . import persistence, training
+from .auto import AUTO_VAL_FRACTION, AUTO_VAL_MAX_ROWS, AUTO_VAL_MIN_ROWS
 from .base import (
-    AUTO_VAL_FRACTION,
-    AUTO_VAL_MAX_ROWS,
-    AUTO_VAL_MIN_ROWS,
     FitInputs,
-    RunFiles,
     _CorrNetBase,
     _mapped,
     _split_random,
@@ -33,6 +30,7 @@ from .model import CorrNetModule
 from .objective import correlation
 from .params import UNPAIRED_STRATEGIES, with_parameters
 from .plans import Plan, Source
+from .runfiles import RunFiles
 
 
 @with_parameters(n_views=False)

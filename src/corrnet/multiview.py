@@ -13,11 +13,12 @@ import torch
 from sklearn.utils.validation import check_is_fitted
 
 from . import persistence, training
-from .base import FitInputs, RunFiles, _CorrNetBase
+from .base import FitInputs, _CorrNetBase
 from .data import check_view, to_tensor
 from .objective import correlation
 from .params import PASSES, with_parameters
 from .plans import Plan, Source
+from .runfiles import RunFiles
 
 
 def _zero_absent(A: Any, has: np.ndarray) -> Any:
