@@ -450,3 +450,23 @@ def test_auto_model_settings_are_the_canonical_recipe_for_two_views_and_the_pape
     assert per_unit.config_.output_activation == "sigmoid"  # the per-unit recipe decodes every column
     bce = CorrNet(2, epochs=1, random_state=0, device="cpu", loss="bce").fit(X, Y)
     assert bce.config_.output_activation == "sigmoid"  # a sigmoid output for the binary cross-entropy
+
+
+def test_a_poor_reconstruction_under_a_heavy_lam_names_the_objective_not_the_epochs():
+    """The canonical defaults weight the reconstruction 64x less than the correlation: when their
+    reconstruction of sparse text is worse than the mean (SIB-200's sentences as word TF-IDF, the
+    docs' data), the warning says why and how to generate (correlation='per_unit'), not to train
+    longer."""
+    import csv
+    from pathlib import Path
+
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    tsv = Path(__file__).resolve().parents[1] / "docs" / "data" / "sib200-en-de.tsv"
+    with open(tsv, newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE, escapechar="\\"))
+    views = [TfidfVectorizer(min_df=2, dtype=np.float32).fit_transform([r[k] for r in rows]) for k in ("en", "de")]
+    msgs = fit_warnings(CorrNet(16, random_state=0, device="cpu"), *views)
+    worse = [m for m in msgs if "predicting the training mean beats" in m]
+    assert worse and "lam=64" in worse[0] and "correlation='per_unit'" in worse[0]
+    assert "far from convergence" not in worse[0]

@@ -168,9 +168,9 @@ def _worse_than_the_mean(
     lam: float = 0.0,
     kept_epoch: int | None = None,
 ) -> str | None:
-    """Reconstruction or generation worse than predicting the training mean: the output range, or
-    training stopped far from convergence (by early stopping's choice when ``kept_epoch`` is set; or
-    a heavy ``lam`` traded the reconstruction away)."""
+    """Reconstruction or generation worse than predicting the training mean, and why: the output
+    range; a heavy ``lam`` that traded the reconstruction away (the canonical defaults); early
+    stopping's choice of an early epoch (``kept_epoch``); or training stopped far from convergence."""
     worse = []
     for name, rec, gen, base in (
         ("X", d.recon_mse[0], d.generation_mse[1], d.mean_mse[0]),
@@ -190,6 +190,13 @@ def _worse_than_the_mean(
             f"the views have values the output activation ({model.output_activation}, range [{lo:g}, {hi:g}]) "
             "cannot produce: use output_activation='auto' (or 'linear'), or scale='auto'"
         )
+    elif lam >= HEAVY_LAM:
+        cause = (
+            f"lam={lam:g} weights the reconstruction little against the correlation, so a poor one is the "
+            "objective's choice (the canonical objective's default): the codes are what this fit is for and "
+            "are fine for transform, but generate and the reconstructions are not; to generate a view, fit "
+            "with correlation='per_unit' (or a lower lam)"
+        )
     elif kept_epoch is not None:
         cause = (
             f"early stopping kept epoch {kept_epoch}, whose codes matched best on the held-out pairs, before "
@@ -198,8 +205,6 @@ def _worse_than_the_mean(
         )
     else:
         cause = "training probably stopped far from convergence: use epochs='auto' (or more epochs), or raise lr"
-    if not out_of_range and lam >= HEAVY_LAM:
-        cause += f"; or lower lam (now {lam:g}), which weights the reconstruction little against the correlation"
     return (
         "predicting the training mean beats "
         + " and ".join(worse)
