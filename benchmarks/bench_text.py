@@ -85,6 +85,12 @@ def run_one(data: str, method: str, seed: int) -> dict[str, Any]:
             a, b = cca.transform(X=se.transform(Xt)), cca.transform(Y=sd.transform(Yt))
             extra = {}
     wall, cpu = time.perf_counter() - w0, time.process_time() - c0  # fit and encoding the test rows
+    r1 = [metrics.retrieval(a, b)["recall@1"] * 100, metrics.retrieval(b, a)["recall@1"] * 100]
+    return _row(data, method, seed, X, Y, wall, cpu, r1, **extra)
+
+
+def _row(data: str, method: str, seed: int, X: Any, Y: Any, wall: float, cpu: float, r1: list, **extra: Any) -> dict:
+    """One fit's line: its data, the views' shape, its wall and CPU seconds, the process's peak RSS, its scores."""
     return {
         "data": data,
         "method": method,
@@ -94,7 +100,7 @@ def run_one(data: str, method: str, seed: int) -> dict[str, Any]:
         "wall_s": wall,
         "cpu_s": cpu,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-        "r1": [metrics.retrieval(a, b)["recall@1"] * 100, metrics.retrieval(b, a)["recall@1"] * 100],
+        "r1": r1,
         **extra,
     }
 
@@ -112,17 +118,7 @@ def _run_sib200(method: str, seed: int) -> dict[str, Any]:
         est = quality._fit("default" if method == "corrnet" else "cca", v, task, seed)
         wall, cpu = time.perf_counter() - w0, time.process_time() - c0
         score = quality.score(task, est, v) * 100
-    return {
-        "data": "sib200",
-        "method": method,
-        "seed": seed,
-        "rows": X.shape[0],
-        "columns": [X.shape[1], Y.shape[1]],
-        "wall_s": wall,
-        "cpu_s": cpu,
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-        "r1": [score, score],  # one accuracy over both directions
-    }
+    return _row("sib200", method, seed, X, Y, wall, cpu, [score, score])  # one accuracy over both directions
 
 
 def main() -> None:
