@@ -14,7 +14,7 @@ from sklearn.preprocessing import MinMaxScaler, StandardScaler
 
 from .config import Config
 from .data import MappedRows
-from .objective import SQUARED_LOSSES
+from .objective import SQUARED_LOSSES, exact_output
 from .params import BY_NAME
 
 SCALERS = {None: None, "none": None, "standard": StandardScaler, "minmax": MinMaxScaler, "auto": None}
@@ -192,6 +192,7 @@ def resolve_data(config: Config, views: list[Any], steps_per_epoch: int) -> Conf
         lr = base * min(1.0, AUTO_LR_MASS / max(max(mean_mass(A) for A in views), 1e-12))
     return dataclasses.replace(config, output_activation=out, epochs=int(epochs), lr=lr).validate()
 
+
 def choose_optimizer(config: Config, views: list[Any], plain: bool) -> Config:
     """The config with ``optimizer="auto"`` resolved for the (scaled) training ``views``, in a fit
     that is ``plain`` (one fully paired or masked in-memory source, one process); ``lbfgs`` trains
@@ -201,7 +202,7 @@ def choose_optimizer(config: Config, views: list[Any], plain: bool) -> Config:
     if opt == "auto":
         n_rows = views[0].shape[0]
         sparse = any(sp.issparse(A) for A in views)
-        exact = sparse and config.loss in SQUARED_LOSSES and output_activation(config, views) == "linear"
+        exact = sparse and exact_output(output_activation(config, views), config.loss)
         values = sum(A.nnz if exact and sp.issparse(A) else A.shape[0] * A.shape[1] for A in views)
         small = plain and n_rows <= AUTO_LBFGS_ROWS and values <= AUTO_LBFGS_VALUES
         deterministic = not config.weight_decay and not config.reconstruction_samples
@@ -222,12 +223,14 @@ def choose_optimizer(config: Config, views: list[Any], plain: bool) -> Config:
         )
     return dataclasses.replace(config, optimizer=opt)
 
+
 def patience(epochs: int, config: Config, steps_per_epoch: int) -> int:
     """A patience of ``epochs`` epochs, and under a minibatch optimiser at least
     ``MIN_PATIENCE_STEPS`` steps' worth (the convergence check's, and ``patience="auto"``'s)."""
     if config.optimizer == "lbfgs":  # an L-BFGS epoch is already many full-batch iterations
         return epochs
     return max(epochs, math.ceil(MIN_PATIENCE_STEPS / steps_per_epoch))
+
 
 def es_patience(config: Config, steps_per_epoch: int) -> int:
     """``patience="auto"``: :data:`AUTO_ES_PATIENCE_LBFGS` epochs under L-BFGS, else

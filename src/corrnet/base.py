@@ -185,10 +185,6 @@ class _CorrNetBase(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
         self.config_ = auto.resolve_data(config, views, steps_per_epoch)
         return self.config_
 
-    def _optimizer(self, config: Config, views: list[Any], plain: bool) -> Config:
-        """``optimizer="auto"`` resolved (:func:`corrnet.auto.choose_optimizer`)."""
-        return auto.choose_optimizer(config, views, plain)
-
     @staticmethod
     def _batch(config: Config, n_rows: int) -> int:
         """Rows per optimiser step (per process): all of them for full-batch L-BFGS."""

@@ -7,6 +7,9 @@ overrides (``CorrNet.from_preset("paper")``).
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, field, fields, make_dataclass
 from typing import Any
 
@@ -345,6 +348,15 @@ DEPRECATED_PRESETS: dict[str, str] = {
         "3.3 points behind it on the dense tables, at a half to a fiftieth of its time"
     ),
 }
+
+
+@contextmanager
+def measuring_deprecated_presets() -> Iterator[None]:
+    """A block in which ``from_preset`` builds a deprecated preset without its ``FutureWarning``
+    (the benchmarks and experiments keep measuring them on purpose)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "The '.*' preset is deprecated", FutureWarning)
+        yield
 
 
 def preset(name: str) -> dict[str, Any]:

@@ -12,8 +12,7 @@ import scipy.sparse as sp
 import torch
 from sklearn.utils.validation import check_is_fitted
 
-from . import persistence, training
-from .auto import AUTO_VAL_FRACTION, AUTO_VAL_MAX_ROWS, AUTO_VAL_MIN_ROWS
+from . import auto, persistence, training
 from .base import (
     FitInputs,
     _CorrNetBase,
@@ -129,7 +128,7 @@ class CorrNet(_CorrNetBase, auto_wrap_output_keys=None):
         strategy = self._strategy(X, Xu, Yu)
         X, Y, Xu, Yu = self._fit_scale(X, Y, Xu, Yu)
         plain = strategy is None and not isinstance(X, MappedRows) and dist is None
-        config = self._optimizer(config, [X, Y], plain)
+        config = auto.choose_optimizer(config, [X, Y], plain)
         paired_per_batch = (self.paired_per_batch or max(2, config.batch_size // 2)) if strategy == "mixed" else None
         step_rows = self._batch(config, X.shape[0]) * world  # rows per step over all processes
         batch = paired_per_batch or step_rows
@@ -193,8 +192,8 @@ class CorrNet(_CorrNetBase, auto_wrap_output_keys=None):
         ):
             raise ValueError(f"validation_fraction must be in (0, 1), 'auto' or None, got {frac!r}.")
         if validation_data is None and frac == "auto":
-            if not streamed and X.shape[0] >= AUTO_VAL_MIN_ROWS:
-                n_val = min(round(AUTO_VAL_FRACTION * X.shape[0]), AUTO_VAL_MAX_ROWS)
+            if not streamed and X.shape[0] >= auto.AUTO_VAL_MIN_ROWS:
+                n_val = min(round(auto.AUTO_VAL_FRACTION * X.shape[0]), auto.AUTO_VAL_MAX_ROWS)
                 (X, Y), validation_data = _split_random(X, Y, n_val, self.random_state)
         elif validation_data is None and frac:
             n_val = round(X.shape[0] * frac)

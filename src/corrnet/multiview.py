@@ -12,7 +12,7 @@ import scipy.sparse as sp
 import torch
 from sklearn.utils.validation import check_is_fitted
 
-from . import persistence, training
+from . import auto, persistence, training
 from .base import FitInputs, _CorrNetBase
 from .data import check_view, to_tensor
 from .objective import correlation
@@ -139,7 +139,7 @@ class MultiViewCorrNet(_CorrNetBase, auto_wrap_output_keys=None):
                 "the shapes of the views and masks", (views[0].shape[0], *[v.shape[1] for v in views], n_masked)
             )
         world = 1 if dist is None else dist.world_size
-        config = self._optimizer(config, views, dist is None)
+        config = auto.choose_optimizer(config, views, dist is None)
         batch = self._batch(config, views[0].shape[0]) * world
         self._set_widths([v.shape[1] for v in views])
         has = [np.ones(views[0].shape[0], bool) if mask is None else mask[:, i] for i in range(self.n_views_)]

@@ -292,10 +292,16 @@ def sampled_reconstruction_error(
 SQUARED_LOSSES = ("half_squared", "squared", "mse")
 
 
+def exact_output(output_activation: str, loss: str) -> bool:
+    """Whether a sparse view's reconstruction error can come from its non-zeros
+    (:func:`sparse_squared_error`): a linear output and a squared loss."""
+    return output_activation == "linear" and loss in SQUARED_LOSSES
+
+
 def exact_sparse(x: Tensor, model: CorrNetModule, config: Config) -> bool:
     """Whether view batch x's reconstruction error is computed by :func:`sparse_squared_error`
-    (without decoding its columns): a sparse CSR batch, a linear output and a squared loss."""
-    return x.layout == torch.sparse_csr and model.output_activation == "linear" and config.loss in SQUARED_LOSSES
+    (without decoding its columns): a sparse CSR batch under :func:`exact_output`."""
+    return x.layout == torch.sparse_csr and exact_output(model.output_activation, config.loss)
 
 
 def sparse_squared_error(model: CorrNetModule, codes: Tensor, view: int, x: Tensor) -> Tensor:
@@ -310,10 +316,11 @@ def sparse_squared_error(model: CorrNetModule, codes: Tensor, view: int, x: Tens
     P, B, k = codes.shape
     z, W, b = model.decoder_head(codes.reshape(P * B, k), view)  # (PB, m), (d, m), (d,)
     z = z.view(P, B, -1)
-    xWb = sparse_product(x, torch.cat([W, b.unsqueeze(1)], 1))  # (B, m + 1): x W and x.b in one product
+    Wb = torch.cat([W, b.unsqueeze(1)], 1)  # (d, m + 1)
+    xWb = sparse_product(x, Wb)  # (B, m + 1): x W and x.b in one product
     rows = torch.repeat_interleave(torch.arange(B, device=x.device), x.crow_indices().diff())
     xx = x.values().new_zeros(B).index_add_(0, rows, x.values().pow(2))  # (B,) |x|^2
-    G = W.T @ torch.cat([W, b.unsqueeze(1)], 1)  # (m, m + 1): W^T W and W^T b
+    G = W.T @ Wb  # (m, m + 1): W^T W and W^T b
     quad = ((z @ G[:, :-1]) * z).sum(-1) + 2 * (z @ G[:, -1])  # (P, B)
     return xx - 2 * xWb[:, -1] + b.pow(2).sum() - 2 * (z * xWb[:, :-1]).sum(-1) + quad
 

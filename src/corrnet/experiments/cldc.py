@@ -148,14 +148,14 @@ class _Encoder:
 def _fit_corrnet(
     views: list[Any], k: int, seed: int, preset: str | None, unpaired: list[Any], epochs: int | None
 ) -> _Encoder:
+    from ..config import measuring_deprecated_presets
     from ..estimator import CorrNet
 
     kw: dict[str, Any] = {"n_components": k, "random_state": seed, **({"epochs": epochs} if epochs else {})}
     if preset is None:
         est = CorrNet(**kw)
     else:
-        with warnings.catch_warnings():  # a deprecated preset, measured on purpose
-            warnings.filterwarnings("ignore", "The '.*' preset is deprecated", FutureWarning)
+        with measuring_deprecated_presets():
             est = CorrNet.from_preset(preset, decoder_layers=(), **kw)
     est.fit(*views, X_unpaired=unpaired[0], Y_unpaired=unpaired[1])
     return _Encoder(lambda i, A: est.transform(X=A) if i == 0 else est.transform(Y=A))

@@ -44,6 +44,7 @@ import numpy as np
 
 from .. import metrics
 from ..baselines import DeepCCA, LinearCCA
+from ..config import measuring_deprecated_presets
 from ..datasets import MultiViewData, digits_halves, digits_halves_raw
 from ..datasets.tabular import breast_cancer_views, iris_views, mfeat_views, nutrimouse_views, wine_views
 from ..estimator import CorrNet
@@ -246,8 +247,7 @@ def _fit(method: str, v: Views, task: Task, seed: int) -> Any:
         kw: dict[str, Any] = {"n_components": k, "random_state": seed}
         if method == "canonical" and v.sparse:
             kw["decoder_layers"] = ()  # wide sparse views: linear decoders (the guide's advice)
-        with warnings.catch_warnings():  # the deprecated presets keep their rows in the benchmark
-            warnings.filterwarnings("ignore", "The '.*' preset is deprecated", FutureWarning)
+        with measuring_deprecated_presets():  # the deprecated presets keep their rows in the benchmark
             cls = MultiViewCorrNet if n > 2 or v.masks is not None else CorrNet
             est = cls.from_preset(method, **kw)
         if cls is MultiViewCorrNet:
