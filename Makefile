@@ -25,6 +25,7 @@ test: $(BIN)/.installed  ## lint + the whole test suite + the quality gate's qui
 	$(MAKE) docs
 
 docs: $(BIN)/.installed  ## the Sphinx site in docs/_build/html (warnings are errors; the gallery's examples run; the wording check)
+	$(BIN)/python benchmarks/plot_quality.py
 	$(BIN)/sphinx-build -W --keep-going -q -b html docs docs/_build/html
 	$(BIN)/python tools/check_wording.py docs/_build/html
 

@@ -25,9 +25,8 @@ extensions = [
     "sphinx_gallery.gen_gallery",
 ]
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
-# docs/results/* and docs/mutation/* are the experiments' raw outputs (linked from the pages), not pages;
 # docs/data/ holds the examples' data
-exclude_patterns = ["_build", "results", "mutation", "data", "examples/README.rst"]
+exclude_patterns = ["_build", "data", "examples/README.rst"]
 templates_path = ["_templates"]
 html_theme = "furo"
 html_title = f"corrnet {version}"

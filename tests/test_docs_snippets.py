@@ -15,3 +15,13 @@ def test_the_install_pages_first_fit_runs_as_written(capsys):
     printed = capsys.readouterr().out.split()
     sum_corr, transfer = float(printed[0]), float(printed[1])
     assert 0 < sum_corr <= 20 and 0.5 < transfer <= 1  # 20 units; well above chance (10 classes)
+
+
+def test_the_readmes_ten_lines_run_as_written(tmp_path, monkeypatch, capsys):
+    text = (ROOT / "README.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", text, flags=re.S)
+    assert len(blocks) == 1 and len(blocks[0].strip().splitlines()) <= 10
+    monkeypatch.chdir(tmp_path)  # it saves a model
+    exec(compile(blocks[0], "README.md", "exec"), {})
+    assert 0.5 < float(capsys.readouterr().out.split()[-1]) <= 1
+    assert (tmp_path / "model").is_dir()

@@ -25,8 +25,8 @@ PATTERNS = {
     "an internal planning file": re.compile(r"DESIGN\.md|\.\./shared/(?!data)"),
     "a docstring pointing at the README": re.compile(r"\(README\)"),
 }
-# the sources of what users read; docs/results/ and docs/mutation/ are raw experiment records,
-# linked from the results page but not part of the site
+# the sources of what users read (benchmarks/runs/ and benchmarks/mutation/ are the experiments'
+# records, outside the site)
 SOURCES = (
     "README.md",
     "docs/*.md",

@@ -6,7 +6,7 @@ with Adam and batch normalisation (97.2 %). This runs that (``--batch-norm``) or
 for one seed, and prints the protocol's metrics (view-1 linear SVM with C chosen on validation,
 transfer, sum of canonical correlations) as JSON:
 
-    OMP_NUM_THREADS=1 python tools/dcca_published.py --epochs 60 --batch-norm --out docs/results/dcca-published
+    OMP_NUM_THREADS=1 python tools/dcca_published.py --epochs 60 --batch-norm --out benchmarks/runs/dcca-published
 """
 
 from __future__ import annotations

@@ -40,10 +40,10 @@ MIN_PATIENCE_STEPS = 500
 # overfits a thousand rows (5 epochs against 20, 3 seeds: CLDR names ru +0.6, ko +0.2 recall@1,
 # SIB-200 -1.3 accuracy within its sd of 2.6, in a quarter of the time; benchmarks/probes/recipe.log)
 # lr="auto": AUTO_LR * min(1, AUTO_LR_MASS / m), m the largest column-mean mass sum_i |mean(x_i)| of
-# a scaled training view (results: Noisy MNIST; docs/results/lr-probe/); with encoder_layers the base
+# a scaled training view (benchmarks/runs/lr-probe/); with encoder_layers the base
 # is AUTO_LR_DEEP, the best preset's rate (chosen on MNIST halves' validation split, guide: Presets),
-# which the mass rule keeps from collapsing on un-centred views (results: Noisy MNIST;
-# docs/results/best-carries/)
+# which the mass rule keeps from collapsing on un-centred views (Noisy MNIST;
+# benchmarks/runs/best-carries/)
 AUTO_LR = BY_NAME["lr"].config_value()  # Config's concrete lr: the rate for views of modest mass
 AUTO_LR_DEEP = 6e-3
 AUTO_LR_CANONICAL = 1e-3  # Deep CCA's Adam rate, with its batches of 800

@@ -579,7 +579,7 @@ def run() -> None:
 
     On the way out every object is frozen (``gc.freeze``), so the interpreter's shutdown skips its
     full garbage collections over torch's, SciPy's and pandas' objects: 1.3 s of a 1.7 s exit,
-    measured on the 2-core machine (docs/results.md, Small tables). By then every file the command
+    measured on a 2-core machine. By then every file the command
     writes is closed (they are written atomically); nothing corrnet holds needs a collector-run
     finaliser.
     """

@@ -237,15 +237,8 @@ PRESETS: dict[str, dict[str, Any]] = {
         validation_fraction=None,
         early_stopping=False,
     ),
-    # corrnet's best on MNIST halves (every choice on the validation split, README "Presets"):
-    # per-view encoders 500-300 into the 50-unit joint layer (the public deep Keras CorrNet's widths,
-    # +8 points of transfer over one layer), untied decoders, lam = 4 (10-epoch screen, seed 0:
-    # transfer 86.1 / 87.9 % vs 85.4 / 86.7 % at lam = 8, 85.5 / 87.2 % at lam = 2), Adam at 6e-3
-    # decayed to 0 by a cosine (10 epochs: 89.0 / 89.6 % vs 86.1 / 87.9 % at a constant 1e-3, 88.2 /
-    # 89.9 % at a constant 6e-3, 86.3 / 86.4 % with cosine from 1e-2; 30 epochs: 90.5 / 91.5 %),
-    # shuffled batches of 100, 30 epochs (under 10 minutes on 2 cores). lr="auto" is that 6e-3 for
-    # views of modest column-mean mass (MNIST halves: 46-57) and less for heavier ones, where a fixed
-    # 6e-3 collapsed to chance (Noisy MNIST, mass 451: results, Noisy MNIST).
+    # deprecated: the per-unit objective through 500-300 encoders, chosen on MNIST halves' validation
+    # split (how: benchmarks/runs/README.md, appendix "Presets")
     "best": dict(
         n_components=50,
         encoder_layers=(500, 300),
@@ -268,23 +261,10 @@ PRESETS: dict[str, dict[str, Any]] = {
         validation_fraction=None,
         early_stopping=False,
     ),
-    # Deep CCA's objective inside CorrNet (docs/results/noisy-screen/ and
-    # docs/results/canonical-preset/, Noisy MNIST's validation split, k = 10, 10 epochs): the sum of
-    # canonical correlations in place of the per-unit sum (seed 0: 83.8 -> 91.3 % view-1 SVM),
-    # LayerNorm-ReLU encoder layers into a *linear* joint layer (-> 94.3 % without decoders), the
-    # reconstruction kept but weighted 64x less than the correlation (lam = 64: 96.4 %; lam = 4:
-    # 90.0 %), the best preset's 500-300 widths, and Deep CCA's own training recipe: Adam at a constant
-    # 1e-3 on batches of 800 (seeds 0-2: 95.9 +- 0.6 % against 95.3 +- 1.0 % with batches of 500 and
-    # the best preset's cosine from lr="auto"; batches of 100 estimate the covariances too poorly:
-    # 82.0 against 89.6 % at 500), 10 epochs (20 or 30 did not help), and PyTorch's own weight
-    # initialisation, as Deep CCA's baseline (U(+-1/sqrt(fan_in)), 2.4x narrower than He's for ReLU:
-    # seeds 0-2 96.75 +- 0.19 % against 95.89 +- 0.56 %, docs/results/canon-wide/). What DCCAE (Wang
-    # et al. 2015) trains, with CorrNet's joint layer and cross-reconstruction; fit ends with a linear
-    # CCA that aligns the two views' units. min_steps=300 keeps the 10 epochs from 24 000 rows up (Noisy
-    # MNIST, MNIST halves, Multi30k unchanged) and gives small tables 300 steps instead of ~20
-    # (docs/results/demo-canonical/, validation transfer: the demo's digits 91.2 / 89.8 % against
-    # 86.3 / 83.8 at 10 epochs; mfeat-fou-pix 90.1 / 80.5 against 85.3 / 78.7; AV digits 60.0 / 56.3
-    # against 60.9 / 58.7, within the spread, view-1 accuracy +4.8).
+    # deprecated: the canonical objective through 500-300 LayerNorm encoders with Deep CCA's training
+    # recipe (Adam 1e-3, batches of 800, 10 epochs, torch's initialisation); min_steps=300 gives small
+    # tables 300 steps instead of ~20. Chosen on Noisy MNIST's validation split (benchmarks/runs/
+    # noisy-screen/, canonical-preset/).
     "canonical": dict(
         encoder_layers=(500, 300),
         encoder_activation="relu",
@@ -313,17 +293,9 @@ PRESETS: dict[str, dict[str, Any]] = {
     "default": {},
 }
 
-# The canonical preset at Deep CCA's published widths (Wang et al. 2015: 3 x 1024 ReLU layers) with
-# BatchNorm, as the public re-implementations train them, and linear decoders (
-# docs/results/canon-wide/, Noisy MNIST's validation split, k = 10, seeds 0-2): 97.53 +- 0.13 %
-# view-1 SVM against the canonical preset's 96.75 +- 0.19 %, level with Deep CCA at its published
-# strength (97.72, 97.46 % on seeds 0, 1). Width or BatchNorm alone gives nothing (3 x 1024 with
-# LayerNorm: 97.0 and 95.5 %; 500-300 with BatchNorm: 96.8 %); Deep CCA itself falls to 96.96 %
-# without BatchNorm. Linear decoders halve the fit; at 500-300 they cost nothing on validation
-# (96.79 +- 0.17 %) but 0.24 points on test, and 11 / 4 points of transfer on AV digits' test speaker
-# (docs/results/canonical-preset/), so the canonical preset keeps its mirrored decoders.
-# For tens of thousands of rows: on AV digits (2 000 rows, a new speaker to transfer to) it loses
-# 5 / 15 points of transfer to the canonical preset.
+# Deep CCA's published encoder (Wang et al. 2015: 3 x 1024 ReLU layers) with BatchNorm, and linear
+# decoders, for tens of thousands of rows; on a few thousand rows it loses to the defaults
+# (benchmarks/runs/canon-wide/).
 PRESETS["canonical_wide"] = {
     **PRESETS["canonical"],
     "encoder_layers": (1024, 1024, 1024),

@@ -139,7 +139,7 @@ def correlation_from_stats(S: Tensor, eps: float = 1e-8) -> Tensor:
 
 
 # correlation="canonical": the ridge added to each view's code covariance before whitening (as Deep
-# CCA's r1 = r2; 1e-3 in the Noisy MNIST screen, docs/results/noisy-screen/)
+# CCA's r1 = r2; 1e-3 in the Noisy MNIST screen, benchmarks/runs/noisy-screen/)
 CANONICAL_RIDGE = 1e-3
 
 

@@ -48,7 +48,7 @@ CORRNET_GRID: tuple[dict[str, Any], ...] = (
 # what a new user gets: only the code width set (the target: the defaults ahead of SVD + CCA)
 DEFAULT_GRID: tuple[dict[str, Any], ...] = (dict(n_components=100),)
 # the canonical preset with linear decoders: its mirrored ones decode 7 822 columns from 500 units six
-# times a step (10 minutes an epoch on one thread); docs/results/canon-text/
+# times a step (10 minutes an epoch on one thread); benchmarks/runs/canon-text/
 CANONICAL_GRID: tuple[dict[str, Any], ...] = (dict(preset="canonical", n_components=100, decoder_layers=()),)
 
 
