@@ -9,11 +9,10 @@ import math
 from typing import Any
 
 import numpy as np
-import scipy.sparse as sp
 from sklearn.preprocessing import MinMaxScaler, StandardScaler
 
+from . import data
 from .config import Config
-from .data import MappedRows
 from .objective import SQUARED_LOSSES, exact_output
 from .params import BY_NAME
 
@@ -105,7 +104,7 @@ def output_activation(config: Config, views: list[Any]) -> str:
     :func:`corrnet.objective.sparse_squared_error`), else ``sigmoid`` for views in [0, 1], else ``linear``."""
     if config.output_activation != "auto":
         return config.output_activation
-    if config.correlation == "canonical" and config.loss in SQUARED_LOSSES and any(sp.issparse(A) for A in views):
+    if config.correlation == "canonical" and config.loss in SQUARED_LOSSES and data.any_sparse(views):
         return "linear"
     return "sigmoid" if all(in_unit_interval(A) for A in views) else "linear"
 
@@ -113,19 +112,8 @@ def output_activation(config: Config, views: list[Any]) -> str:
 def in_unit_interval(A: Any) -> bool:
     """All values in [0, 1], up to float rounding (min-max scaled data may reach 1 + 1e-7). A streamed
     view answers from its scanned per-column bounds (scaling maps each column's bounds to its bounds)."""
-    if isinstance(A, MappedRows):
-        bounds = np.vstack([A.min_, A.max_]).astype(A.dtype)
-        A = bounds if A.transform is None else A.transform(bounds)
-    return bool(A.min() >= -1e-6 and A.max() <= 1.0 + 1e-6)
-
-
-def column_bounds(A: Any) -> tuple[np.ndarray, np.ndarray] | None:
-    """Per-column (min, max) of a dense or streamed view (None for a sparse one)."""
-    if isinstance(A, MappedRows):
-        return np.asarray(A.min_, np.float64), np.asarray(A.max_, np.float64)
-    if sp.issparse(A):
-        return None
-    return np.asarray(A.min(0), np.float64), np.asarray(A.max(0), np.float64)
+    lo, hi = data.value_range(A)
+    return bool(lo >= -1e-6 and hi <= 1.0 + 1e-6)
 
 
 def shared_range(A: Any) -> tuple[float, float] | None:
@@ -133,7 +121,7 @@ def shared_range(A: Any) -> tuple[float, float] | None:
     :data:`SHARED_RANGE_MIN_COLUMNS` non-constant columns, at least :data:`SHARED_RANGE_FRACTION` of
     them reaching the view's maximum and as many its minimum (MNIST at 0-255: 81 % and 100 %;
     the tables measured: at most 17 % and 20 %). Else None."""
-    bounds = column_bounds(A)
+    bounds = data.column_bounds(A)
     if bounds is None:
         return None
     mn, mx = bounds
@@ -157,12 +145,7 @@ def whole_view_minmax(lo: float, hi: float, n_features: int, n_rows: int) -> Min
 
 def mean_mass(A: Any) -> float:
     """``sum_i |mean(A[:, i])|`` over the rows of a dense, sparse or memory-mapped view (``lr="auto"``)."""
-    if isinstance(A, MappedRows):  # chunk by chunk, as the scalers are fitted
-        total = sum(A.numpy(s, e).sum(0, dtype=np.float64) for s, e in A.bounds)  # scaled
-        return float(np.abs(total / A.shape[0]).sum())
-    if sp.issparse(A):
-        return float(np.abs(np.asarray(A.mean(axis=0, dtype=np.float64))).sum())
-    return float(np.abs(np.asarray(A).reshape(len(A), -1).mean(0, dtype=np.float64)).sum())
+    return float(np.abs(data.column_means(A)).sum())
 
 
 def resolve_data(config: Config, views: list[Any], steps_per_epoch: int) -> Config:
@@ -178,7 +161,7 @@ def resolve_data(config: Config, views: list[Any], steps_per_epoch: int) -> Conf
             )
     epochs = config.epochs
     if epochs == "auto" and config.optimizer == "lbfgs":
-        epochs = AUTO_LBFGS_EPOCHS_SPARSE if any(sp.issparse(A) for A in views) else AUTO_LBFGS_EPOCHS
+        epochs = AUTO_LBFGS_EPOCHS_SPARSE if data.any_sparse(views) else AUTO_LBFGS_EPOCHS
     elif epochs == "auto":
         steps = AUTO_CANONICAL_STEPS if config.correlation == "canonical" else AUTO_STEPS
         epochs = min(max(math.ceil(steps / steps_per_epoch), AUTO_MIN_EPOCHS), AUTO_MAX_EPOCHS)
@@ -201,9 +184,8 @@ def choose_optimizer(config: Config, views: list[Any], plain: bool) -> Config:
     opt = config.optimizer
     if opt == "auto":
         n_rows = views[0].shape[0]
-        sparse = any(sp.issparse(A) for A in views)
-        exact = sparse and exact_output(output_activation(config, views), config.loss)
-        values = sum(A.nnz if exact and sp.issparse(A) else A.shape[0] * A.shape[1] for A in views)
+        exact = data.any_sparse(views) and exact_output(output_activation(config, views), config.loss)
+        values = sum(data.n_values(A, nonzeros=exact) for A in views)
         small = plain and n_rows <= AUTO_LBFGS_ROWS and values <= AUTO_LBFGS_VALUES
         deterministic = not config.weight_decay and not config.reconstruction_samples
         opt = "lbfgs" if small and config.lr_schedule == "constant" and deterministic else "adam"

@@ -13,16 +13,15 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import scipy.sparse as sp
 import torch
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.preprocessing import MaxAbsScaler, MinMaxScaler, StandardScaler
 from sklearn.utils import check_random_state
 
-from . import auto, persistence, training
+from . import auto, data, persistence, training
 from .config import DEPRECATED_PRESETS, Config, preset, resolve_model
-from .data import MappedRows, resolve_device, to_tensor
+from .data import resolve_device, to_tensor
 from .diagnostics import caller_stacklevel
 from .distributed import Dist
 from .model import CorrNetModule
@@ -32,24 +31,6 @@ from .runfiles import EpochLogger, RunFiles, fingerprint
 
 # what one training run sets on the estimator (lam="auto" keeps the better run's)
 _RUN_ATTRIBUTES = ("model_", "config_", "engine_", "history_", "n_epochs_", "n_iter_", "best_epoch_", "stop_reason_")
-
-
-def _stack(A: Any, B: Any) -> Any:
-    """Rows of A then rows of B (dense or CSR)."""
-    return sp.vstack([A, B], format="csr") if sp.issparse(A) or sp.issparse(B) else np.vstack([A, B])
-
-
-def _mapped(A: Any) -> MappedRows:
-    """A memory-mapped (or parquet) view as :class:`MappedRows`; a 1-D view is one feature (as in memory)."""
-    if isinstance(A, MappedRows):
-        return A
-    return MappedRows(A.reshape(-1, 1) if getattr(A, "ndim", 2) == 1 else A)
-
-
-def _split_tail(A: Any, n_val: int) -> tuple[Any, Any]:
-    """(all rows but the last ``n_val``, the last ``n_val``); a streamed view is split without reading."""
-    n = A.shape[0]
-    return (A.window(0, n - n_val), A.window(n - n_val, n)) if isinstance(A, MappedRows) else (A[:-n_val], A[-n_val:])
 
 
 def _split_random(X: Any, Y: Any, n_val: int, random_state: Any) -> tuple[tuple[Any, Any], tuple[Any, Any]]:
@@ -161,14 +142,14 @@ class _CorrNetBase(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
             cls = StandardScaler
         if cls is None:
             return None
-        if sp.issparse(A):  # centring would densify: sparse views are divided by their max |value|
+        if data.is_sparse(A):  # centring would densify: sparse views are divided by their max |value|
             if cls is MinMaxScaler:
                 raise ValueError(
                     "scale='minmax' would densify a sparse view; use scale='auto' (max-abs scaling) or None."
                 )
             return MaxAbsScaler().fit(A.astype(np.float64))
         scaler = cls()
-        for _, block in A.chunks() if isinstance(A, MappedRows) else [(0, A)]:  # fit = partial_fit of all rows
+        for block in data.row_blocks(A):  # fit = partial_fit of all rows
             scaler.partial_fit(block.astype(np.float64))
         if isinstance(scaler, StandardScaler):
             # a column whose spread is below float32's normal range (e.g. 0 and 1e-45) is constant
@@ -207,9 +188,7 @@ class _CorrNetBase(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
 
     @staticmethod
     def _scale(A: Any, scaler: Any) -> Any:
-        if isinstance(A, MappedRows):  # scaled chunk by chunk as it is read
-            return A.with_(transform=None if scaler is None else lambda B: _CorrNetBase._scale(B, scaler))
-        return A if scaler is None else scaler.transform(A).astype(A.dtype, copy=False)
+        return data.map_rows(A, None if scaler is None else lambda B: scaler.transform(B).astype(B.dtype, copy=False))
 
     def _unscale(self, view: int, out: torch.Tensor) -> np.ndarray:
         """A decoded view (n, d_view), in the model's units, back in that view's own units: the one
@@ -226,7 +205,7 @@ class _CorrNetBase(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
     def _engine(self, model: CorrNetModule, config: Config, views: list[Any], n_steps: int) -> str:
         """``engine_``. Sparse views take the same engines: the fused step densifies each batch (B rows;
         the reconstruction targets are dense in every engine)."""
-        if any(sp.issparse(v) for v in views):
+        if data.any_sparse(views):
             if self.precision == "bfloat16" and next(model.parameters()).device.type == "cpu":
                 raise ValueError(
                     "precision='bfloat16' has no sparse matmul on the CPU (torch implements it in float32 only); "
@@ -250,7 +229,7 @@ class _CorrNetBase(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
 
         ``views``: the scaled training views (dense, sparse or streamed; their sparsity picks the
         engine and they key the checkpoints)."""
-        if config.reconstruction_samples and not any(sp.issparse(v) for v in views):
+        if config.reconstruction_samples and not data.any_sparse(views):
             raise ValueError(
                 "reconstruction_samples samples the columns of scipy.sparse views, and no view is sparse: "
                 "pass the sparse views as scipy.sparse matrices, or set reconstruction_samples=None."

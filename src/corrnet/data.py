@@ -413,3 +413,102 @@ def resolve_device(device: str | torch.device) -> torch.device:
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(f"device={device!r} was requested but CUDA is not available; use 'cpu' or 'auto'.")
     return dev
+
+
+# The view interface: what the estimators, the auto settings and the run files ask of a training
+# view, whatever holds it (a dense array, a scipy.sparse CSR matrix, a MappedRows on disk). Nothing
+# outside this module branches on the kind.
+
+
+def is_sparse(A: Any) -> bool:
+    """A scipy.sparse view (its batches are sparse; its error can come from its non-zeros)."""
+    return sp.issparse(A)
+
+
+def any_sparse(views: list[Any]) -> bool:
+    return any(sp.issparse(A) for A in views)
+
+
+def is_streamed(A: Any) -> bool:
+    """A view read from disk chunk by chunk (:class:`MappedRows`)."""
+    return isinstance(A, MappedRows)
+
+
+def as_streamed(A: Any) -> MappedRows:
+    """A memory-mapped (or parquet) view as :class:`MappedRows`; a 1-D view is one feature (as in memory)."""
+    if isinstance(A, MappedRows):
+        return A
+    return MappedRows(A.reshape(-1, 1) if getattr(A, "ndim", 2) == 1 else A)
+
+
+def stack_rows(A: Any, B: Any) -> Any:
+    """Rows of A then rows of B (dense or CSR)."""
+    return sp.vstack([A, B], format="csr") if sp.issparse(A) or sp.issparse(B) else np.vstack([A, B])
+
+
+def split_tail(A: Any, n_val: int) -> tuple[Any, Any]:
+    """(all rows but the last ``n_val``, the last ``n_val``); a streamed view is split without reading."""
+    n = A.shape[0]
+    return (A.window(0, n - n_val), A.window(n - n_val, n)) if isinstance(A, MappedRows) else (A[:-n_val], A[-n_val:])
+
+
+def zero_rows(A: Any, keep: np.ndarray) -> Any:
+    """The view with the rows where ``keep`` is False set to zero (dense or CSR)."""
+    if sp.issparse(A):
+        return sp.csr_matrix(sp.diags(keep.astype(A.dtype)) @ A)
+    return np.where(keep[:, None], A, 0).astype(A.dtype)
+
+
+def row_blocks(A: Any) -> Iterator[np.ndarray]:
+    """The view's rows as blocks in memory: a streamed view chunk by chunk, any other whole."""
+    if isinstance(A, MappedRows):
+        for _, block in A.chunks():
+            yield block
+    else:
+        yield A
+
+
+def map_rows(A: Any, fn: Callable[[Any], Any] | None) -> Any:
+    """``fn`` applied to the view's rows: now in memory, or chunk by chunk as a streamed view is read."""
+    if isinstance(A, MappedRows):
+        return A.with_(transform=fn)
+    return A if fn is None else fn(A)
+
+
+def value_range(A: Any) -> tuple[float, float]:
+    """(min, max) over every value; a streamed view answers from its scanned per-column bounds, through
+    its transform (a per-column affine scaling maps each column's bounds to its bounds)."""
+    if isinstance(A, MappedRows):
+        bounds = np.vstack([A.min_, A.max_]).astype(A.dtype)
+        A = bounds if A.transform is None else A.transform(bounds)
+    return float(A.min()), float(A.max())
+
+
+def column_bounds(A: Any) -> tuple[np.ndarray, np.ndarray] | None:
+    """Per-column (min, max) of a dense or streamed view (None for a sparse one)."""
+    if isinstance(A, MappedRows):
+        return np.asarray(A.min_, np.float64), np.asarray(A.max_, np.float64)
+    if sp.issparse(A):
+        return None
+    return np.asarray(A.min(0), np.float64), np.asarray(A.max(0), np.float64)
+
+
+def column_means(A: Any) -> np.ndarray:
+    """Per-column means in float64 (a streamed view through its transform, chunk by chunk)."""
+    if isinstance(A, MappedRows):
+        return sum(A.numpy(s, e).sum(0, dtype=np.float64) for s, e in A.bounds) / A.shape[0]
+    if sp.issparse(A):
+        return np.asarray(A.mean(axis=0, dtype=np.float64)).ravel()
+    return np.asarray(A).reshape(len(A), -1).mean(0, dtype=np.float64)
+
+
+def n_values(A: Any, *, nonzeros: bool = False) -> int:
+    """Rows x columns, or with ``nonzeros`` a sparse view's stored values."""
+    return A.nnz if nonzeros and sp.issparse(A) else A.shape[0] * A.shape[1]
+
+
+def sample_bytes(A: Any, step: int) -> Iterator[bytes]:
+    """The bytes of every ``step``-th row (for a data fingerprint), whatever holds the view."""
+    rows = A.numpy(0, A.shape[0], step) if isinstance(A, MappedRows) else A[::step]
+    for part in (rows.data, rows.indices, rows.indptr) if sp.issparse(rows) else (rows,):
+        yield np.ascontiguousarray(part).tobytes()

@@ -8,21 +8,17 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import scipy.sparse as sp
 import torch
 from sklearn.utils.validation import check_is_fitted
 
-from . import auto, persistence, training
+from . import auto, data, persistence, training
 from .base import (
     FitInputs,
     _CorrNetBase,
-    _mapped,
     _split_random,
-    _split_tail,
-    _stack,
 )
 from .config import Config
-from .data import MappedRows, check_paired_rows, check_view, check_views, is_mapped, to_tensor
+from .data import as_streamed, check_paired_rows, check_view, check_views, is_mapped, split_tail, stack_rows, to_tensor
 from .diagnostics import FitWarning, caller_stacklevel, diagnose
 from .distributed import Dist
 from .model import CorrNetModule
@@ -123,20 +119,20 @@ class CorrNet(_CorrNetBase, auto_wrap_output_keys=None):
         X, Y, Xu, Yu, validation_data, dist = self._check_fit_inputs(
             X, Y, X_unpaired, Y_unpaired, validation_data, distributed
         )
-        config = self.config(sparse=sp.issparse(X) or sp.issparse(Y))
+        config = self.config(sparse=data.any_sparse([X, Y]))
         world = 1 if dist is None else dist.world_size
         strategy = self._strategy(X, Xu, Yu)
         X, Y, Xu, Yu = self._fit_scale(X, Y, Xu, Yu)
-        plain = strategy is None and not isinstance(X, MappedRows) and dist is None
+        plain = strategy is None and not data.is_streamed(X) and dist is None
         config = auto.choose_optimizer(config, [X, Y], plain)
         paired_per_batch = (self.paired_per_batch or max(2, config.batch_size // 2)) if strategy == "mixed" else None
         step_rows = self._batch(config, X.shape[0]) * world  # rows per step over all processes
         batch = paired_per_batch or step_rows
         device = self._device()
-        val = self._validation(self._check_validation(validation_data, isinstance(X, MappedRows)), device)
+        val = self._validation(self._check_validation(validation_data, data.is_streamed(X)), device)
         Xt, Yt = to_tensor(X, device), to_tensor(Y, device)
         chunk = None
-        if isinstance(X, MappedRows):  # both views read in chunks of the same whole number of batches
+        if data.is_streamed(X):  # both views read in chunks of the same whole number of batches
             chunk = max(1, min(X.chunk_rows, Y.chunk_rows) // batch) * batch
             Xt, Yt = Xt.with_(chunk_rows=chunk), Yt.with_(chunk_rows=chunk)
         sources, pretrain = self._sources(strategy, Xt, Yt, X, Y, Xu, Yu, device)
@@ -156,7 +152,7 @@ class CorrNet(_CorrNetBase, auto_wrap_output_keys=None):
 
     def _fit_scale(self, X: Any, Y: Any, Xu: Any, Yu: Any) -> tuple[Any, Any, Any, Any]:
         """Fit ``scalers_`` on every row that has the view, paired or not; return the four inputs scaled."""
-        self._fit_scalers([X if Xu is None else _stack(X, Xu), Y if Yu is None else _stack(Y, Yu)])
+        self._fit_scalers([X if Xu is None else stack_rows(X, Xu), Y if Yu is None else stack_rows(Y, Yu)])
         sx, sy = self.scalers_
         return (self._scale(X, sx), self._scale(Y, sy),
                 None if Xu is None else self._scale(Xu, sx), None if Yu is None else self._scale(Yu, sy))
@@ -177,7 +173,7 @@ class CorrNet(_CorrNetBase, auto_wrap_output_keys=None):
         # two memory-mapped views (np.load(..., mmap_mode="r")) train streamed from disk, chunk by chunk
         streamed = is_mapped(X) and is_mapped(Y) and X_unpaired is None and Y_unpaired is None
         if streamed:
-            X, Y = _mapped(X), _mapped(Y)
+            X, Y = as_streamed(X), as_streamed(Y)
             check_paired_rows(X, Y)
         else:
             X, Y = check_views(X, Y, min_rows=2)
@@ -202,7 +198,7 @@ class CorrNet(_CorrNetBase, auto_wrap_output_keys=None):
                     f"validation_fraction={frac} leaves {n_val} validation and "
                     f"{X.shape[0] - n_val} training rows; both need at least 2."
                 )
-            (X, Xv), (Y, Yv) = _split_tail(X, n_val), _split_tail(Y, n_val)
+            (X, Xv), (Y, Yv) = split_tail(X, n_val), split_tail(Y, n_val)
             validation_data = (Xv, Yv)
         if streamed:  # checked (and their bounds scanned) once the validation rows are split off
             X, Y = check_views(X, Y, min_rows=2)
@@ -233,7 +229,7 @@ class CorrNet(_CorrNetBase, auto_wrap_output_keys=None):
         if validation_data is None:
             return None
         if streamed and all(is_mapped(A) for A in validation_data):
-            validation_data = tuple(_mapped(A) for A in validation_data)
+            validation_data = tuple(as_streamed(A) for A in validation_data)
         Xv, Yv = check_views(*validation_data, min_rows=2)
         Xv = check_view(Xv, "X_val", n_features=self.n_features_in_)
         Yv = check_view(Yv, "Y_val", n_features=self.n_features_y_, allow_1d=True)
@@ -254,8 +250,8 @@ class CorrNet(_CorrNetBase, auto_wrap_output_keys=None):
 
         def pretrain(model: CorrNetModule, config: Config, seed: int) -> None:
             pre_cfg = Config(**{**config.to_dict(), "epochs": int(self.pretrain_epochs)}).validate()
-            Xall = to_tensor(X if Xu is None else _stack(X, Xu), device)
-            Yall = to_tensor(Y if Yu is None else _stack(Y, Yu), device)
+            Xall = to_tensor(X if Xu is None else stack_rows(X, Xu), device)
+            Yall = to_tensor(Y if Yu is None else stack_rows(Y, Yu), device)
             singles = [Source([Xall[:0], Yall[:0]]), Source([Xall, None]), Source([None, Yall])]
             pre = training.init_state(model, pre_cfg, seed + 2)
             training.train(pre, Plan(singles, config.batch_size, config.shuffle), pre_cfg, verbose=self.verbose)

@@ -86,108 +86,146 @@ def make_step(
     (d,) results, never to the (P, B, d) reconstructions. At CorrNet's sizes each kernel launch
     from Python costs about as much as the elementwise work it does, so fewer kernels is the lever.
     """
-    names = tuple(pass_name(s, 2) for s in pass_subsets(tuple(config.reconstruct_from), 2))
-    order = ("both", "x", "y") if "both" in names else ("x", "y")
-    sel = [order.index(p) for p in names]
-    every = len(sel) == len(order)  # every code tensor is reconstructed: no gather, no scatter
-    lam, eps, loss, tied = config.lam, config.corr_eps, config.loss, model.tied
-    hidden, out_act = model.hidden_activation, model.output_activation
-    buffers: dict[tuple[str, tuple[int, ...]], Tensor] = {}
+    return _FusedStep(model, config, workspace)
 
-    def buffer(name: str, shape: tuple[int, ...], like: Tensor) -> Tensor:
+
+class _FusedStep:
+    """The step :func:`make_step` returns: the forward and every gradient of one paired batch."""
+
+    def __init__(self, model: CorrNetModule, config: Config, workspace: bool) -> None:
+        self.model, self.config, self.workspace = model, config, workspace
+        self.names = tuple(pass_name(s, 2) for s in pass_subsets(tuple(config.reconstruct_from), 2))
+        self.order = ("both", "x", "y") if "both" in self.names else ("x", "y")
+        self.sel = [self.order.index(p) for p in self.names]
+        self.every = len(self.sel) == len(self.order)  # every code tensor is reconstructed: no gather, no scatter
+        self.buffers: dict[tuple[str, tuple[int, ...]], Tensor] = {}
+
+    def buffer(self, name: str, shape: tuple[int, ...], like: Tensor) -> Tensor:
         """An uninitialised (shape) tensor like ``like``: this step's own, reused across steps."""
-        if not workspace:
+        if not self.workspace:
             return like.new_empty(shape)
-        b = buffers.get((name, shape))
+        b = self.buffers.get((name, shape))
         if b is None or b.device != like.device or b.dtype != like.dtype:
-            if len(buffers) >= 20:  # 5 buffers per batch size; batch sizes come and go: keep about 4
-                buffers.clear()
-            b = buffers[(name, shape)] = like.new_empty(shape)
+            if len(self.buffers) >= 20:  # 5 buffers per batch size; batch sizes come and go: keep about 4
+                self.buffers.clear()
+            b = self.buffers[(name, shape)] = like.new_empty(shape)
         return b
 
-    def recon_grad(pre: Tensor, t: Tensor, view: str) -> tuple[Tensor, Tensor, float]:
+    def recon_grad(self, pre: Tensor, t: Tensor, view: str) -> tuple[Tensor, Tensor, float]:
         """(G (P, B, d), summed error per pass (P,), c): dErr/dpre = c * G, for pre-activations
         pre (P, B, d) of target t (B, d); ``pre`` is overwritten."""
+        loss = self.config.loss
         if loss == "bce":  # sigmoid output (validated): the logit form is exact and stable
             err = torch.nn.functional.binary_cross_entropy_with_logits(pre, t.expand_as(pre), reduction="none")
             return torch.sigmoid(pre) - t, err.sum((1, 2)), 1.0
         # two (P, B, d) buffers, each written in place: pre becomes the output g(pre), e = out - t
         # becomes the gradient. At these sizes a fresh buffer per elementwise op cost about as much
         # again as the op (allocation, page faults, cold cache lines).
+        out_act = self.model.output_activation
         out = _act_(out_act, pre)
-        e = torch.sub(out, t, out=buffer("err_" + view, tuple(pre.shape), pre))
+        e = torch.sub(out, t, out=self.buffer("err_" + view, tuple(pre.shape), pre))
         scale = _SCALE.get(loss) or 2.0 / pre.shape[-1]
         sq = torch.linalg.vector_norm(e.view(e.shape[0], -1), dim=1).square()
         return _act_backward_(out_act, e, out), sq * (scale / 2), scale
 
-    def step(x: Tensor, y: Tensor) -> LossTerms:
-        B, k = x.shape[0], model.k
+    def codes(self, x: Tensor, y: Tensor) -> Tensor:
+        """The codes of every pass, (Q, B, k): ``both`` (when reconstructed), ``x``, ``y``."""
+        model = self.model
         W, V, b = model.encoders[0].proj.weight, model.encoders[1].proj.weight, model.b  # (k, d_v), (k,)
-        with torch.no_grad():
-            A = buffer("codes", (len(order), B, k), x)  # pre-activations (Q, B, k), then the codes
-            ax, ay = torch.mm(x, W.T, out=A[-2]), torch.mm(y, V.T, out=A[-1])  # (B, k) each, shared by the passes
-            if len(order) == 3:
-                torch.add(ax, ay, out=A[0])
-            H = _act_(hidden, A.add_(b))  # (Q, B, k)
-            recon: dict[str, Tensor] = {}
-            total = x.new_zeros(())
-            if names:
-                P = len(sel)
-                codes = H.view(-1, k) if every else H[sel].reshape(-1, k)  # (P*B, k)
-                if tied:
-                    Dx, Dy = W, V  # x_hat = g(h W + b'): the "decoder weight" (k, d) used as h @ D
-                    bx, by = model.out_bias
-                else:
-                    dec_x, dec_y = (dec.out for dec in model.decoders)
-                    Dx, Dy = dec_x.weight.T, dec_y.weight.T  # (k, d)
-                    bx, by = dec_x.bias, dec_y.bias
-                # codes @ D, then the bias added in place (addmm would first copy the broadcast bias
-                # into a (P*B, d) buffer: one more pass over it)
-                ox, oy = buffer("out_x", (P * B, x.shape[1]), x), buffer("out_y", (P * B, y.shape[1]), y)
-                gx, ex, cx = recon_grad(torch.mm(codes, Dx, out=ox).add_(bx).view(P, B, -1), x, "x")
-                gy, ey, cy = recon_grad(torch.mm(codes, Dy, out=oy).add_(by).view(P, B, -1), y, "y")
-                per_pass = (ex + ey) / B  # (P,) mean over rows
-                recon = {p: per_pass[i] for i, p in enumerate(names)}
-                total = per_pass.sum()
-                cx, cy = cx / B, cy / B
-                gx, gy = gx.view(P * B, -1), gy.view(P * B, -1)
-                dcodes = (gx @ Dx.T).addmm_(gy, Dy.T, beta=cx, alpha=cy).view(P, B, k)
-                if every:
-                    dH = dcodes
-                else:
-                    dH = H.new_zeros(H.shape)
-                    dH[sel] = dcodes
-                if tied:
-                    dW_dec, dV_dec = (codes.T @ gx).mul_(cx), (codes.T @ gy).mul_(cy)  # (k, d)
-                else:
-                    dec_x.weight.grad, dec_y.weight.grad = (gx.T @ codes).mul_(cx), (gy.T @ codes).mul_(cy)
-                bx.grad, by.grad = gx.sum(0).mul_(cx), gy.sum(0).mul_(cy)
-            else:
-                dH = torch.zeros_like(H)
-                if tied:
-                    for bias in model.out_bias:
-                        bias.grad = torch.zeros_like(bias)
-                else:
-                    for lin in (dec.out for dec in model.decoders):
-                        lin.weight.grad, lin.bias.grad = torch.zeros_like(lin.weight), torch.zeros_like(lin.bias)
-            # correlation term: -lam * sum_j corr_j(h_x, h_y), both views' codes as one (2, B, k) tensor
-            C = H[-2:] - H[-2:].mean(1, keepdim=True)  # centred codes from x alone and from y alone
-            s2 = (C * C).sum(1).add_(eps)  # (2, k): squared centred norms (+ eps)
-            sxy = s2.prod(0).sqrt_()  # sx * sy
-            corr = torch.linalg.vecdot(C[0], C[1], dim=0) / sxy  # (k,)
-            total = objective.combine(total, corr.sum(), config)
-            if lam:  # d corr / d h_x = c_y / (sx sy) - corr c_x / sx^2 (and symmetrically)
-                dH[-2:] -= (C.flip(0) / sxy - C * (corr / s2).unsqueeze(1)).mul_(lam)
-            dA = _act_backward_(hidden, dH, H)  # (Q, B, k), over dH (the step's own)
-            dax, day = (dA[1] + dA[0], dA[2] + dA[0]) if len(order) == 3 else (dA[0], dA[1])
-            if tied and names:
-                W.grad, V.grad = dW_dec.addmm_(dax.T, x), dV_dec.addmm_(day.T, y)  # in place: no copy of dW_dec
-            else:
-                W.grad, V.grad = dax.T @ x, day.T @ y
-            b.grad = dA.sum((0, 1))
-        return LossTerms(total, recon, corr)
+        A = self.buffer("codes", (len(self.order), x.shape[0], model.k), x)  # pre-activations, then the codes
+        ax, ay = torch.mm(x, W.T, out=A[-2]), torch.mm(y, V.T, out=A[-1])  # (B, k) each, shared by the passes
+        if len(self.order) == 3:
+            torch.add(ax, ay, out=A[0])
+        return _act_(model.hidden_activation, A.add_(b))  # (Q, B, k)
 
-    return step
+    def decoders(self) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+        """(Dx, Dy, bx, by): each view's decoder weight as (k, d), used as ``h @ D``, and its bias."""
+        model = self.model
+        if model.tied:
+            return (model.encoders[0].proj.weight, model.encoders[1].proj.weight, *model.out_bias)
+        dec_x, dec_y = (dec.out for dec in model.decoders)
+        return dec_x.weight.T, dec_y.weight.T, dec_x.bias, dec_y.bias
+
+    def reconstruction(self, H: Tensor, x: Tensor, y: Tensor) -> tuple[Tensor, dict, Tensor, tuple]:
+        """(the summed error, per pass, dL/dH (Q, B, k), the tied decoders' weight gradients); sets
+        the untied decoders' and the output biases' ``.grad``."""
+        model, sel, B, k = self.model, self.sel, x.shape[0], self.model.k
+        P = len(sel)
+        codes = H.view(-1, k) if self.every else H[sel].reshape(-1, k)  # (P*B, k)
+        Dx, Dy, bx, by = self.decoders()
+        # codes @ D, then the bias added in place (addmm would first copy the broadcast bias into a
+        # (P*B, d) buffer: one more pass over it)
+        ox, oy = self.buffer("out_x", (P * B, x.shape[1]), x), self.buffer("out_y", (P * B, y.shape[1]), y)
+        gx, ex, cx = self.recon_grad(torch.mm(codes, Dx, out=ox).add_(bx).view(P, B, -1), x, "x")
+        gy, ey, cy = self.recon_grad(torch.mm(codes, Dy, out=oy).add_(by).view(P, B, -1), y, "y")
+        per_pass = (ex + ey) / B  # (P,) mean over rows
+        recon = {p: per_pass[i] for i, p in enumerate(self.names)}
+        cx, cy = cx / B, cy / B
+        gx, gy = gx.view(P * B, -1), gy.view(P * B, -1)
+        dcodes = (gx @ Dx.T).addmm_(gy, Dy.T, beta=cx, alpha=cy).view(P, B, k)
+        if self.every:
+            dH = dcodes
+        else:
+            dH = H.new_zeros(H.shape)
+            dH[sel] = dcodes
+        tied_grads: tuple = ()
+        if model.tied:
+            tied_grads = (codes.T @ gx).mul_(cx), (codes.T @ gy).mul_(cy)  # (k, d)
+        else:
+            dec_x, dec_y = (dec.out for dec in model.decoders)
+            dec_x.weight.grad, dec_y.weight.grad = (gx.T @ codes).mul_(cx), (gy.T @ codes).mul_(cy)
+        bx.grad, by.grad = gx.sum(0).mul_(cx), gy.sum(0).mul_(cy)
+        return per_pass.sum(), recon, dH, tied_grads
+
+    def no_reconstruction(self, H: Tensor) -> Tensor:
+        """dL/dH without reconstruction terms (zeros), the decoders' gradients zero."""
+        model = self.model
+        if model.tied:
+            for bias in model.out_bias:
+                bias.grad = torch.zeros_like(bias)
+        else:
+            for lin in (dec.out for dec in model.decoders):
+                lin.weight.grad, lin.bias.grad = torch.zeros_like(lin.weight), torch.zeros_like(lin.bias)
+        return torch.zeros_like(H)
+
+    def correlation(self, H: Tensor, dH: Tensor) -> Tensor:
+        """The per-unit correlations (k,) of the two single-view codes; adds -lam * their gradient to dH.
+        Both views' codes are one (2, B, k) tensor."""
+        lam = self.config.lam
+        C = H[-2:] - H[-2:].mean(1, keepdim=True)  # centred codes from x alone and from y alone
+        s2 = (C * C).sum(1).add_(self.config.corr_eps)  # (2, k): squared centred norms (+ eps)
+        sxy = s2.prod(0).sqrt_()  # sx * sy
+        corr = torch.linalg.vecdot(C[0], C[1], dim=0) / sxy  # (k,)
+        if lam:  # d corr / d h_x = c_y / (sx sy) - corr c_x / sx^2 (and symmetrically)
+            dH[-2:] -= (C.flip(0) / sxy - C * (corr / s2).unsqueeze(1)).mul_(lam)
+        return corr
+
+    def encoder_grads(self, H: Tensor, dH: Tensor, x: Tensor, y: Tensor, tied_grads: tuple) -> None:
+        """The encoders' ``.grad`` (and the shared bias's) from dL/dH; ``dH`` is overwritten."""
+        model = self.model
+        W, V = model.encoders[0].proj.weight, model.encoders[1].proj.weight
+        dA = _act_backward_(model.hidden_activation, dH, H)  # (Q, B, k), over dH (the step's own)
+        dax, day = (dA[1] + dA[0], dA[2] + dA[0]) if len(self.order) == 3 else (dA[0], dA[1])
+        if tied_grads:
+            dW_dec, dV_dec = tied_grads
+            W.grad, V.grad = dW_dec.addmm_(dax.T, x), dV_dec.addmm_(day.T, y)  # in place: no copy of dW_dec
+        else:
+            W.grad, V.grad = dax.T @ x, day.T @ y
+        model.b.grad = dA.sum((0, 1))
+
+    def __call__(self, x: Tensor, y: Tensor) -> LossTerms:
+        with torch.no_grad():
+            H = self.codes(x, y)
+            recon: dict[str, Tensor] = {}
+            total, tied_grads = x.new_zeros(()), ()
+            if self.names:
+                total, recon, dH, tied_grads = self.reconstruction(H, x, y)
+            else:
+                dH = self.no_reconstruction(H)
+            corr = self.correlation(H, dH)
+            total = objective.combine(total, corr.sum(), self.config)
+            self.encoder_grads(H, dH, x, y, tied_grads)
+        return LossTerms(total, recon, corr)
 
 
 def loss_and_grads(model: CorrNetModule, x: Tensor, y: Tensor, config: Config) -> LossTerms:

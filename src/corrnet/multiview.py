@@ -8,24 +8,16 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import scipy.sparse as sp
 import torch
 from sklearn.utils.validation import check_is_fitted
 
 from . import auto, persistence, training
 from .base import FitInputs, _CorrNetBase
-from .data import check_view, to_tensor
+from .data import check_view, to_tensor, zero_rows
 from .objective import correlation
 from .params import PASSES, with_parameters
 from .plans import Plan, Source
 from .runfiles import RunFiles
-
-
-def _zero_absent(A: Any, has: np.ndarray) -> Any:
-    """The view with its absent rows set to zero (dense or CSR; the values there are never used)."""
-    if sp.issparse(A):
-        return sp.csr_matrix(sp.diags(has.astype(A.dtype)) @ A)
-    return np.where(has[:, None], A, 0).astype(A.dtype)
 
 
 @with_parameters(n_views=True)
@@ -149,7 +141,7 @@ class MultiViewCorrNet(_CorrNetBase, auto_wrap_output_keys=None):
             ):
                 raise ValueError("no pair of views shares 2 rows: the correlation term needs rows with two views.")
         self._fit_scalers([v[h] for v, h in zip(views, has)])
-        views = [_zero_absent(self._scale(v, sc), h) for v, sc, h in zip(views, self.scalers_, has)]
+        views = [zero_rows(self._scale(v, sc), h) for v, sc, h in zip(views, self.scalers_, has)]
         device = self._device()
         val = None if validation_data is None else self._validation(self._check_views(validation_data)[0], device)
         source = Source(

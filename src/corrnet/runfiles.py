@@ -12,10 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import scipy.sparse as sp
 
 from . import training
-from .data import MappedRows
+from .data import sample_bytes
 
 # Parameters added after checkpoints existed (version added), at their value that trains as before.
 _FINGERPRINT_NEUTRAL: dict[str, Any] = {"lr_schedule": "constant", "decoder_layers": None}  # 0.3.0
@@ -28,9 +27,8 @@ def fingerprint(views: list[np.ndarray], params: dict[str, Any]) -> str:
     for A in views:
         h.update(str(A.shape).encode())
         step = max(1, A.shape[0] // 1000)
-        rows = A.numpy(0, A.shape[0], step) if isinstance(A, MappedRows) else A[::step]
-        for part in (rows.data, rows.indices, rows.indptr) if sp.issparse(rows) else (rows,):
-            h.update(np.ascontiguousarray(part).tobytes())
+        for part in sample_bytes(A, step):
+            h.update(part)
     # epochs (and min_steps, which only raises them) may grow on resume; device, engine and verbose do
     # not change the result
     skip = ("verbose", "device", "epochs", "min_steps", "engine", "precision")

@@ -42,7 +42,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import metrics
+from .. import data, metrics
 from ..baselines import DeepCCA, LinearCCA
 from ..config import measuring_deprecated_presets
 from ..datasets import MultiViewData, digits_halves, digits_halves_raw
@@ -75,7 +75,7 @@ class Views:
 
     @property
     def sparse(self) -> bool:
-        return any(hasattr(A, "tocsr") for A in self.train)
+        return data.any_sparse(self.train)
 
 
 @dataclass(frozen=True)
@@ -273,7 +273,7 @@ SVD_MIN_WIDTH, SVD_WIDTH = 2_000, 300
 def _svd(A: Any, k: int) -> Any:
     from sklearn.decomposition import TruncatedSVD
 
-    if not hasattr(A, "tocsr") or A.shape[1] <= SVD_MIN_WIDTH:
+    if not data.is_sparse(A) or A.shape[1] <= SVD_MIN_WIDTH:
         return None
     return TruncatedSVD(max(SVD_WIDTH, k), random_state=0).fit(A)
 
@@ -465,8 +465,8 @@ def _run_unit(
 def _write(out: str | Path, tier: str, seeds: tuple[int, ...], runs: list[dict[str, Any]]) -> tuple[list, str]:
     rows = summarise(runs)
     md = markdown(rows)
-    data = {"tier": tier, "seeds": list(seeds), "rows": rows, "runs": runs}
-    tables.write_tables(out, md, data, csv_rows=rows, csv_columns=list(rows[0]) if rows else None)
+    doc = {"tier": tier, "seeds": list(seeds), "rows": rows, "runs": runs}
+    tables.write_tables(out, md, doc, csv_rows=rows, csv_columns=list(rows[0]) if rows else None)
     return rows, md
 
 
