@@ -185,18 +185,80 @@ def train(
     ``--nproc N`` trains on N local processes (data parallel, exact correlation); under ``torchrun``
     (``torchrun --nproc-per-node N -m corrnet train ...``) every process joins the job it started."""
     from .estimator import CorrNet
-    from .io import read_config
 
     if not dataset and not (x and y):
         raise click.UsageError("give both --x and --y, or --dataset.")
     if nproc > 1 and "WORLD_SIZE" not in os.environ:
         _launch(nproc)
         return
-    distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
-    if distributed:
-        import torch.distributed as dist
+    distributed = _join_process_group(device)
+    preset, params = _train_params(
+        config_file, preset, sets, scale,
+        {"epochs": epochs, "n_components": components, "validation_fraction": validation_fraction},
+        random_state=seed, device=device, verbose=0 if (quiet or as_json) else 1,
+    )
+    est = CorrNet.from_preset(preset, **params)
+    X, Y, _, data = _views(x, y, dataset, "train", data_dir, mmap=True)
+    validation = None
+    if data is not None and validation_fraction is None:
+        validation = (data.X_val, data.Y_val)
+    t0 = time.perf_counter()
+    caught = _fit_recording_warnings(
+        est, X, Y, validation_data=validation, checkpoint_dir=checkpoint_dir, resume=resume, log_dir=log_dir,
+        x_unpaired=x_unpaired, y_unpaired=y_unpaired, distributed=distributed,
+    )
+    if distributed and _leave_process_group() != 0:  # rank 0 alone writes the model and reports
+        return
+    est.save(out)
+    _train_summary(est, out, time.perf_counter() - t0, caught, as_json)
 
-        dist.init_process_group("nccl" if device.startswith("cuda") else "gloo")
+
+def _join_process_group(device: str) -> bool:
+    """Under ``torchrun`` (``WORLD_SIZE`` > 1), join its process group; True when distributed."""
+    if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
+        return False
+    import torch.distributed as dist
+
+    dist.init_process_group("nccl" if device.startswith("cuda") else "gloo")
+    return True
+
+
+def _leave_process_group() -> int:
+    """Leave the process group; this process's rank in it."""
+    import torch.distributed as dist
+
+    rank = dist.get_rank()
+    dist.destroy_process_group()
+    return rank
+
+
+def _fit_recording_warnings(est: Any, X: Any, Y: Any, x_unpaired: str | None, y_unpaired: str | None,
+                            **fit_kwargs: Any) -> list:
+    """Fit ``est`` (the single-view rows read from their files); return the warnings it raised, for
+    the summary to print."""
+    from .io import read_array
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        est.fit(
+            X,
+            Y,
+            X_unpaired=read_array(x_unpaired) if x_unpaired else None,
+            Y_unpaired=read_array(y_unpaired) if y_unpaired else None,
+            **fit_kwargs,
+        )
+    return caught
+
+
+def _train_params(
+    config_file: str | None, preset: str, sets: tuple[str, ...], scale: str | None, options: dict[str, Any],
+    **fixed: Any,
+) -> tuple[str, dict[str, Any]]:
+    """(the preset, the CorrNet parameters) of ``corrnet train``: the config file, then ``--set``,
+    then the options given, then ``fixed``; an unknown parameter is an error."""
+    from .estimator import CorrNet
+    from .io import read_config
+
     params: dict[str, Any] = {}
     if config_file:
         params.update(read_config(config_file))
@@ -204,45 +266,14 @@ def train(
     params.update(_parse_set(sets))
     if scale is not None:
         params["scale"] = None if scale == "none" else scale
-    for key, val in (("epochs", epochs), ("n_components", components), ("validation_fraction", validation_fraction)):
-        if val is not None:
-            params[key] = val
-    params.update(random_state=seed, device=device, verbose=0 if (quiet or as_json) else 1)
+    params.update({key: val for key, val in options.items() if val is not None})
+    params.update(fixed)
     unknown = set(params) - set(CorrNet().get_params())
     if unknown:
         raise ValueError(
             f"unknown parameters {sorted(unknown)}; see `python -c 'import corrnet; help(corrnet.CorrNet)'`."
         )
-    est = CorrNet.from_preset(preset, **params)
-    X, Y, _, data = _views(x, y, dataset, "train", data_dir, mmap=True)
-    validation = None
-    if data is not None and validation_fraction is None:
-        validation = (data.X_val, data.Y_val)
-    from .io import read_array
-
-    t0 = time.perf_counter()
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        est.fit(
-            X,
-            Y,
-            validation_data=validation,
-            checkpoint_dir=checkpoint_dir,
-            resume=resume,
-            log_dir=log_dir,
-            X_unpaired=read_array(x_unpaired) if x_unpaired else None,
-            Y_unpaired=read_array(y_unpaired) if y_unpaired else None,
-            distributed=distributed,
-        )
-    if distributed:
-        import torch.distributed as dist
-
-        rank = dist.get_rank()
-        dist.destroy_process_group()
-        if rank != 0:  # rank 0 alone writes the model and reports
-            return
-    est.save(out)
-    _train_summary(est, out, time.perf_counter() - t0, caught, as_json)
+    return preset, params
 
 
 def _train_summary(est: Any, out: str, seconds: float, caught: list, as_json: bool) -> None:

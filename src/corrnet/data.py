@@ -40,8 +40,23 @@ def check_view(
         raise ValueError(f"{name} is None{hint}; pass a 2-D array of shape (n_rows, n_features).")
     if allow_1d and _is_1d(A):  # one feature, as CCA reads a 1-D y
         A = sp.csr_matrix(A.reshape((-1, 1))) if sp.issparse(A) else np.asarray(A).reshape(-1, 1)
+    arr = _check_array(A, name, min_rows)
+    if n_features is not None and arr.shape[1] != n_features:
+        raise ValueError(
+            f"{name} has {arr.shape[1]} features, but CorrNet is expecting {n_features} features as input "
+            f"(it was fitted with {n_features} features for {name}). Pass the same columns, in the same order, "
+            "as in fit."
+        )
+    if sp.issparse(arr):
+        arr.sum_duplicates()  # canonical CSR: sorted indices, no duplicates
+    return arr
+
+
+def _check_array(A: Any, name: str, min_rows: int) -> np.ndarray:
+    """scikit-learn's ``check_array`` (float32/float64, finite, C order, CSR), its errors reworded to
+    name the fix."""
     try:
-        arr = check_array(
+        return check_array(
             A,
             dtype=[np.float32, np.float64],
             ensure_all_finite=True,
@@ -68,15 +83,6 @@ def check_view(
                 "the correlation term is computed across rows."
             ) from err
         raise
-    if n_features is not None and arr.shape[1] != n_features:
-        raise ValueError(
-            f"{name} has {arr.shape[1]} features, but CorrNet is expecting {n_features} features as input "
-            f"(it was fitted with {n_features} features for {name}). Pass the same columns, in the same order, "
-            "as in fit."
-        )
-    if sp.issparse(arr):
-        arr.sum_duplicates()  # canonical CSR: sorted indices, no duplicates
-    return arr
 
 
 def _is_1d(A: Any) -> bool:

@@ -120,9 +120,22 @@ class CorrNet(_CorrNetBase, auto_wrap_output_keys=None):
             X, Y, X_unpaired, Y_unpaired, validation_data, distributed
         )
         config = self.config(sparse=data.any_sparse([X, Y]))
-        world = 1 if dist is None else dist.world_size
         strategy = self._strategy(X, Xu, Yu)
         X, Y, Xu, Yu = self._fit_scale(X, Y, Xu, Yu)
+        files = RunFiles(checkpoint_dir, checkpoint_every, resume, log_dir)
+        config, fit, Xt, Yt = self._fit_inputs(config, strategy, X, Y, Xu, Yu, validation_data, dist, files)
+        model, config = self._fit_views(config, [X, Y], fit)
+        if config.epochs > 0:
+            self._diagnose(model, Xt, Yt, config)
+        return self
+
+    def _fit_inputs(
+        self, config: Config, strategy: str | None, X: Any, Y: Any, Xu: Any, Yu: Any,
+        validation_data: Any, dist: Dist | None, files: RunFiles,
+    ) -> tuple[Config, FitInputs, Any, Any]:
+        """(config with its optimiser chosen, what the shared fit path trains on, the paired views as
+        tensors) for the scaled views: the batch plan, the validation views and the pretraining."""
+        world = 1 if dist is None else dist.world_size
         plain = strategy is None and not data.is_streamed(X) and dist is None
         config = auto.choose_optimizer(config, [X, Y], plain)
         paired_per_batch = (self.paired_per_batch or max(2, config.batch_size // 2)) if strategy == "mixed" else None
@@ -142,13 +155,10 @@ class CorrNet(_CorrNetBase, auto_wrap_output_keys=None):
             steps_per_epoch=len(training.batch_starts(X.shape[0], batch)),
             val=val,
             pretrain=pretrain,
-            files=RunFiles(checkpoint_dir, checkpoint_every, resume, log_dir),
+            files=files,
             dist=dist,
         )
-        model, config = self._fit_views(config, [X, Y], fit)
-        if config.epochs > 0:
-            self._diagnose(model, Xt, Yt, config)
-        return self
+        return config, fit, Xt, Yt
 
     def _fit_scale(self, X: Any, Y: Any, Xu: Any, Yu: Any) -> tuple[Any, Any, Any, Any]:
         """Fit ``scalers_`` on every row that has the view, paired or not; return the four inputs scaled."""

@@ -134,12 +134,7 @@ class MultiViewCorrNet(_CorrNetBase, auto_wrap_output_keys=None):
         config = auto.choose_optimizer(config, views, dist is None)
         batch = self._batch(config, views[0].shape[0]) * world
         self._set_widths([v.shape[1] for v in views])
-        has = [np.ones(views[0].shape[0], bool) if mask is None else mask[:, i] for i in range(self.n_views_)]
-        if mask is not None:  # a pair without shared rows adds no correlation (Bridge: views 1 and 2)
-            if not any(
-                (mask[:, i] & mask[:, j]).sum() >= 2 for i, j in itertools.combinations(range(self.n_views_), 2)
-            ):
-                raise ValueError("no pair of views shares 2 rows: the correlation term needs rows with two views.")
+        has = self._present_rows(views[0].shape[0], mask)
         self._fit_scalers([v[h] for v, h in zip(views, has)])
         views = [zero_rows(self._scale(v, sc), h) for v, sc, h in zip(views, self.scalers_, has)]
         device = self._device()
@@ -158,6 +153,15 @@ class MultiViewCorrNet(_CorrNetBase, auto_wrap_output_keys=None):
         )
         self._fit_views(config, views, fit)
         return self
+
+    def _present_rows(self, n_rows: int, mask: np.ndarray | None) -> list[np.ndarray]:
+        """Per view, which rows have it (n_rows,); checks that some pair of views shares 2 rows."""
+        if mask is not None:  # a pair without shared rows adds no correlation (Bridge: views 1 and 2)
+            if not any(
+                (mask[:, i] & mask[:, j]).sum() >= 2 for i, j in itertools.combinations(range(self.n_views_), 2)
+            ):
+                raise ValueError("no pair of views shares 2 rows: the correlation term needs rows with two views.")
+        return [np.ones(n_rows, bool) if mask is None else mask[:, i] for i in range(self.n_views_)]
 
     def _set_widths(self, widths: list[int]) -> None:
         self.n_views_, self.n_features_views_ = len(widths), [int(d) for d in widths]

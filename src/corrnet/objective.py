@@ -370,6 +370,19 @@ class LossTerms:
     corr: Tensor
 
 
+def _reconstruction_terms(
+    err: list[Tensor], subsets: tuple, mask: Tensor | None, weight: Tensor | None, reconstruct_from: tuple, N: int
+) -> tuple[dict[str, Tensor], Tensor]:
+    """(each pass's reconstruction term, their sum) from the per-view errors (P, B) of the passes
+    ``subsets``: the mean over rows (or the ``weight``-ed sum), over the rows that have the views
+    under a ``mask``."""
+    if mask is None:
+        per_pass = (_wide(sum(err)) * weight).sum(1) if weight is not None else _wide(sum(err)).mean(1)
+        return {pass_name(s, N): per_pass[i] for i, s in enumerate(subsets)}, per_pass.sum()
+    recon = _masked_recon(err, subsets, mask, weight, reconstruct_from, N)
+    return recon, sum(recon.values())
+
+
 def multiview_loss(
     model: CorrNetModule,
     xs: list[Tensor],
@@ -415,13 +428,7 @@ def multiview_loss(
             else reconstruction_error(dense(x), o, config.loss, logits=logits)
             for v, (x, o) in enumerate(zip(xs, out.outs))
         ]  # (P, B) each
-        if mask is None:
-            per_pass = (_wide(sum(err)) * weight).sum(1) if weight is not None else _wide(sum(err)).mean(1)
-            recon = {pass_name(s, N): per_pass[i] for i, s in enumerate(out.subsets)}
-            total = per_pass.sum()
-        else:
-            recon = _masked_recon(err, out.subsets, mask, weight, tuple(config.reconstruct_from), N)
-            total = sum(recon.values())
+        recon, total = _reconstruction_terms(err, out.subsets, mask, weight, tuple(config.reconstruct_from), N)
     pairs = list(itertools.combinations(range(N), 2))
     corr = torch.stack(
         [

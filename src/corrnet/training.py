@@ -592,6 +592,36 @@ def _progress(options: RunOptions, config: Config, state: TrainState):
     return tqdm(total=config.epochs, initial=state.epoch, desc="corrnet", unit="epoch", leave=options.verbose > 1)
 
 
+def _check_batch_norm(config: Config, plan: Plan, opts: RunOptions) -> None:
+    """BatchNorm encoders need batches whose rows hold their views."""
+    if config.encoder_norm == "batch" and (opts.dist is not None or any(s.mask is not None for s in plan.sources)):
+        raise ValueError(
+            "encoder_norm='batch' normalises each view over a batch's rows, so it needs batches whose rows "
+            "hold their views: not row masks (an absent view's zero rows would enter its statistics) nor "
+            "data-parallel training (each process would see its own rows). Use encoder_norm='layer'."
+        )
+
+
+def _run_step(state: TrainState, config: Config, opts: RunOptions) -> Callable[[list[Tensor]], LossTerms]:
+    """The step of this run: the engine's, or the data-parallel one (parameters broadcast first)."""
+    if opts.dist is not None:
+        opts.dist.broadcast_params(state.model)
+        return make_distributed_step(state.model, config, opts.dist, opts.precision)
+    # a sampled reconstruction draws its columns from the run's generator (checkpointed: a resumed
+    # run draws the same columns)
+    return make_step(state.model, config, opts.engine, opts.precision, generator=state.generator)
+
+
+def _show(pbar: Any, row: dict[str, Any], validation: bool) -> None:
+    """One epoch on the progress bar (if any)."""
+    if pbar is None:
+        return
+    post = {"loss": f"{row['loss']:.3f}", "corr": f"{row['sum_corr']:.2f}"}
+    post.update({"val_corr": f"{row['val_sum_corr']:.2f}"} if validation else {})
+    pbar.set_postfix(post)
+    pbar.update(1)
+
+
 def train(
     state: TrainState, plan: Plan, config: Config, options: RunOptions | None = None, **kwargs: Any
 ) -> TrainState:
@@ -610,20 +640,9 @@ def train(
     """
     opts = options or RunOptions(**kwargs)
     opts.check(plan)
-    if config.encoder_norm == "batch" and (opts.dist is not None or any(s.mask is not None for s in plan.sources)):
-        raise ValueError(
-            "encoder_norm='batch' normalises each view over a batch's rows, so it needs batches whose rows "
-            "hold their views: not row masks (an absent view's zero rows would enter its statistics) nor "
-            "data-parallel training (each process would see its own rows). Use encoder_norm='layer'."
-        )
+    _check_batch_norm(config, plan, opts)
     model = state.model
-    if opts.dist is not None:
-        opts.dist.broadcast_params(model)
-        step = make_distributed_step(model, config, opts.dist, opts.precision)
-    else:
-        # a sampled reconstruction draws its columns from the run's generator (checkpointed: a resumed
-        # run draws the same columns)
-        step = make_step(model, config, opts.engine, opts.precision, generator=state.generator)
+    step = _run_step(state, config, opts)
     device = next(model.parameters()).device
     semi = len(plan.sources) > 1 or not plan.sources[0].paired
     N = model.n_views
@@ -649,11 +668,7 @@ def train(
             state.epoch += 1
             rules.update(row, state)
             state.stop_reason = state.stop_reason or ("converged" if converged else None)
-            if pbar is not None:
-                post = {"loss": f"{row['loss']:.3f}", "corr": f"{row['sum_corr']:.2f}"}
-                post.update({"val_corr": f"{row['val_sum_corr']:.2f}"} if opts.validation is not None else {})
-                pbar.set_postfix(post)
-                pbar.update(1)
+            _show(pbar, row, opts.validation is not None)
             if opts.on_epoch_end is not None:
                 opts.on_epoch_end(state)  # a stop_reason set above ends the loop after this
     finally:

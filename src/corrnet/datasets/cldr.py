@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -145,6 +146,46 @@ class _Groups:
             self.parent[max(ra, rb, key=repr)] = min(ra, rb, key=repr)  # deterministic root
 
 
+def _rows(en: Any, locales: dict[str, Any], kinds: tuple[str, ...]) -> list[tuple[str, str, str, dict[str, str]]]:
+    """(kind, code, English name, {locale: name}) for every CLDR item with a non-Latin name in a locale."""
+    rows: list[tuple[str, str, str, dict[str, str]]] = []
+    for kind in kinds:
+        en_items = _items(en, kind)
+        per_loc = {loc: _items(L, kind) for loc, L in locales.items()}
+        for code in sorted(en_items):
+            other = {loc: per_loc[loc][code] for loc in locales if code in per_loc[loc]}
+            other = {loc: n for loc, n in other.items() if n.strip() and not _has_latin(n)}
+            if other:
+                rows.append((kind, code, en_items[code], other))
+
+    return rows
+
+
+def _split_groups(
+    rows: list[tuple[str, str, str, dict[str, str]]], seed: int, fractions: tuple[float, float, float]
+) -> tuple[list[Any], dict[Any, str]]:
+    """(each row's group, each group's split): rows that share a name (in any language, case-folded)
+    are one group, and whole groups, in a seeded order, fill train, then val, then test."""
+    groups = _Groups()
+    for i, (_, _, eng, other) in enumerate(rows):
+        groups.union(("row", i), ("en", eng.casefold()))
+        for loc, n in other.items():
+            groups.union(("row", i), (loc, n.casefold()))
+    root = [groups.find(("row", i)) for i in range(len(rows))]
+    keys = sorted(set(root), key=repr)
+    order = np.random.default_rng(seed).permutation(len(keys))
+    sizes = {k: 0 for k in keys}
+    for r in root:
+        sizes[r] += 1
+    bounds = np.cumsum(fractions)[:2] * len(rows)
+    which, done = {}, 0
+    for j in order:  # whole groups, in shuffled order, fill train, then val, then test
+        k = keys[j]
+        which[k] = SPLITS[int(np.searchsorted(bounds, done, side="right"))]
+        done += sizes[k]
+    return root, which
+
+
 def cldr_names(
     script_locales: tuple[str, ...] = ("ru", "hi", "ar"),
     kinds: tuple[str, ...] = KINDS,
@@ -179,34 +220,8 @@ def cldr_names(
         locales = {loc: Locale.parse(loc) for loc in script_locales}
     except (ValueError, babel.UnknownLocaleError) as e:
         raise ValueError(f"{e}; script_locales must be CLDR locale codes such as 'ru', 'hi', 'ar'.") from e
-    en = Locale("en")
-    rows: list[tuple[str, str, str, dict[str, str]]] = []
-    for kind in kinds:
-        en_items = _items(en, kind)
-        per_loc = {loc: _items(L, kind) for loc, L in locales.items()}
-        for code in sorted(en_items):
-            other = {loc: per_loc[loc][code] for loc in locales if code in per_loc[loc]}
-            other = {loc: n for loc, n in other.items() if n.strip() and not _has_latin(n)}
-            if other:
-                rows.append((kind, code, en_items[code], other))
-
-    groups = _Groups()
-    for i, (_, _, eng, other) in enumerate(rows):
-        groups.union(("row", i), ("en", eng.casefold()))
-        for loc, n in other.items():
-            groups.union(("row", i), (loc, n.casefold()))
-    root = [groups.find(("row", i)) for i in range(len(rows))]
-    keys = sorted(set(root), key=repr)
-    order = np.random.default_rng(seed).permutation(len(keys))
-    sizes = {k: 0 for k in keys}
-    for r in root:
-        sizes[r] += 1
-    bounds = np.cumsum(fractions)[:2] * len(rows)
-    which, done = {}, 0
-    for j in order:  # whole groups, in shuffled order, fill train, then val, then test
-        k = keys[j]
-        which[k] = SPLITS[int(np.searchsorted(bounds, done, side="right"))]
-        done += sizes[k]
+    rows = _rows(Locale("en"), locales, kinds)
+    root, which = _split_groups(rows, seed, fractions)
     return NameTable(
         kind=np.array([r[0] for r in rows]),
         code=np.array([r[1] for r in rows]),

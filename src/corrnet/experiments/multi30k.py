@@ -98,6 +98,41 @@ def _corrnet(views: dict[str, tuple[Any, Any]], params: dict[str, Any], seed: in
     return codes
 
 
+def _best_on_validation(method: str, views: dict[str, Any], seed: int, epochs: int | None, verbose: bool) -> dict:
+    """Fit each setting of ``method``'s grid; the test row of the one with the best validation MRR."""
+    grid = {
+        "svd-cca": CCA_GRID,
+        "corrnet": CORRNET_GRID,
+        "corrnet-default": DEFAULT_GRID,
+        "corrnet-canonical": CANONICAL_GRID,
+    }[method]
+    best = None
+    for setting in grid:
+        t0 = time.perf_counter()
+        if method == "svd-cca":
+            codes = _svd_cca(views, *setting, seed)
+        else:
+            codes = _corrnet(views, setting, seed, epochs, verbose)
+        fit_s, peak = time.perf_counter() - t0, _peak_mb()  # the process's peak so far
+        val = _both_ways(*codes("val"))
+        score = (val["en->de mrr"] + val["de->en mrr"]) / 2
+        if verbose:
+            print(f"{method} seed {seed} {setting}: val MRR {score:.3f} ({fit_s:.0f} s)", flush=True)
+        if best is None or score > best[0]:
+            best = (score, setting, codes, fit_s, peak, val)
+    score, setting, codes, fit_s, peak, val = best
+    test = _both_ways(*codes("test"))
+    return {
+        "method": method,
+        "seed": seed,
+        "setting": _short(setting),
+        "fit_s": fit_s,
+        "peak_mb": peak,
+        "val_mrr": score,
+        **test,
+    }
+
+
 def run_multi30k(
     out: str | Path = "results/multi30k",
     methods: tuple[str, ...] = METHODS,
@@ -135,39 +170,7 @@ def run_multi30k(
                     }
                 )
                 continue
-            grid = {
-                "svd-cca": CCA_GRID,
-                "corrnet": CORRNET_GRID,
-                "corrnet-default": DEFAULT_GRID,
-                "corrnet-canonical": CANONICAL_GRID,
-            }[method]
-            best = None
-            for setting in grid:
-                t0 = time.perf_counter()
-                if method == "svd-cca":
-                    codes = _svd_cca(views, *setting, seed)
-                else:
-                    codes = _corrnet(views, setting, seed, epochs, verbose)
-                fit_s, peak = time.perf_counter() - t0, _peak_mb()  # the process's peak so far
-                val = _both_ways(*codes("val"))
-                score = (val["en->de mrr"] + val["de->en mrr"]) / 2
-                if verbose:
-                    print(f"{method} seed {seed} {setting}: val MRR {score:.3f} ({fit_s:.0f} s)", flush=True)
-                if best is None or score > best[0]:
-                    best = (score, setting, codes, fit_s, peak, val)
-            score, setting, codes, fit_s, peak, val = best
-            test = _both_ways(*codes("test"))
-            rows.append(
-                {
-                    "method": method,
-                    "seed": seed,
-                    "setting": _short(setting),
-                    "fit_s": fit_s,
-                    "peak_mb": peak,
-                    "val_mrr": score,
-                    **test,
-                }
-            )
+            rows.append(_best_on_validation(method, views, seed, epochs, verbose))
     md = _table(rows)
     title = "Multi30k English–German retrieval"
     sections = [("Test 2016 pairs (settings chosen on val)", report.md_table_to_html(md))]

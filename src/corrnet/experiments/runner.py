@@ -156,48 +156,15 @@ def write_tables(
     return meta, md, agg
 
 
-def run_experiment(
-    name: str,
-    out: str | Path,
-    seeds: list[int] = (0, 1, 2),
-    epochs: int | None = None,
-    subset: int | None = None,
-    methods: list[str] | None = None,
-    data_dir: str | None = None,
-    verbose: bool = True,
-) -> dict[str, Any]:
-    """Train and score every method for every seed; write ``results.{md,csv,json}`` and ``index.html``
-    into ``out``. ``epochs``/``subset`` shrink the run for smoke tests."""
-    if name == "av-digits":
-        from .semi import run_av_experiment
-
-        return run_av_experiment(
-            out, seeds=list(seeds), epochs=epochs, subset=subset, data_dir=data_dir, verbose=verbose
-        )
-    if name == "semi-paired":
-        from .semi import run_semi_paired
-
-        return run_semi_paired(out, seeds=list(seeds), epochs=epochs, subset=subset, data_dir=data_dir, verbose=verbose)
-    d = load(name, data_dir)
-    if subset:
-        d = d.subset(subset)
-    factories = methods_for(name, epochs)
-    chosen = methods or list(factories)
-    bad = set(chosen) - set(factories)
-    if bad:
-        raise ValueError(f"unknown methods {sorted(bad)}; choose from {sorted(factories)}.")
+def _run_methods(
+    name: str, d: Any, factories: dict[str, Any], chosen: list[str], seeds: Any, outdir: Path,
+    header: dict[str, Any], verbose: bool,
+) -> tuple[list[dict[str, Any]], dict[str, Any], Any]:
+    """Fit and score each chosen method for each seed (once for a deterministic one), rewriting the
+    tables after every run: (the runs, each method's first fitted model, the last tables written)."""
     runs: list[dict[str, Any]] = []
     keep: dict[str, Any] = {}
-    header = {
-        "experiment": name,
-        "seeds": list(seeds),
-        "epochs_override": epochs,
-        "subset": subset,
-        "corrnet": __version__,
-        "python": platform.python_version(),
-        "machine": platform.machine(),
-        "best_config": {k: list(v) if isinstance(v, tuple) else v for k, v in BEST.items()},
-    }
+    tables = None
     for m in chosen:
         for seed in seeds[:1] if m in DETERMINISTIC else seeds:
             t0 = time.perf_counter()
@@ -213,15 +180,18 @@ def run_experiment(
                 row["params"] = json.dumps(model.get_params(), default=str)
             runs.append(row)
             keep.setdefault(m, model)
-            tables = write_tables(Path(out), runs, header)  # a stopped run keeps the runs it finished
+            tables = write_tables(outdir, runs, header)  # a stopped run keeps the runs it finished
             if verbose:
                 print(
                     f"{m:14s} seed {seed}: sum-corr {row['sum_corr']:.2f}, transfer "
                     f"{100 * row['transfer_1to2']:.2f} / {100 * row['transfer_2to1']:.2f} %, {secs:.0f} s",
                     flush=True,
                 )
-    outdir = Path(out)
-    meta, md, agg = tables if runs else write_tables(outdir, runs, header)  # written after the last run
+    return runs, keep, tables
+
+
+def _report_sections(name: str, d: Any, keep: dict[str, Any], md: str, meta: dict[str, Any]) -> list[tuple[str, Any]]:
+    """The HTML report's sections: the table, the first corrnet model's figures, the configuration."""
     sections: list[tuple[str, Any]] = [("Results (test split, mean ± std over seeds)", report.md_table_to_html(md))]
     for m in ("corrnet-paper", "corrnet-best"):
         if m in keep:
@@ -267,5 +237,52 @@ def run_experiment(
             f"<pre>{json.dumps({k: v for k, v in meta.items() if k not in ('runs', 'summary')}, indent=1)}</pre>",
         )
     )
+    return sections
+
+
+def run_experiment(
+    name: str,
+    out: str | Path,
+    seeds: list[int] = (0, 1, 2),
+    epochs: int | None = None,
+    subset: int | None = None,
+    methods: list[str] | None = None,
+    data_dir: str | None = None,
+    verbose: bool = True,
+) -> dict[str, Any]:
+    """Train and score every method for every seed; write ``results.{md,csv,json}`` and ``index.html``
+    into ``out``. ``epochs``/``subset`` shrink the run for smoke tests."""
+    if name == "av-digits":
+        from .semi import run_av_experiment
+
+        return run_av_experiment(
+            out, seeds=list(seeds), epochs=epochs, subset=subset, data_dir=data_dir, verbose=verbose
+        )
+    if name == "semi-paired":
+        from .semi import run_semi_paired
+
+        return run_semi_paired(out, seeds=list(seeds), epochs=epochs, subset=subset, data_dir=data_dir, verbose=verbose)
+    d = load(name, data_dir)
+    if subset:
+        d = d.subset(subset)
+    factories = methods_for(name, epochs)
+    chosen = methods or list(factories)
+    bad = set(chosen) - set(factories)
+    if bad:
+        raise ValueError(f"unknown methods {sorted(bad)}; choose from {sorted(factories)}.")
+    header = {
+        "experiment": name,
+        "seeds": list(seeds),
+        "epochs_override": epochs,
+        "subset": subset,
+        "corrnet": __version__,
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "best_config": {k: list(v) if isinstance(v, tuple) else v for k, v in BEST.items()},
+    }
+    outdir = Path(out)
+    runs, keep, tables = _run_methods(name, d, factories, chosen, seeds, outdir, header, verbose)
+    meta, md, agg = tables if runs else write_tables(outdir, runs, header)  # written after the last run
+    sections = _report_sections(name, d, keep, md, meta)
     report.write_report(outdir / "index.html", f"corrnet experiment: {name}", sections)
     return {"dir": str(outdir), "markdown": md, "runs": runs, "summary": agg}

@@ -63,6 +63,40 @@ def score_generation(est: CorrNet, d: MultiViewData) -> dict[str, float]:
     }
 
 
+def _semi_table(runs: list[dict[str, Any]], fractions: Any, strategies: Any) -> tuple[list[dict[str, Any]], str]:
+    """(the per-(fraction, strategy) means and sds, the Markdown table) of the semi-paired runs."""
+    keys = ["sum_corr", "transfer_1to2", "transfer_2to1", "gen_mse_2from1", "gen_mse_1from2"]
+    summary = []
+    for frac in fractions:
+        for strat in strategies:
+            rows = [r for r in runs if r["fraction"] == frac and r["strategy"] == strat]
+            if not rows:
+                continue
+            agg = {"fraction": frac, "strategy": strat, "seeds": len(rows), "n_paired": rows[0]["n_paired"]}
+            for k in keys:
+                v = np.array([r[k] for r in rows])
+                agg[k], agg[k + "_std"] = float(v.mean()), float(v.std(ddof=1)) if len(v) > 1 else 0.0
+            summary.append(agg)
+    md = [
+        "| paired | strategy | seeds | sum-corr | transfer 1→2 % | transfer 2→1 % | MSE right from left | "
+        "MSE left from right |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for a in summary:
+
+        def pct(k: str, a: dict = a) -> str:
+            return f"{100 * a[k]:.2f} ± {100 * a[k + '_std']:.2f}"
+
+        md.append(
+            f"| {100 * a['fraction']:g} % ({a['n_paired']}) | {a['strategy']} | {a['seeds']} | "
+            f"{a['sum_corr']:.2f} ± {a['sum_corr_std']:.2f} | {pct('transfer_1to2')} | {pct('transfer_2to1')} | "
+            f"{a['gen_mse_2from1']:.5f} ± {a['gen_mse_2from1_std']:.5f} | "
+            f"{a['gen_mse_1from2']:.5f} ± {a['gen_mse_1from2_std']:.5f} |"
+        )
+    table = "\n".join(md)
+    return summary, table
+
+
 def run_semi_paired(
     out: str | Path,
     fractions=(0.01, 0.1, 1.0),
@@ -102,35 +136,7 @@ def run_semi_paired(
                 runs.append(row)
                 if verbose:
                     print(json.dumps(row), flush=True)
-    keys = ["sum_corr", "transfer_1to2", "transfer_2to1", "gen_mse_2from1", "gen_mse_1from2"]
-    summary = []
-    for frac in fractions:
-        for strat in strategies:
-            rows = [r for r in runs if r["fraction"] == frac and r["strategy"] == strat]
-            if not rows:
-                continue
-            agg = {"fraction": frac, "strategy": strat, "seeds": len(rows), "n_paired": rows[0]["n_paired"]}
-            for k in keys:
-                v = np.array([r[k] for r in rows])
-                agg[k], agg[k + "_std"] = float(v.mean()), float(v.std(ddof=1)) if len(v) > 1 else 0.0
-            summary.append(agg)
-    md = [
-        "| paired | strategy | seeds | sum-corr | transfer 1→2 % | transfer 2→1 % | MSE right from left | "
-        "MSE left from right |",
-        "|---|---|---|---|---|---|---|---|",
-    ]
-    for a in summary:
-
-        def pct(k: str, a: dict = a) -> str:
-            return f"{100 * a[k]:.2f} ± {100 * a[k + '_std']:.2f}"
-
-        md.append(
-            f"| {100 * a['fraction']:g} % ({a['n_paired']}) | {a['strategy']} | {a['seeds']} | "
-            f"{a['sum_corr']:.2f} ± {a['sum_corr_std']:.2f} | {pct('transfer_1to2')} | {pct('transfer_2to1')} | "
-            f"{a['gen_mse_2from1']:.5f} ± {a['gen_mse_2from1_std']:.5f} | "
-            f"{a['gen_mse_1from2']:.5f} ± {a['gen_mse_1from2_std']:.5f} |"
-        )
-    table = "\n".join(md)
+    summary, table = _semi_table(runs, fractions, strategies)
     outdir = Path(out)
     data = {"base_params": SEMI_BASE, "strategies": STRATEGIES, "runs": runs, "summary": summary}
     sections = [("Paired-only vs semi-paired (test split)", report.md_table_to_html(table))]
@@ -140,6 +146,73 @@ def run_semi_paired(
 
 # -- audio <-> image --------------------------------------------------------------------------------
 AV_PARAMS = dict(n_components=50, lam=2.0, epochs=150, early_stopping=True, patience=15, device="cpu", **V01)
+_AV_KEYS = (
+    "sum_corr",
+    "spoken_digit_acc_image_trained",
+    "image_digit_acc_audio_trained",
+    "audio_to_image_precision@10",
+    "gen_mse_image_from_audio",
+    "generated_image_digit_acc",
+)
+
+
+def _av_variants(d: Any, seed: int) -> dict[str, tuple[Any, Any, dict[str, Any]]]:
+    """The AV experiment's training sets for one seed: every clip paired; half of them paired; that
+    half plus a quarter audio-only and a quarter image-only."""
+    order = np.random.default_rng(seed).permutation(len(d.X_train))
+    n = len(order)
+    p, a_only, i_only = order[: n // 2], order[n // 2 : 3 * n // 4], order[3 * n // 4 :]
+    return {
+        "paired (all clips)": (d.X_train, d.Y_train, {}),
+        "paired-only (50 %)": (d.X_train[p], d.Y_train[p], {}),
+        "semi-paired (50 % + 25 % audio-only + 25 % image-only)": (
+            d.X_train[p],
+            d.Y_train[p],
+            {"X_unpaired": d.X_train[a_only], "Y_unpaired": d.Y_train[i_only]},
+        ),
+    }
+
+
+def _av_scores(est: Any, d: Any, digit_clf: Any) -> dict[str, float]:
+    """One AV fit's test scores: correlation, cross-modal transfer and retrieval, generated images."""
+    ha_tr, hi_tr = est.transform(X=d.X_train), est.transform(Y=d.Y_train)
+    ha, hi = est.transform(X=d.X_test), est.transform(Y=d.Y_test)
+    gen = est.generate(X=d.X_test)
+    return {
+        "sum_corr": metrics.sum_correlation(ha, hi),
+        "spoken_digit_acc_image_trained": metrics.transfer_accuracy(hi_tr, d.y_train, ha, d.y_test),
+        "image_digit_acc_audio_trained": metrics.transfer_accuracy(ha_tr, d.y_train, hi, d.y_test),
+        "audio_to_image_precision@10": metrics.class_precision_at_k(ha, hi, d.y_test, d.y_test),
+        "gen_mse_image_from_audio": metrics.generation_mse(d.Y_test, gen),
+        "generated_image_digit_acc": float((digit_clf.predict(gen) == d.y_test).mean()),
+    }
+
+
+def _av_table(runs: list[dict[str, Any]]) -> tuple[str, list[dict[str, Any]]]:
+    """(the Markdown table, the per-variant means and sds) of the AV runs."""
+    lines = [
+        "| variant | seeds | sum-corr | spoken digit from image-trained SVM % | image digit from audio-trained "
+        "SVM % | audio→image precision@10 % | MSE image from audio | generated images read as the "
+        "spoken digit % |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    summary = []
+    for name in dict.fromkeys(r["variant"] for r in runs):
+        rows = [r for r in runs if r["variant"] == name]
+        agg = {"variant": name, "seeds": len(rows)}
+        cells = [name, str(len(rows))]
+        for k in _AV_KEYS:
+            v = np.array([r[k] for r in rows])
+            agg[k], agg[k + "_std"] = float(v.mean()), float(v.std(ddof=1)) if len(v) > 1 else 0.0
+            if k == "sum_corr":
+                cells.append(f"{agg[k]:.2f} ± {agg[k + '_std']:.2f}")
+            elif k.startswith("gen_mse"):
+                cells.append(f"{agg[k]:.4f} ± {agg[k + '_std']:.4f}")
+            else:
+                cells.append(f"{100 * agg[k]:.1f} ± {100 * agg[k + '_std']:.1f}")
+        summary.append(agg)
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines), summary
 
 
 def run_av_experiment(
@@ -162,75 +235,19 @@ def run_av_experiment(
     digit_clf = LogisticRegression(max_iter=300).fit(tr_img[:10000].reshape(10000, -1) / 255.0, tr_lab[:10000])
     runs, keep = [], {}
     for seed in seeds:
-        rng = np.random.default_rng(seed)
-        order = rng.permutation(len(d.X_train))
-        n = len(order)
-        p, a_only, i_only = order[: n // 2], order[n // 2 : 3 * n // 4], order[3 * n // 4 :]
-        variants = {
-            "paired (all clips)": (d.X_train, d.Y_train, {}),
-            "paired-only (50 %)": (d.X_train[p], d.Y_train[p], {}),
-            "semi-paired (50 % + 25 % audio-only + 25 % image-only)": (
-                d.X_train[p],
-                d.Y_train[p],
-                {"X_unpaired": d.X_train[a_only], "Y_unpaired": d.Y_train[i_only]},
-            ),
-        }
-        for name, (Xa, Yi, kw) in variants.items():
+        for name, (Xa, Yi, kw) in _av_variants(d, seed).items():
             params = {**AV_PARAMS, "random_state": seed, **({"epochs": epochs} if epochs else {})}
             if kw:
                 params.update(unpaired_strategy="pretrain", pretrain_epochs=10)
             t0 = time.perf_counter()
             est = CorrNet(**params).fit(Xa, Yi, validation_data=(d.X_val, d.Y_val), **kw)
             secs = time.perf_counter() - t0
-            ha_tr, hi_tr = est.transform(X=d.X_train), est.transform(Y=d.Y_train)
-            ha, hi = est.transform(X=d.X_test), est.transform(Y=d.Y_test)
-            gen = est.generate(X=d.X_test)
-            row = {
-                "variant": name,
-                "seed": seed,
-                "sum_corr": metrics.sum_correlation(ha, hi),
-                "spoken_digit_acc_image_trained": metrics.transfer_accuracy(hi_tr, d.y_train, ha, d.y_test),
-                "image_digit_acc_audio_trained": metrics.transfer_accuracy(ha_tr, d.y_train, hi, d.y_test),
-                "audio_to_image_precision@10": metrics.class_precision_at_k(ha, hi, d.y_test, d.y_test),
-                "gen_mse_image_from_audio": metrics.generation_mse(d.Y_test, gen),
-                "generated_image_digit_acc": float((digit_clf.predict(gen) == d.y_test).mean()),
-                "train_seconds": secs,
-            }
+            row = {"variant": name, "seed": seed, **_av_scores(est, d, digit_clf), "train_seconds": secs}
             runs.append(row)
             keep.setdefault(name, est)
             if verbose:
                 print(json.dumps(row), flush=True)
-    keys = [
-        "sum_corr",
-        "spoken_digit_acc_image_trained",
-        "image_digit_acc_audio_trained",
-        "audio_to_image_precision@10",
-        "gen_mse_image_from_audio",
-        "generated_image_digit_acc",
-    ]
-    lines = [
-        "| variant | seeds | sum-corr | spoken digit from image-trained SVM % | image digit from audio-trained "
-        "SVM % | audio→image precision@10 % | MSE image from audio | generated images read as the "
-        "spoken digit % |",
-        "|---|---|---|---|---|---|---|---|",
-    ]
-    summary = []
-    for name in dict.fromkeys(r["variant"] for r in runs):
-        rows = [r for r in runs if r["variant"] == name]
-        agg = {"variant": name, "seeds": len(rows)}
-        cells = [name, str(len(rows))]
-        for k in keys:
-            v = np.array([r[k] for r in rows])
-            agg[k], agg[k + "_std"] = float(v.mean()), float(v.std(ddof=1)) if len(v) > 1 else 0.0
-            if k == "sum_corr":
-                cells.append(f"{agg[k]:.2f} ± {agg[k + '_std']:.2f}")
-            elif k.startswith("gen_mse"):
-                cells.append(f"{agg[k]:.4f} ± {agg[k + '_std']:.4f}")
-            else:
-                cells.append(f"{100 * agg[k]:.1f} ± {100 * agg[k + '_std']:.1f}")
-        summary.append(agg)
-        lines.append("| " + " | ".join(cells) + " |")
-    table = "\n".join(lines)
+    table, summary = _av_table(runs)
     outdir = Path(out)
     tables.write_tables(outdir, table, {"params": AV_PARAMS, "runs": runs, "summary": summary})
     est = keep["paired (all clips)"]

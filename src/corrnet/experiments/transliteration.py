@@ -198,6 +198,41 @@ def _choose(grid, make: Callable[[Any], Any], negs, verbose: bool, label: str, c
     return best[1], best[2], best[3], best[4]
 
 
+def _transliteration_data(locales: tuple[str, ...], kinds: tuple[str, ...], subset: int | None) -> tuple:
+    """(the CLDR name table, per locale and split the (English, other) names, their character n-gram
+    views, the data's description); ``subset`` keeps the first N rows of each split."""
+    table = cldr_names(tuple(locales), kinds=tuple(kinds), seed=0)
+    if subset:
+        table = table.take(
+            np.concatenate([np.flatnonzero(table.split == s)[:subset] for s in ("train", "val", "test")])
+        )
+    names = {loc: {s: table.pairs(loc, s) for s in ("train", "val", "test")} for loc in locales}
+    views = {}
+    for loc in locales:
+        ve, vo = _vectoriser().fit(names[loc]["train"][0]), _vectoriser().fit(names[loc]["train"][1])
+        views[loc] = {s: (ve.transform(en), vo.transform(o)) for s, (en, o) in names[loc].items()}
+    info = {
+        "versions": table.versions,
+        "kinds": list(kinds),
+        "pairs": {loc: {s: len(names[loc][s][0]) for s in names[loc]} for loc in locales},
+    }
+    return table, names, views, info
+
+
+def _transliteration_sections(md: str, info: dict[str, Any], locales: tuple[str, ...],
+                              top1: dict[tuple[str, str], list[int]], names: dict) -> list[tuple[str, Any]]:
+    """The report's sections: the table, the data, and each script's top-1 matches."""
+    sections: list[tuple[str, Any]] = [
+        ("Held-out names (settings chosen on validation)", report.md_table_to_html(md)),
+        ("Data", f"<pre>{json.dumps(info, indent=1)}</pre>"),
+    ]
+    for loc in locales:
+        if ("corrnet", loc) in top1 and ("romanise", loc) in top1:
+            html = _examples_html(top1[("corrnet", loc)], top1[("romanise", loc)], names[loc]["test"])
+            sections.append((f"English -> {SCRIPTS.get(loc, loc)} ({loc}): top-1 matches among the test names", html))
+    return sections
+
+
 def run_transliteration(
     out: str | Path = "results/transliteration",
     locales: tuple[str, ...] = LOCALES,
@@ -219,21 +254,7 @@ def run_transliteration(
     bad = [m for m in methods if m not in METHODS]
     if bad:
         raise ValueError(f"unknown methods {bad}; use some of {METHODS}.")
-    table = cldr_names(tuple(locales), kinds=tuple(kinds), seed=0)
-    if subset:
-        table = table.take(
-            np.concatenate([np.flatnonzero(table.split == s)[:subset] for s in ("train", "val", "test")])
-        )
-    names = {loc: {s: table.pairs(loc, s) for s in ("train", "val", "test")} for loc in locales}
-    views = {}
-    for loc in locales:
-        ve, vo = _vectoriser().fit(names[loc]["train"][0]), _vectoriser().fit(names[loc]["train"][1])
-        views[loc] = {s: (ve.transform(en), vo.transform(o)) for s, (en, o) in names[loc].items()}
-    info = {
-        "versions": table.versions,
-        "kinds": list(kinds),
-        "pairs": {loc: {s: len(names[loc][s][0]) for s in names[loc]} for loc in locales},
-    }
+    table, names, views, info = _transliteration_data(locales, kinds, subset)
     rows: list[dict[str, Any]] = []
     top1: dict[tuple[str, str], list[int]] = {}  # (method, locale) -> each English test name's best match
     fitted: dict[Any, Any] = {}  # romanise and CCA do not depend on the seed: fitted once
@@ -263,14 +284,7 @@ def run_transliteration(
                     top1[(method, loc)] = _top1(made[loc])
             _write(out, rows, info, locales)  # after every method: a long run's finished part is kept
     md = _write(out, rows, info, locales)
-    sections: list[tuple[str, Any]] = [
-        ("Held-out names (settings chosen on validation)", report.md_table_to_html(md)),
-        ("Data", f"<pre>{json.dumps(info, indent=1)}</pre>"),
-    ]
-    for loc in locales:
-        if ("corrnet", loc) in top1 and ("romanise", loc) in top1:
-            html = _examples_html(top1[("corrnet", loc)], top1[("romanise", loc)], names[loc]["test"])
-            sections.append((f"English -> {SCRIPTS.get(loc, loc)} ({loc}): top-1 matches among the test names", html))
+    sections = _transliteration_sections(md, info, locales, top1, names)
     report.write_report(out / "index.html", "Transliteration equivalence across scripts (CLDR names)", sections)
     return {"markdown": md, "rows": rows, "info": info, "dir": str(out)}
 
