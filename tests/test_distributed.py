@@ -34,6 +34,12 @@ def _mv_data(n=96):
     return [X, Y, Z], [masks[:, i] for i in range(3)]
 
 
+def _custom_encoders() -> list:
+    """View 1 through a user's two-layer module (seeded), view 2 through the built-in layer."""
+    torch.manual_seed(7)
+    return [torch.nn.Sequential(torch.nn.Linear(6, 4), torch.nn.Tanh(), torch.nn.Linear(4, 3)), None]
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -87,6 +93,10 @@ def _worker(rank, world, port, out, X, Y):
         # a whole fit, shuffling off (batches: rank r's share of each global batch)
         est = CorrNet(3, batch_size=B, epochs=3, tol=None, shuffle=False, device="cpu", random_state=0)
         est.fit(X, Y, distributed=True, checkpoint_dir=os.path.join(out, "ck"))
+        # a custom encoder trains data parallel as the built-in one does
+        cest = CorrNet(3, encoders=_custom_encoders(), batch_size=B, epochs=3, tol=None, shuffle=False, device="cpu",
+                       random_state=0)
+        cest.fit(X, Y, distributed=True)
         # the processes stay in sync: with (against the rules) different values of the same shape,
         # the summed gradients still keep every process's weights equal
         skew = CorrNet(3, batch_size=B, epochs=2, tol=None, shuffle=False, device="cpu", random_state=0)
@@ -128,6 +138,7 @@ def _worker(rank, world, port, out, X, Y):
                 "mstate": mvest.model_.state_dict(),
                 "mhistory": mvest.history_,
                 "mskew": mvskew.model_.state_dict(),
+                "custom": cest.model_.state_dict(),
             },
             os.path.join(out, f"rank{rank}.pt"),
         )
@@ -191,6 +202,16 @@ def test_two_processes_train_like_one_process_with_the_doubled_batch(two_process
             assert a["loss"] == pytest.approx(b["loss"], rel=1e-4)
             assert a["sum_corr"] == pytest.approx(b["sum_corr"], rel=1e-4)
     assert any((out / "ck").iterdir()), "rank 0 wrote no checkpoint"
+
+
+@pytest.mark.slow
+def test_two_processes_train_a_custom_encoder_like_one_process_with_the_doubled_batch(two_processes):
+    _, X, Y, ranks = two_processes
+    one = CorrNet(3, encoders=_custom_encoders(), **ONE_PROCESS).fit(X, Y)
+    assert any(k.startswith("encoders.0.module.") for k in one.model_.state_dict())
+    for r in ranks:  # float32 rounding of the summed gradients, through two more layers: atol 1e-4
+        for k, v in one.model_.state_dict().items():
+            torch.testing.assert_close(r["custom"][k], v, rtol=1e-4, atol=1e-4)
 
 
 @pytest.mark.slow

@@ -256,7 +256,9 @@ class _CorrNetBase(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
         """Build the module from ``config`` (initial weights from ``seed``), choose the engine and
         train it (:meth:`_run`); returns the kept epoch's early-stopping score."""
         self.config_ = config
-        model = CorrNetModule(fit.dims, config, generator=torch.Generator().manual_seed(seed)).to(self._device())
+        model = CorrNetModule(
+            fit.dims, config, torch.Generator().manual_seed(seed), encoders=self.encoders, decoders=self.decoders
+        ).to(self._device())
         n_steps = config.epochs * fit.steps_per_epoch
         self.engine_ = "autograd" if fit.dist is not None else self._engine(model, config, views, n_steps)
         pretrain = None if fit.pretrain is None else (lambda: fit.pretrain(model, config, seed))

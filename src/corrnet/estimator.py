@@ -291,10 +291,18 @@ class CorrNet(_CorrNetBase, auto_wrap_output_keys=None):
         return persistence.save_estimator(self, path, metrics)
 
     @classmethod
-    def load(cls, path: str | os.PathLike, device: str | None = None) -> CorrNet:
+    def load(
+        cls,
+        path: str | os.PathLike,
+        device: str | None = None,
+        encoders: list[torch.nn.Module | None] | None = None,
+        decoders: list[torch.nn.Module | None] | None = None,
+    ) -> CorrNet:
         """Load a model directory written by :meth:`save`. Only JSON and safetensors are parsed:
-        loading an untrusted directory never executes code. ``device`` overrides the saved one."""
-        return persistence.load_estimator(path, cls, device)
+        loading an untrusted directory never executes code. ``device`` overrides the saved one.
+        A model fitted with custom ``encoders`` / ``decoders`` needs them again, freshly built (same
+        classes and arguments; their weights are loaded into them)."""
+        return persistence.load_estimator(path, cls, device, encoders=encoders, decoders=decoders)
 
     # -- inference -----------------------------------------------------------------------------
     def _inputs(self, X: Any, Y: Any) -> tuple[torch.Tensor | None, torch.Tensor | None]:

@@ -13,6 +13,7 @@ view for the views outside S, and decodes all passes' codes with one matmul per 
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -23,7 +24,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .config import Config
-from .data import linear
+from .data import dense, linear
 
 
 def _identity(t: Tensor) -> Tensor:
@@ -118,6 +119,10 @@ class ViewEncoder(nn.Module):
         if norm == "batch":  # BatchNorm1d's defaults (affine, momentum 0.1, eps 1e-5), as Deep CCA's baseline
             self.batch_norms = nn.ModuleList(nn.BatchNorm1d(layer.out_features) for layer in self.hidden)
 
+    def zero_row(self, d_in: int) -> Tensor:
+        """An absent view's input, (1, d_in) zeros, on the layer's device and dtype."""
+        return self.proj.weight.new_zeros(1, d_in)
+
     def forward(self, x: Tensor, constant: bool = False) -> Tensor:
         """(B, d_in) -> (B, k) pre-activation. ``constant``: x is an absent view's zero row, which
         batch norm normalises with its running statistics (a batch of one has none of its own)."""
@@ -133,6 +138,72 @@ class ViewEncoder(nn.Module):
                     z = bn(z)
             x = self.act(z)
         return linear(self.proj, x)
+
+
+class CustomEncoder(nn.Module):
+    """A user's ``nn.Module`` as one view's encoder: (B, d_in) -> (B, k), the view's contribution to
+    the joint layer's pre-activation. A sparse batch reaches it dense (B rows); an absent view's zero
+    row is encoded in inference mode (batch norm's running statistics), as the built-in encoder does."""
+
+    hidden = True  # not the single-layer model the fused engine derives: autograd trains it
+    proj = None
+
+    def __init__(self, module: nn.Module, view: int, k: int) -> None:
+        super().__init__()
+        self.module, self.view, self.k = module, view, k
+
+    def zero_row(self, d_in: int) -> Tensor:
+        like = next(iter(self.module.parameters()), None)
+        return torch.zeros(1, d_in) if like is None else like.new_zeros(1, d_in)
+
+    def forward(self, x: Tensor, constant: bool = False) -> Tensor:
+        if constant:
+            with eval_mode(self.module):
+                out = self.module(x)
+        else:
+            out = self.module(dense(x))
+        if not torch.jit.is_tracing() and (out.dim() != 2 or out.shape != (x.shape[0], self.k)):
+            raise ValueError(
+                f"encoders[{self.view}] returned shape {tuple(out.shape)} for a batch of {x.shape[0]} rows; an "
+                f"encoder must return (n_rows, n_components) = ({x.shape[0]}, {self.k}), the view's contribution "
+                "to the joint layer."
+            )
+        return out
+
+
+class CustomDecoder(nn.Module):
+    """A user's ``nn.Module`` as one view's decoder: codes (N, k) -> (N, d_out), the pre-activation
+    of the output activation."""
+
+    hidden = True
+
+    def __init__(self, module: nn.Module, view: int, d_out: int) -> None:
+        super().__init__()
+        self.module, self.view, self.d_out = module, view, d_out
+
+    def forward(self, h: Tensor) -> Tensor:
+        out = self.module(h)
+        if not torch.jit.is_tracing() and (out.dim() != 2 or out.shape != (h.shape[0], self.d_out)):
+            raise ValueError(
+                f"decoders[{self.view}] returned shape {tuple(out.shape)} for {h.shape[0]} codes; a decoder must "
+                f"return (n_rows, the view's width) = ({h.shape[0]}, {self.d_out})."
+            )
+        return out
+
+
+def _custom(modules: Sequence[nn.Module | None] | None, n_views: int, name: str) -> list[nn.Module | None]:
+    """The given per-view modules (copied: a fit never changes the user's), checked; None: built in."""
+    if modules is None:
+        return [None] * n_views
+    if isinstance(modules, nn.Module) or len(modules) != n_views:
+        raise ValueError(
+            f"{name} must be a list of {n_views} entries, one per view (an nn.Module, or None for the built-in "
+            f"one), got {modules!r:.80}."
+        )
+    for i, m in enumerate(modules):
+        if m is not None and not isinstance(m, nn.Module):
+            raise ValueError(f"{name}[{i}] is a {type(m).__name__}, not a torch.nn.Module (or None).")
+    return [None if m is None else copy.deepcopy(m) for m in modules]
 
 
 class ViewDecoder(nn.Module):
@@ -179,7 +250,14 @@ class CorrNetModule(nn.Module):
         :func:`corrnet.objective.canonical_alignment`)
     """
 
-    def __init__(self, dims: Sequence[int], config: Config, generator: torch.Generator | None = None):
+    def __init__(
+        self,
+        dims: Sequence[int],
+        config: Config,
+        generator: torch.Generator | None = None,
+        encoders: Sequence[nn.Module | None] | None = None,
+        decoders: Sequence[nn.Module | None] | None = None,
+    ):
         super().__init__()
         c = config
         if c.output_activation == "auto":
@@ -195,8 +273,17 @@ class CorrNetModule(nn.Module):
         layers = tuple(int(s) for s in c.encoder_layers)
         sum_fusion = c.fusion == "sum"
         enc_act = c.encoder_activation or c.hidden_activation  # the encoder (and mirrored decoder) layers'
+        custom_enc = _custom(encoders, len(self.dims), "encoders")
+        custom_dec = _custom(decoders, len(self.dims), "decoders")
+        if c.tied and any(m is not None for m in custom_enc + custom_dec):
+            raise ValueError(
+                "tied=True reuses the encoders' weights as decoders: not with custom modules; use tied=False."
+            )
         self.encoders = nn.ModuleList(
-            ViewEncoder(d, layers, self.k, enc_act, bias_last=sum_fusion, norm=c.encoder_norm) for d in self.dims
+            ViewEncoder(d, layers, self.k, enc_act, bias_last=sum_fusion, norm=c.encoder_norm)
+            if m is None
+            else CustomEncoder(m, i, self.k)
+            for i, (d, m) in enumerate(zip(self.dims, custom_enc))
         )
         self.b = None if sum_fusion else nn.Parameter(torch.zeros(self.k))
         if c.tied:  # x_hat_v = g(W_v^T h + b'_v): the encoder's weight is reused, only the biases are new
@@ -204,12 +291,17 @@ class CorrNetModule(nn.Module):
             self.out_bias = nn.ParameterList(nn.Parameter(torch.zeros(d)) for d in self.dims)
         else:
             dec_layers = layers[::-1] if c.decoder_layers is None else tuple(int(s) for s in c.decoder_layers)
-            self.decoders = nn.ModuleList(ViewDecoder(self.k, dec_layers, d, enc_act) for d in self.dims)
+            self.decoders = nn.ModuleList(
+                ViewDecoder(self.k, dec_layers, d, enc_act) if m is None else CustomDecoder(m, i, d)
+                for i, (d, m) in enumerate(zip(self.dims, custom_dec))
+            )
             self.out_bias = None
-        out_layers = () if self.decoders is None else tuple(dec.out for dec in self.decoders)
+        out_layers = () if self.decoders is None else tuple(getattr(dec, "out", None) for dec in self.decoders)
         projections = tuple(enc.proj for enc in self.encoders)
+        given = {id(m) for w in self.modules() if isinstance(w, CustomEncoder | CustomDecoder) for m in w.modules()}
         for m in self.modules():  # encoders first, then decoders: the order fixes the seeded weights
-            if isinstance(m, nn.Linear):  # each layer initialised for the activation that follows it
+            # each layer initialised for the activation that follows it; a user's module keeps its own weights
+            if isinstance(m, nn.Linear) and id(m) not in given:
                 act = c.output_activation if m in out_layers else c.hidden_activation if m in projections else enc_act
                 _init_linear(m, c.init, act, generator)
         self.canonical = c.correlation == "canonical"
@@ -231,7 +323,7 @@ class CorrNetModule(nn.Module):
             return enc(x)
         if not enc.hidden and enc.proj.bias is None:  # W 0 = 0
             return enc.proj.weight.new_zeros(1, self.k).expand(n, self.k)
-        return enc(enc.proj.weight.new_zeros(1, self.dims[i]), constant=True).expand(n, self.k)
+        return enc(enc.zero_row(self.dims[i]), constant=True).expand(n, self.k)
 
     def fuse(self, pres: Sequence[Tensor]) -> Tensor:
         """The code from every view's pre-activation (absent views' constant included), (n, k)."""
@@ -253,9 +345,16 @@ class CorrNetModule(nn.Module):
         if self.tied:
             return h, self.encoders[view].proj.weight.T, self.out_bias[view]  # (d, k), (d,)
         dec = self.decoders[view]
+        if not self.linear_head(view):
+            raise ValueError(f"decoders[{view}] is a custom module: it has no linear last layer to split.")
         for layer in dec.hidden:
             h = dec.act(layer(h))
         return h, dec.out.weight, dec.out.bias
+
+    def linear_head(self, view: int) -> bool:
+        """Whether view ``view``'s decoder ends in a linear layer :meth:`decoder_head` can split (every
+        built-in decoder; not a custom one)."""
+        return self.tied or not isinstance(self.decoders[view], CustomDecoder)
 
     def decode_columns(self, h: Tensor, view: int, cols: Tensor) -> Tensor:
         """(N, k) codes -> view ``view``'s decoder pre-activations at columns ``cols`` (L,) only,

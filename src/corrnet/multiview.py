@@ -174,9 +174,16 @@ class MultiViewCorrNet(_CorrNetBase, auto_wrap_output_keys=None):
         return persistence.save_estimator(self, path, metrics)
 
     @classmethod
-    def load(cls, path: str | os.PathLike, device: str | None = None) -> MultiViewCorrNet:
-        """Load a directory written by :meth:`save` (JSON and safetensors only: never runs code)."""
-        return persistence.load_estimator(path, cls, device)
+    def load(
+        cls,
+        path: str | os.PathLike,
+        device: str | None = None,
+        encoders: list[torch.nn.Module | None] | None = None,
+        decoders: list[torch.nn.Module | None] | None = None,
+    ) -> MultiViewCorrNet:
+        """Load a directory written by :meth:`save` (JSON and safetensors only: never runs code);
+        custom ``encoders`` / ``decoders`` are passed again, as to :meth:`CorrNet.load`."""
+        return persistence.load_estimator(path, cls, device, encoders=encoders, decoders=decoders)
 
     # -- inference -----------------------------------------------------------------------------
     def _tensors(self, Xs: Any) -> list[torch.Tensor | None]:

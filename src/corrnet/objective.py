@@ -298,10 +298,12 @@ def exact_output(output_activation: str, loss: str) -> bool:
     return output_activation == "linear" and loss in SQUARED_LOSSES
 
 
-def exact_sparse(x: Tensor, model: CorrNetModule, config: Config) -> bool:
-    """Whether view batch x's reconstruction error is computed by :func:`sparse_squared_error`
-    (without decoding its columns): a sparse CSR batch under :func:`exact_output`."""
-    return x.layout == torch.sparse_csr and exact_output(model.output_activation, config.loss)
+def exact_sparse(x: Tensor, model: CorrNetModule, config: Config, view: int) -> bool:
+    """Whether view ``view``'s batch x has its reconstruction error computed by
+    :func:`sparse_squared_error` (without decoding its columns): a sparse CSR batch under
+    :func:`exact_output`, decoded by a decoder that ends in a linear layer."""
+    sparse = x.layout == torch.sparse_csr
+    return sparse and exact_output(model.output_activation, config.loss) and model.linear_head(view)
 
 
 def sparse_squared_error(model: CorrNetModule, codes: Tensor, view: int, x: Tensor) -> Tensor:
@@ -414,8 +416,8 @@ def multiview_loss(
             for i, x in enumerate(xs)
         ]
         subsets = subsets + tuple(s for s in singles if s not in subsets)
-    sampled = _sampled_views(xs, config, mask, sampler)
-    exact = tuple(i for i, x in enumerate(xs) if i not in sampled and exact_sparse(x, model, config))
+    sampled = tuple(v for v in _sampled_views(xs, config, mask, sampler) if model.linear_head(v))
+    exact = tuple(i for i, x in enumerate(xs) if i not in sampled and exact_sparse(x, model, config, i))
     out = model(xs, subsets, logits=logits, skip=sampled + exact)
     total = out.singles[0].new_zeros(())
     recon: dict[str, Tensor] = {}

@@ -100,6 +100,35 @@ PARAMS: tuple[Param, ...] = (
         config=True,
     ),
     Param(
+        "encoders",
+        None,
+        "list[torch.nn.Module | None] | None",
+        "list of torch.nn.Module or None, one per view, or None",
+        (
+            "Your own encoder for a view (a CNN for images, a text model), in place of the built-in one:\n"
+            "a module mapping a batch (B, d_v), float32, to (B, n_components), the view's contribution to\n"
+            "the joint pre-activation, ``h = f(sum_v encoders[v](x_v) + b)``. It may reshape its input\n"
+            "itself (e.g. to (B, 1, 28, 28)); a sparse view reaches it dense, batch by batch. A ``None``\n"
+            "entry keeps the built-in encoder (``encoder_layers``...). ``fit`` trains a copy (the modules\n"
+            "given are not changed) from the weights they hold (``random_state`` does not re-initialise\n"
+            "them), with the autograd engine; ``tied`` must be False. ``save`` stores their weights and\n"
+            "their classes' names; loading runs no code, so ``load`` takes the modules again, freshly\n"
+            "built: ``CorrNet.load(path, encoders=[MyEncoder(), MyEncoder()])``."
+        ),
+    ),
+    Param(
+        "decoders",
+        None,
+        "list[torch.nn.Module | None] | None",
+        "list of torch.nn.Module or None, one per view, or None",
+        (
+            "Your own decoder for a view: a module mapping codes (B, n_components) to (B, d_v), the\n"
+            "pre-activation of ``output_activation``. ``None`` entries keep the built-in decoder. A\n"
+            "custom decoder decodes every column of a sparse view (no error from its non-zeros alone).\n"
+            "Trained, saved and loaded as ``encoders``."
+        ),
+    ),
+    Param(
         "hidden_activation",
         "auto",
         "str",

@@ -159,6 +159,8 @@ def save_estimator(est: Any, path: str | os.PathLike, metrics: dict[str, float] 
     check_is_fitted(est, "model_")
     tensors = _flat("model", est.model_.state_dict())
     params = est.get_params()
+    for key in CUSTOM_MODULES:  # the classes' names: a module is code, and model.json holds none
+        params[key] = None if params.get(key) is None else [_class_name(m) for m in params[key]]
     for key in TUPLE_FIELDS:
         params[key] = params[key] if params[key] in (None, "auto") else list(params[key])
     if not isinstance(params["random_state"], (int, type(None))):
@@ -209,9 +211,43 @@ def read_meta(path: str | os.PathLike) -> dict[str, Any]:
     return meta
 
 
-def load_estimator(path: str | os.PathLike, cls: type, device: str | None = None) -> Any:
+CUSTOM_MODULES = ("encoders", "decoders")
+
+
+def _class_name(module: Any) -> str | None:
+    return None if module is None else f"{type(module).__module__}.{type(module).__qualname__}"
+
+
+def _custom_modules(path: Path, params: dict[str, Any], given: dict[str, Any]) -> dict[str, Any]:
+    """The ``encoders`` / ``decoders`` to rebuild the model with: the caller's, checked against the
+    class names the model was saved with (``params``). Loading imports nothing, so a model fitted
+    with custom modules needs them passed again."""
+    out = {}
+    for key in CUSTOM_MODULES:
+        saved, mods = params.get(key), given.get(key)
+        if saved is None and mods is None:
+            continue
+        if mods is None:
+            names = ", ".join(f"{key}[{i}]: {n}" for i, n in enumerate(saved) if n is not None)
+            raise ModelFormatError(
+                f"{path} was fitted with custom {key} ({names}). Loading runs no code, so it cannot build them: "
+                f"pass them, freshly built, to load: load({str(path)!r}, {key}=[...]) (None for a built-in one)."
+            )
+        names = [_class_name(m) for m in mods]
+        if saved is None or names != list(saved):
+            raise ModelFormatError(
+                f"{path} was fitted with {key} {saved}, but load was given {names}: pass modules of the same "
+                "classes, built with the same arguments."
+            )
+        out[key] = list(mods)
+    return out
+
+
+def load_estimator(path: str | os.PathLike, cls: type, device: str | None = None, **modules: Any) -> Any:
     """Rebuild a fitted estimator of class ``cls`` (:class:`~corrnet.CorrNet`) from a model directory
-    (no pickle, no code run). The class is passed in: this module never imports the estimator."""
+    (no pickle, no code run). The class is passed in: this module never imports the estimator.
+    ``modules``: ``encoders`` / ``decoders``, the custom modules the model was fitted with, built
+    afresh by the caller (their weights are loaded into them)."""
 
     path = Path(path)
     meta = read_meta(path)
@@ -229,6 +265,7 @@ def load_estimator(path: str | os.PathLike, cls: type, device: str | None = None
                 params[key] = tuple(params[key])
         if device is not None:
             params["device"] = device
+        params.update(_custom_modules(path, params, modules))
         est = cls(**params)
         # models saved before "auto" settings existed have no resolved config: their params are concrete
         config = est.config()
@@ -245,7 +282,7 @@ def load_estimator(path: str | os.PathLike, cls: type, device: str | None = None
                 setattr(est, k, v)
         est.lam_scores_ = {float(lam): float(score) for lam, score in meta.get("lam_scores", [])}
         dims, scalers = _widths_and_scalers(meta, tensors)
-        model = CorrNetModule(dims, config)
+        model = CorrNetModule(dims, config, encoders=est.encoders, decoders=est.decoders)
         model.load_state_dict(_unflat("model", tensors, meta["format_version"]), strict=True)
         est.scalers_ = scalers
         est._set_widths(dims)

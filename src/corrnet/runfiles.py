@@ -17,7 +17,10 @@ from . import training
 from .data import sample_bytes
 
 # Parameters added after checkpoints existed (version added), at their value that trains as before.
-_FINGERPRINT_NEUTRAL: dict[str, Any] = {"lr_schedule": "constant", "decoder_layers": None}  # 0.3.0
+_FINGERPRINT_NEUTRAL: dict[str, Any] = {
+    "lr_schedule": "constant", "decoder_layers": None,  # 0.3.0
+    "encoders": None, "decoders": None,  # 0.4.0
+}
 _UNSET = object()
 
 

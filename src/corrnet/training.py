@@ -223,7 +223,7 @@ def evaluate(
     kept: list[list[Tensor]] = [[] for _ in range(N)]  # single-view codes of the first rows (``codes``)
     for s in range(0, n, chunk):  # memory flat in n: a streamed view is read chunk by chunk
         xs = [v[s : s + chunk] for v in views]
-        exact = tuple(i for i, x in enumerate(xs) if exact_sparse(x, model, config))
+        exact = tuple(i for i, x in enumerate(xs) if exact_sparse(x, model, config, i))
         with eval_mode(model):
             out = model(xs, subsets, skip=exact)
         sq = {v: sparse_squared_error(model, out.codes, v, xs[v]) for v in exact}  # (P, B): not decoded
