@@ -11,6 +11,7 @@ class ExampleOrder:
         "plot_cross_language.py",
         "plot_sparse_retrieval.py",
         "plot_bridge.py",
+        "plot_custom_encoder.py",
         "plot_streaming.py",
         "plot_report.py",
     )

@@ -31,10 +31,10 @@ AUTO_MAX_EPOCHS = 5_000
 MIN_PATIENCE_STEPS = 500
 # optimizer="auto" trains full-batch L-BFGS on at most AUTO_LBFGS_ROWS (fully paired, in-memory) rows
 # of at most AUTO_LBFGS_VALUES values, for at most AUTO_LBFGS_EPOCHS epochs of LBFGS_EPOCH_ITERS
-# iterations (results: small tables). The values are those an evaluation reconstructs: rows x the
+# iterations (benchmarks/runs/README.md: small tables). The values are those an evaluation reconstructs: rows x the
 # views' widths, or a sparse view's non-zeros when its error comes from them (a linear output). A
 # sparse view decoded column by column trains Adam: on CLDR names (1 100 rows x 7 000-10 000 n-gram
-# columns, sigmoid output) L-BFGS took ~350 s a script (results: transliteration). With a sparse view
+# columns, sigmoid output) L-BFGS took ~350 s a script (benchmarks/runs/README.md: transliteration). With a sparse view
 # the budget is AUTO_LBFGS_EPOCHS_SPARSE epochs: its linear code fits in a few iterations and then
 # overfits a thousand rows (5 epochs against 20, 3 seeds: CLDR names ru +0.6, ko +0.2 recall@1,
 # SIB-200 -1.3 accuracy within its sd of 2.6, in a quarter of the time; benchmarks/probes/recipe.log)
@@ -54,7 +54,7 @@ AUTO_LBFGS_EPOCHS_SPARSE = 5
 # validation_fraction="auto" holds out AUTO_VAL_FRACTION of the paired rows (at most AUTO_VAL_MAX_ROWS,
 # drawn at random) when at least AUTO_VAL_MIN_ROWS are paired (then at least 50 validation rows);
 # early_stopping="auto" then stops on monitor="auto" = AUTO_MONITOR and keeps the best epoch
-# (results: early stopping on validation)
+# (benchmarks/runs/README.md: early stopping on validation)
 AUTO_VAL_FRACTION = 0.1
 AUTO_VAL_MIN_ROWS = 500
 AUTO_VAL_MAX_ROWS = 5_000
@@ -69,14 +69,14 @@ AUTO_ES_PATIENCE = 3
 AUTO_ES_PATIENCE_LBFGS = 10
 # scale="auto": a dense view whose columns share one range (SHARED_RANGE_FRACTION of at least
 # SHARED_RANGE_MIN_COLUMNS non-constant columns reach the view's max, as many its min) is mapped
-# to [0, 1] as a whole instead of column by column (results: scale probe)
+# to [0, 1] as a whole instead of column by column (benchmarks/runs/README.md: scale probe)
 SHARED_RANGE_MIN_COLUMNS = 8
 SHARED_RANGE_FRACTION = 0.5
 # lam="auto": AUTO_LAM, or in a full-batch L-BFGS fit with validation rows the better on validation of
 # AUTO_LAM_CANDIDATES. The first is kept unless another beats it by more than one standard error of
 # the per-row difference of validation reciprocal ranks (monitor "mrr"; other monitors: a tie keeps
 # the first): on ~100 validation rows a difference of 0.01-0.02 MRR is noise, and following it cost
-# up to 11 points of transfer (results: choosing lambda on validation)
+# up to 11 points of transfer (benchmarks/runs/README.md: choosing lambda on validation)
 AUTO_LAM = BY_NAME["lam"].config_value()  # Config's concrete lam: the paper's 2
 AUTO_LAM_CANDIDATES = (AUTO_LAM, 0.5)
 # under the canonical objective the reconstruction is a regulariser, weighted 64x less than the

@@ -165,7 +165,7 @@ PARAMS: tuple[Param, ...] = (
         (
             "``layer``: each encoder hidden layer is ``act(LayerNorm(W x + b))`` (parameter-free, per row,\n"
             "so it is the same in training and inference and for an absent view's zero row); the\n"
-            "``canonical`` preset's encoders (results: Noisy MNIST). ``batch``: ``act(BatchNorm(W x + b))``,\n"
+            "canonical objective's default. ``batch``: ``act(BatchNorm(W x + b))``,\n"
             "as Deep CCA's public re-implementations: statistics over the batch's rows in training, running\n"
             "averages in inference and for an absent view's zero row; not with row masks or data-parallel\n"
             "training. Needs ``encoder_layers``. ``auto``: ``layer`` under the canonical objective, else\n"
@@ -199,7 +199,7 @@ PARAMS: tuple[Param, ...] = (
         "bool",
         (
             "Decoder weights are the transposed encoder weights (the original code, and the ``paper``\n"
-            "preset), with separate biases. Untied decoders did better on MNIST halves (results: MNIST halves)."
+            "preset), with separate biases; needs the built-in layers."
         ),
         config=True,
     ),
@@ -234,7 +234,7 @@ PARAMS: tuple[Param, ...] = (
         'float or "auto"',
         (
             "Weight of the correlation term: the objective is ``recon - lam * sum_j corr_j``. ``auto``:\n"
-            "under the canonical objective 64 (the reconstruction regularises; results: Noisy MNIST).\n"
+            "under the canonical objective 64 (the reconstruction only regularises the code).\n"
             "Under the per-unit one 2 (the paper's value), except in a full-batch L-BFGS fit\n"
             "(``optimizer_``) with validation rows and early stopping, where the model is fitted at\n"
             "``lam`` = 2 and 0.5 from the same initial weights; 0.5 is kept only if its validation MRR\n"
@@ -262,7 +262,7 @@ PARAMS: tuple[Param, ...] = (
             "values that suit it (dense views: one ReLU layer of 256 with LayerNorm into a linear code;\n"
             "sparse views: a linear code straight from the input and a linear output; lam = 64, batches\n"
             "of 800, Adam at 1e-3); ``correlation='per_unit'`` alone gives the paper's one sigmoid layer\n"
-            "back (results: the quality benchmark)."
+            "back."
         ),
         allowed=(*CORRELATIONS, "auto"),
         config=True,
@@ -321,8 +321,8 @@ PARAMS: tuple[Param, ...] = (
             "constant ``lr_schedule``, no ``weight_decay`` or ``reconstruction_samples``), else ``adam``; the\n"
             "choice is in ``optimizer_``. ``lbfgs``: full-batch L-BFGS with a strong-Wolfe line search\n"
             "(``lr`` and ``batch_size`` do not apply; each epoch is 10 iterations): exact correlations\n"
-            "over all rows, and 3-28x less CPU time than minibatch Adam on eight small tables at about\n"
-            "the same quality (results: small tables). ``rmsprop_original`` is the original code's\n"
+            "over all rows, in a fraction of minibatch Adam's time on small tables. ``rmsprop_original``\n"
+            "is the original code's\n"
             "RMSprop (eps inside the sqrt, no momentum)."
         ),
         allowed=(*OPTIMIZERS, "auto"),
@@ -339,9 +339,8 @@ PARAMS: tuple[Param, ...] = (
             "``1e-2 * min(1, 100 / m)``, m the largest column-mean mass ``sum_i |mean(x_i)|`` of a\n"
             "(scaled) training view: 1e-2 for standardised, sparse or [0, 1] views of modest mass (every\n"
             "defaults dataset, MNIST halves, text), less for un-centred wide views, whose shared drift\n"
-            "of about ``lr * m`` per Adam step saturates sigmoid units (Noisy MNIST, m = 451: 2.2e-3;\n"
-            "results: Noisy MNIST). With ``encoder_layers`` the base is 6e-3 instead of 1e-2 (the\n"
-            "``best`` preset's rate on MNIST halves; results: Noisy MNIST). Under the canonical objective:\n"
+            "of about ``lr * m`` per Adam step saturates sigmoid units (Noisy MNIST, m = 451: 2.2e-3).\n"
+            "With ``encoder_layers`` the base is 6e-3 instead of 1e-2. Under the canonical objective:\n"
             "1e-3 (Deep CCA's). The resolved value is in ``config_.lr``."
         ),
         config=True,
@@ -525,9 +524,8 @@ PARAMS: tuple[Param, ...] = (
             "the canonical correlations between the two views' codes; both on the first 1 000 validation\n"
             "rows, and both see units that merely repeat each other, which ``sum_corr`` (the per-unit\n"
             "correlations the objective raises) counts again. ``auto``: ``canon_corr`` under the canonical\n"
-            "objective (its codes are aligned across views only after training), else ``mrr`` (on Multi30k it\n"
-            "kept the epoch with test recall@1 84 % where ``sum_corr`` kept one with 59 %; results: early\n"
-            "stopping)."
+            "objective (its codes are aligned across views only after training), else ``mrr`` (the\n"
+            "codes' retrieval can peak early and fall while the correlations keep rising)."
         ),
         allowed=(*MONITORS, "auto"),
     ),
@@ -556,8 +554,8 @@ PARAMS: tuple[Param, ...] = (
             'off; ``epochs="auto"`` runs stay below that), ``fused`` for shorter ones, ``autograd``\n'
             'where the fused path does not apply (deep encoders, ``fusion="sum"``, bfloat16); the\n'
             "choice is in ``engine_``. ``compile``\n"
-            "(hand-derived gradients under ``torch.compile``) is the fastest for long runs (about 1.9x\n"
-            "per epoch on MNIST halves, README) after a few seconds of compilation; ``fused`` applies to\n"
+            "(hand-derived gradients under ``torch.compile``) is the fastest for long runs, after a few\n"
+            "seconds of compilation; ``fused`` applies to\n"
             "single-layer joint models and falls back to autograd elsewhere."
         ),
         allowed=ENGINES,
@@ -580,14 +578,14 @@ PARAMS: tuple[Param, ...] = (
         '{"auto", "pretrain", "alternate", "mixed"}',
         (
             "How rows with one view (``fit(..., X_unpaired=, Y_unpaired=)``) are used. ``auto``:\n"
-            "``mixed`` when fewer than 5 % of the rows are paired, else ``pretrain`` (the choice measured\n"
-            "best on MNIST halves at 1 % and 10 % paired; the chosen one is in ``unpaired_strategy_``). ``pretrain``:\n"
+            "``mixed`` when fewer than 5 % of the rows are paired, else ``pretrain`` (the chosen one is\n"
+            "in ``unpaired_strategy_``). ``pretrain``:\n"
             "``pretrain_epochs`` epochs of self-reconstruction on every row's views (paired and unpaired),\n"
             "then the full objective on the paired rows with a fresh optimiser. ``alternate``: every epoch\n"
             "also visits single-view batches, interleaved with the paired batches. ``mixed``: every batch\n"
             "holds ``paired_per_batch`` paired rows plus single-view rows. Single-view rows only ever\n"
             "contribute ``unpaired_weight`` times their self-reconstruction error: never to the\n"
-            "correlation or the cross-reconstruction terms. See the README's semi-paired table."
+            "correlation or the cross-reconstruction terms."
         ),
         allowed=UNPAIRED_STRATEGIES,
         views="two",
@@ -599,11 +597,8 @@ PARAMS: tuple[Param, ...] = (
         "float",
         (
             "Weight of the single-view rows' self-reconstruction error under ``alternate`` and ``mixed``\n"
-            "(``pretrain`` does not weight them). At weight 1 the single-view rows, 99 % of the data at\n"
-            "1 % paired, pulled the codes away from the correlation: on MNIST halves' validation split\n"
-            "0.1 raised the sum-correlation from 37.8 to 39.6 (mixed) and from 24.4 to 27.8 (alternate),\n"
-            "with better generation, and on Noisy MNIST (held out, mixed) it helped on average (results:\n"
-            "semi-paired, the single-view rows' weight)."
+            "(``pretrain`` does not weight them). Below 1 the single-view rows, which may be most of the\n"
+            "data, do not pull the codes away from the correlation."
         ),
         views="two",
     ),

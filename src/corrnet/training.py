@@ -55,7 +55,7 @@ EVAL_CHUNK_VALUES = 2**20
 CODE_METRIC_ROWS = 1_000
 
 # engine="auto" compiles when a run has at least this many optimiser steps: compiling the step costs
-# ~8 s on a 2-core CPU and saves ~0.3-0.5 ms per step over the fused engine (README, Training speed).
+# ~8 s on a 2-core CPU and saves ~0.3-0.5 ms per step over the fused engine (benchmarks/runs/README.md: Training speed).
 AUTO_COMPILE_STEPS = 20_000
 
 
@@ -475,7 +475,7 @@ def sized_threads(config: Config, device: torch.device) -> Iterator[None]:
     Its steps are a few matmuls of at most a few MFLOP and L-BFGS's many vector operations on the
     ~10^4 parameters; two threads spent more time handing work over and spinning against each
     other than they saved: 2-3x the CPU time and no shorter wall time on the small tables of
-    ``benchmarks/bench_fit_small.py`` (results: small tables). Other fits keep the process's threads.
+    ``benchmarks/bench_fit_small.py`` (benchmarks/runs/README.md: small tables). Other fits keep the process's threads.
     ``torch.set_num_threads`` is process-wide: a fit in another Python thread at the same time
     shares the setting."""
     if config.optimizer != "lbfgs" or device.type != "cpu":

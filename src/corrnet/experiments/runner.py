@@ -34,6 +34,7 @@ def methods_for(name: str, epochs: int | None) -> dict[str, Callable[[int], Any]
     return {
         "corrnet-paper": lambda s: CorrNet.paper(random_state=s, device="cpu", **ep),
         "corrnet-default": lambda s: CorrNet(**ep, random_state=s, device="cpu"),
+        "corrnet-per-unit": lambda s: CorrNet(correlation="per_unit", **ep, random_state=s, device="cpu"),
         "corrnet-best": lambda s: CorrNet(**{**BEST, **best_ep}, random_state=s, device="cpu"),
         "seed-blog": lambda s: CorrNet.from_preset("seed_blog", random_state=s, device="cpu", **ep),
         "mae": lambda s: CorrNet.paper(lam=0.0, random_state=s, device="cpu", **ep),

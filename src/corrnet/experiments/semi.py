@@ -17,8 +17,8 @@ from ..estimator import CorrNet
 from . import tables
 
 # corrnet defaults, with early stopping on the validation generation error (compare best checkpoints)
-# corrnet 0.1's defaults (lr 1e-3, no convergence stop, autograd), which the README's tables were
-# measured with; on these [0, 1] views scale="auto" and output_activation="auto" change nothing
+# the recipe the semi-paired tables were measured with (lr 1e-3, no convergence stop, autograd); on
+# these [0, 1] views scale="auto" and output_activation="auto" change nothing
 # the per-unit objective: these experiments generate the missing view, which the canonical
 # objective's heavy correlation weight does not train for
 V01 = dict(correlation="per_unit", lr=1e-3, tol=None, engine="autograd")
