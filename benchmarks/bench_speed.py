@@ -27,6 +27,7 @@ HERE = Path(__file__).resolve().parent
 SYSTEMS = (
     "corrnet-compile",
     "corrnet-fused",
+    "corrnet-fused-bf16",
     "corrnet-autograd",
     "plain-pytorch",
     "keras-seed-blog",
@@ -81,6 +82,8 @@ def run_one(system: str, epochs: int, device: str) -> dict:
         r = systems.corrnet(d, epochs, engine="compile", device=device)
     elif system == "corrnet-fused":  # what engine="auto" picks for runs under 20 000 steps
         r = systems.corrnet(d, epochs, engine="fused", device=device)
+    elif system == "corrnet-fused-bf16":  # the fused step with bfloat16 matrix products
+        r = systems.corrnet(d, epochs, engine="fused", device=device, precision="bfloat16")
     elif system == "corrnet-autograd":
         r = systems.corrnet(d, epochs, engine="autograd", device=device)
     elif system == "plain-pytorch":
@@ -221,7 +224,7 @@ def main() -> None:
             f"{r['s_per_epoch'] / floor_epoch:.2f} | {r['peak_rss_mb']:.0f} | {r['test_sum_corr']:.2f} ({n_ep}) |"
         )
     keras = results.get("keras-seed-blog", {}).get("s_per_epoch")
-    for name in ("corrnet-fused", "corrnet-compile"):
+    for name in ("corrnet-fused", "corrnet-fused-bf16", "corrnet-compile"):
         r = results.get(name, {})
         if "s_per_epoch" in r:  # start-up: the fit's wall time beyond its steady epochs (compilation)
             start = r["wall_s"] - len(r["epoch_times"]) * r["s_per_epoch"]

@@ -22,8 +22,10 @@ def _result(epoch_times: list[float], n_rows: int, sum_corr: float, **extra: Any
     return {"s_per_epoch": s, "rows_per_s": n_rows / s, "epoch_times": epoch_times, "test_sum_corr": sum_corr, **extra}
 
 
-def corrnet(d, epochs: int, engine: str = "autograd", device: str = "cpu") -> dict[str, Any]:
-    est = CorrNet.paper(epochs=epochs, random_state=0, engine=engine, device=device)
+def corrnet(
+    d, epochs: int, engine: str = "autograd", device: str = "cpu", precision: str = "float32"
+) -> dict[str, Any]:
+    est = CorrNet.paper(epochs=epochs, random_state=0, engine=engine, device=device, precision=precision)
     t0 = time.perf_counter()
     est.fit(d.X_train, d.Y_train)
     total = time.perf_counter() - t0

@@ -260,7 +260,8 @@ def test_auto_engine_choice():
     c = Config(n_components=2)
     assert resolve_engine("auto", single, c, "float32", AUTO_COMPILE_STEPS - 1) == "fused"
     assert resolve_engine("auto", single, c, "float32", AUTO_COMPILE_STEPS) == "compile"
-    assert resolve_engine("auto", single, c, "bfloat16", 10**6) == "autograd"
+    assert resolve_engine("auto", single, c, "bfloat16", 10**6) == "compile"  # bfloat16 products, fused
+    assert resolve_engine("auto", single, c, "bfloat16", 10) == "fused"
     assert resolve_engine("auto", deep, Config(n_components=2, encoder_layers=(5,)), "float32", 10**6) == "autograd"
     deep_dec = Config(n_components=2, tied=False, decoder_layers=(5,))  # one-layer encoders, deep decoders
     assert resolve_engine("auto", CorrNetModule([4, 3], deep_dec), deep_dec, "float32", 10) == "autograd"

@@ -67,7 +67,7 @@ def _act_backward_(name: str, grad: Tensor, out: Tensor) -> Tensor:
 
 
 def make_step(
-    model: CorrNetModule, config: Config, workspace: bool = True
+    model: CorrNetModule, config: Config, workspace: bool = True, low_precision: bool = False
 ) -> Callable[[Tensor, Tensor], LossTerms]:
     """``step(x, y)``: :func:`loss_and_grads` for this model and configuration, with what depends only
     on the configuration (the passes, their order, the constants) worked out once.
@@ -85,15 +85,39 @@ def make_step(
     reconstruction gradient (the loss's scale over B) is applied to the small (P*B, k), (k, d) and
     (d,) results, never to the (P, B, d) reconstructions. At CorrNet's sizes each kernel launch
     from Python costs about as much as the elementwise work it does, so fewer kernels is the lever.
+
+    ``low_precision``: the ten matrix products take bfloat16 operands (rounded from the float32
+    weights, inputs, codes and error gradients; the products accumulate in float32 and come back as
+    float32); everything else stays float32: the activations, the errors, the correlation term, the
+    weights and the optimiser. On CPUs with bfloat16 instructions (AVX512-BF16, AMX) the products
+    run 2-3x faster at CorrNet's shapes. Against float32 (``tests/test_fastpath.py``): the loss
+    within 1 %, each per-unit correlation within 0.005, each gradient within 3 % in norm with smooth
+    hidden units (ReLU units near their kink may switch, so theirs can differ more).
     """
-    return _FusedStep(model, config, workspace)
+    return _FusedStep(model, config, workspace, low_precision)
+
+
+def _bf16(t: Tensor) -> Tensor:
+    return t.to(torch.bfloat16)
+
+
+def _wide(t: Tensor) -> Tensor:
+    """A product from bfloat16 operands back in float32; any other tensor as it is."""
+    return t.float() if t.dtype == torch.bfloat16 else t
+
+
+def _mm(a: Tensor, b: Tensor, out: Tensor) -> Tensor:
+    """``a @ b`` written into the float32 ``out`` (from bfloat16 operands: their product, converted)."""
+    return torch.mm(a, b, out=out) if a.dtype == out.dtype else out.copy_(a @ b)
 
 
 class _FusedStep:
     """The step :func:`make_step` returns: the forward and every gradient of one paired batch."""
 
-    def __init__(self, model: CorrNetModule, config: Config, workspace: bool) -> None:
+    def __init__(self, model: CorrNetModule, config: Config, workspace: bool, low_precision: bool = False) -> None:
         self.model, self.config, self.workspace = model, config, workspace
+        self.low = low_precision
+        self.rounded: dict[str, Tensor] = {}  # low precision: this step's operands, rounded to bfloat16
         self.names = tuple(pass_name(s, 2) for s in pass_subsets(tuple(config.reconstruct_from), 2))
         self.order = ("both", "x", "y") if "both" in self.names else ("x", "y")
         self.sel = [self.order.index(p) for p in self.names]
@@ -133,7 +157,12 @@ class _FusedStep:
         model = self.model
         W, V, b = model.encoders[0].proj.weight, model.encoders[1].proj.weight, model.b  # (k, d_v), (k,)
         A = self.buffer("codes", (len(self.order), x.shape[0], model.k), x)  # pre-activations, then the codes
-        ax, ay = torch.mm(x, W.T, out=A[-2]), torch.mm(y, V.T, out=A[-1])  # (B, k) each, shared by the passes
+        if self.low:  # each operand rounded once a step: the inputs and the tied weights are used twice
+            self.rounded = {"x": _bf16(x), "y": _bf16(y), "W": _bf16(W), "V": _bf16(V)}
+            r = self.rounded
+            ax, ay = A[-2].copy_(r["x"] @ r["W"].T), A[-1].copy_(r["y"] @ r["V"].T)
+        else:
+            ax, ay = torch.mm(x, W.T, out=A[-2]), torch.mm(y, V.T, out=A[-1])  # (B, k) each, shared by the passes
         if len(self.order) == 3:
             torch.add(ax, ay, out=A[0])
         return _act_(model.hidden_activation, A.add_(b))  # (Q, B, k)
@@ -156,13 +185,21 @@ class _FusedStep:
         # codes @ D, then the bias added in place (addmm would first copy the broadcast bias into a
         # (P*B, d) buffer: one more pass over it)
         ox, oy = self.buffer("out_x", (P * B, x.shape[1]), x), self.buffer("out_y", (P * B, y.shape[1]), y)
-        gx, ex, cx = self.recon_grad(torch.mm(codes, Dx, out=ox).add_(bx).view(P, B, -1), x, "x")
-        gy, ey, cy = self.recon_grad(torch.mm(codes, Dy, out=oy).add_(by).view(P, B, -1), y, "y")
+        if self.low:  # rounded once, used twice
+            codes = _bf16(codes)
+            Dx, Dy = (self.rounded["W"], self.rounded["V"]) if model.tied else (_bf16(Dx), _bf16(Dy))
+        gx, ex, cx = self.recon_grad(_mm(codes, Dx, ox).add_(bx).view(P, B, -1), x, "x")
+        gy, ey, cy = self.recon_grad(_mm(codes, Dy, oy).add_(by).view(P, B, -1), y, "y")
         per_pass = (ex + ey) / B  # (P,) mean over rows
         recon = {p: per_pass[i] for i, p in enumerate(self.names)}
         cx, cy = cx / B, cy / B
         gx, gy = gx.view(P * B, -1), gy.view(P * B, -1)
-        dcodes = (gx @ Dx.T).addmm_(gy, Dy.T, beta=cx, alpha=cy).view(P, B, k)
+        if self.low:
+            gx_mm, gy_mm = _bf16(gx), _bf16(gy)
+            dcodes = (gx_mm @ Dx.T).float().mul_(cx).add_((gy_mm @ Dy.T).float(), alpha=cy).view(P, B, k)
+        else:
+            gx_mm, gy_mm = gx, gy
+            dcodes = (gx @ Dx.T).addmm_(gy, Dy.T, beta=cx, alpha=cy).view(P, B, k)
         if self.every:
             dH = dcodes
         else:
@@ -170,10 +207,11 @@ class _FusedStep:
             dH[sel] = dcodes
         tied_grads: tuple = ()
         if model.tied:
-            tied_grads = (codes.T @ gx).mul_(cx), (codes.T @ gy).mul_(cy)  # (k, d)
+            tied_grads = _wide(codes.T @ gx_mm).mul_(cx), _wide(codes.T @ gy_mm).mul_(cy)  # (k, d)
         else:
             dec_x, dec_y = (dec.out for dec in model.decoders)
-            dec_x.weight.grad, dec_y.weight.grad = (gx.T @ codes).mul_(cx), (gy.T @ codes).mul_(cy)
+            dec_x.weight.grad = _wide(gx_mm.T @ codes).mul_(cx)
+            dec_y.weight.grad = _wide(gy_mm.T @ codes).mul_(cy)
         bx.grad, by.grad = gx.sum(0).mul_(cx), gy.sum(0).mul_(cy)
         return per_pass.sum(), recon, dH, tied_grads
 
@@ -206,7 +244,11 @@ class _FusedStep:
         W, V = model.encoders[0].proj.weight, model.encoders[1].proj.weight
         dA = _act_backward_(model.hidden_activation, dH, H)  # (Q, B, k), over dH (the step's own)
         dax, day = (dA[1] + dA[0], dA[2] + dA[0]) if len(self.order) == 3 else (dA[0], dA[1])
-        if tied_grads:
+        if self.low:
+            r = self.rounded
+            dW, dV = (_bf16(dax).T @ r["x"]).float(), (_bf16(day).T @ r["y"]).float()
+            W.grad, V.grad = (tied_grads[0].add_(dW), tied_grads[1].add_(dV)) if tied_grads else (dW, dV)
+        elif tied_grads:
             dW_dec, dV_dec = tied_grads
             W.grad, V.grad = dW_dec.addmm_(dax.T, x), dV_dec.addmm_(day.T, y)  # in place: no copy of dW_dec
         else:

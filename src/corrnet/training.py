@@ -61,13 +61,14 @@ AUTO_COMPILE_STEPS = 20_000
 
 def resolve_engine(engine: str, model: CorrNetModule, config: Config, precision: str, n_steps: int) -> str:
     """The engine a run uses: ``auto`` -> ``compile`` for runs of at least ``AUTO_COMPILE_STEPS``
-    steps, else ``fused``, where the hand-derived gradients apply (single-layer joint model,
-    float32); ``autograd`` elsewhere. Other values are returned unchanged."""
+    steps, else ``fused``, where the hand-derived gradients apply (single-layer joint model; in
+    float32, or with bfloat16 matrix products); ``autograd`` elsewhere. Other values are returned
+    unchanged."""
     if engine not in ENGINES:
         raise ValueError(f"engine={engine!r} is not supported; use one of {ENGINES}.")
     if engine != "auto":
         return engine
-    if not (fastpath.supported(model, config) and precision == "float32"):
+    if not fastpath.supported(model, config):
         return "autograd"
     return "compile" if n_steps >= AUTO_COMPILE_STEPS else "fused"
 
@@ -109,17 +110,19 @@ def make_step(
     :mod:`corrnet.fastpath` (single-layer joint two-view models; others fall back to autograd).
     ``compile``: ``fused`` (or autograd) under ``torch.compile``, which fuses the elementwise work
     into a few loops: the fastest engine once compiled (a few seconds of compilation up front).
-    ``precision="bfloat16"`` runs the forward under ``torch.autocast`` (matmuls in bfloat16, the
-    correlation and the loss reductions in float32; weights and optimiser state stay float32); it
-    uses the autograd path. ``generator`` draws a sampled reconstruction's columns
+    ``precision="bfloat16"``: the fused step takes its matrix products from bfloat16 operands
+    (:func:`corrnet.fastpath.make_step`); the autograd path runs the forward under
+    ``torch.autocast`` (matmuls in bfloat16, the correlation and the loss reductions in float32).
+    Weights and optimiser state stay float32. ``generator`` draws a sampled reconstruction's columns
     (``config.reconstruction_samples``; autograd path).
     """
     engine = resolve_engine(engine, model, config, precision, 0)  # "auto" without a step count: fused where it applies
     if precision not in PRECISIONS:
         raise ValueError(f"precision={precision!r} is not supported; use one of {PRECISIONS}.")
-    use_fused = engine in ("fused", "compile") and fastpath.supported(model, config) and precision == "float32"
-    if use_fused:
-        fused_step = fastpath.make_step(model, config, workspace=engine != "compile")  # compile: no held buffers
+    use_fused = engine in ("fused", "compile") and fastpath.supported(model, config)
+    if use_fused:  # compile: no held buffers
+        low = precision != "float32"
+        fused_step = fastpath.make_step(model, config, workspace=engine != "compile", low_precision=low)
         step = _compiled_or_fallback(fused_step) if engine == "compile" else fused_step
         return lambda xs: step(*(dense(x) for x in xs))  # a sparse batch is densified (B rows)
 
