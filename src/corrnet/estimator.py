@@ -90,8 +90,11 @@ class CorrNet(_CorrNetBase, auto_wrap_output_keys=None):
 
         Parameters
         ----------
-        X : array-like of shape (n_rows, d_x)
-        Y : array-like of shape (n_rows, d_y); row i pairs with row i of X.
+        X : array-like, sparse matrix or memory-mapped array of shape (n_rows, d_x)
+            View 1. Two ``np.load(..., mmap_mode="r")`` arrays (or parquet files) train streamed
+            from disk, chunk by chunk.
+        Y : array-like, sparse matrix or memory-mapped array of shape (n_rows, d_y)
+            View 2; row i pairs with row i of X. A 1-D Y is one feature.
         validation_data : (X_val, Y_val), optional
             Paired validation views, for per-epoch validation metrics and early stopping.
         checkpoint_dir : path, optional
@@ -112,8 +115,31 @@ class CorrNet(_CorrNetBase, auto_wrap_output_keys=None):
             every process passes the same data; ``batch_size`` is per process; the correlation is the
             global batch's (:mod:`corrnet.distributed`). Rank 0 alone writes checkpoints and logs.
             Fully paired data, autograd engine.
+        checkpoint_every : int, default=1
+            Epochs between checkpoints.
 
-        Returns ``self``.
+        Returns
+        -------
+        self : CorrNet
+            The fitted estimator: ``model_``, ``config_`` (every ``"auto"`` setting resolved),
+            ``history_``, ``scalers_``, ``engine_``, ``optimizer_``, ``stop_reason_`` and the rest.
+
+        Raises
+        ------
+        ValueError
+            A parameter is out of its range, or the data is invalid: different row counts, NaN or
+            infinity, non-numeric columns, fewer than 2 paired rows, a view whose columns are all
+            constant, settings that cannot go together (each message names the fix).
+        corrnet.training.DivergenceError
+            The loss became non-finite; the model is rolled back to the last finite epoch first.
+
+        Warns
+        -----
+        corrnet.diagnostics.FitWarning
+            A fitted model that is likely poor: saturated units, uncorrelated codes, reconstructions
+            worse than predicting the mean (each with its likely cause and fix; ``diagnostics_``).
+        sklearn.exceptions.ConvergenceWarning
+            A fixed ``epochs`` ran out while the loss was still falling.
         """
         self.config()  # bad settings are named before the data is checked
         X, Y, Xu, Yu, validation_data, dist = self._check_fit_inputs(
@@ -287,7 +313,25 @@ class CorrNet(_CorrNetBase, auto_wrap_output_keys=None):
     def save(self, path: str | os.PathLike, metrics: dict[str, float] | None = None) -> Path:
         """Write the fitted model to directory ``path``: ``weights.safetensors`` + ``model.json``
         (parameters, widths, scalers, history, versions, optional ``metrics``). Atomic: a crash
-        never leaves a half-written model, and an existing model is replaced only on success."""
+        never leaves a half-written model, and an existing model is replaced only on success.
+
+        Parameters
+        ----------
+        path : str or path-like
+            The directory to write (created, or replaced).
+        metrics : dict of str to float, optional
+            Scores to keep with the model (shown by ``corrnet evaluate``).
+
+        Returns
+        -------
+        pathlib.Path
+            The directory written.
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            The estimator has not been fitted.
+        """
         return persistence.save_estimator(self, path, metrics)
 
     @classmethod
@@ -299,9 +343,30 @@ class CorrNet(_CorrNetBase, auto_wrap_output_keys=None):
         decoders: list[torch.nn.Module | None] | None = None,
     ) -> CorrNet:
         """Load a model directory written by :meth:`save`. Only JSON and safetensors are parsed:
-        loading an untrusted directory never executes code. ``device`` overrides the saved one.
-        A model fitted with custom ``encoders`` / ``decoders`` needs them again, freshly built (same
-        classes and arguments; their weights are loaded into them)."""
+        loading an untrusted directory never executes code.
+
+        Parameters
+        ----------
+        path : str or path-like
+            A directory written by :meth:`save`.
+        device : str, optional
+            Where to put the model (``"cpu"``, ``"cuda"``); default: the saved ``device``.
+        encoders, decoders : list of torch.nn.Module or None, optional
+            For a model fitted with custom modules: the same classes, built afresh with the same
+            arguments (``None`` for a built-in one); the fitted weights are loaded into copies.
+
+        Returns
+        -------
+        CorrNet
+            The fitted estimator, as it was saved.
+
+        Raises
+        ------
+        corrnet.persistence.ModelFormatError
+            The directory is not a corrnet model, is corrupt or inconsistent, was written in a format
+            this version does not read, holds another estimator's model, or needs custom modules that
+            were not given (or were given of other classes or shapes).
+        """
         return persistence.load_estimator(path, cls, device, encoders=encoders, decoders=decoders)
 
     # -- inference -----------------------------------------------------------------------------
@@ -325,31 +390,98 @@ class CorrNet(_CorrNetBase, auto_wrap_output_keys=None):
         """Common representation from whichever views are given.
 
         ``transform(X)`` -> h(x, 0); ``transform(Y=Y)`` -> h(0, y); ``transform(X, Y)`` -> h(x, y).
-        Returns an array of shape (n_rows, n_components), float32.
+        Under the canonical objective the codes are aligned by the final linear CCA (unit j of the
+        two views' codes correlate by the j-th canonical correlation).
+
+        Parameters
+        ----------
+        X : array-like or sparse matrix of shape (n_rows, d_x), optional
+        Y : array-like or sparse matrix of shape (n_rows, d_y), optional
+            At least one view; with both, row i of X pairs with row i of Y.
+
+        Returns
+        -------
+        ndarray of shape (n_rows, n_components), float32
+
+        Raises
+        ------
+        ValueError
+            No view is given, a view has another width than in ``fit``, holds NaN, infinity or
+            non-numeric values, or the two views have different numbers of rows.
+        sklearn.exceptions.NotFittedError
+            The estimator has not been fitted.
         """
         xt, yt = self._inputs(X, Y)
         with torch.inference_mode():
             return self.model_.represent([xt, yt]).float().cpu().numpy()
 
     def reconstruct(self, X: Any = None, Y: Any = None) -> tuple[np.ndarray, np.ndarray]:
-        """Both views decoded from the code of the given views: ``(X_hat, Y_hat)``, shapes
-        (n_rows, d_x) and (n_rows, d_y), in the input's units (scaling undone)."""
+        """Both views decoded from the code of the given views, in each view's own units (its
+        scaling undone).
+
+        Parameters
+        ----------
+        X, Y : array-like or sparse matrix, optional
+            As for :meth:`transform`.
+
+        Returns
+        -------
+        X_hat : ndarray of shape (n_rows, d_x), float32
+        Y_hat : ndarray of shape (n_rows, d_y), float32
+
+        Raises
+        ------
+        ValueError, sklearn.exceptions.NotFittedError
+            As :meth:`transform`.
+        """
         xt, yt = self._inputs(X, Y)
         with torch.inference_mode():
             x_hat, y_hat = self.model_.decode(self.model_.encode([xt, yt]))
         return self._unscale(0, x_hat), self._unscale(1, y_hat)
 
     def generate(self, X: Any = None, Y: Any = None) -> np.ndarray:
-        """The missing view: ``generate(X=X)`` -> Y_hat (n, d_y); ``generate(Y=Y)`` -> X_hat (n, d_x)."""
+        """The missing view, decoded from the code of the view given, in its own units.
+
+        Parameters
+        ----------
+        X : array-like or sparse matrix of shape (n_rows, d_x), optional
+        Y : array-like or sparse matrix of shape (n_rows, d_y), optional
+            Exactly one of them.
+
+        Returns
+        -------
+        ndarray of shape (n_rows, d_y) for ``generate(X=X)``, (n_rows, d_x) for ``generate(Y=Y)``, float32
+
+        Raises
+        ------
+        ValueError
+            Both views or none are given, or the view is invalid (as :meth:`transform`).
+        """
         if (X is None) == (Y is None):
             raise ValueError("generate takes exactly one view: generate(X=...) -> Y_hat, generate(Y=...) -> X_hat.")
         x_hat, y_hat = self.reconstruct(X=X, Y=Y)
         return y_hat if X is not None else x_hat
 
-    predict_view = generate
 
     def correlations(self, X: Any, Y: Any) -> np.ndarray:
-        """Per-unit Pearson correlation between h(x, 0) and h(0, y) over the rows, shape (k,)."""
+        """Per-unit Pearson correlation between the codes of each view alone over the rows.
+
+        Parameters
+        ----------
+        X : array-like or sparse matrix of shape (n_rows, d_x)
+        Y : array-like or sparse matrix of shape (n_rows, d_y)
+            Paired rows, at least 2.
+
+        Returns
+        -------
+        ndarray of shape (n_components,), float64
+            ``corr(transform(X)[:, j], transform(Y=Y)[:, j])`` for each unit j.
+
+        Raises
+        ------
+        ValueError
+            A view is missing, there are fewer than 2 rows, or a view is invalid (as :meth:`transform`).
+        """
         xt, yt = self._inputs(X, Y)
         if xt is None or yt is None or xt.shape[0] < 2:
             raise ValueError("correlations needs both views with at least 2 paired rows: correlations(X, Y).")
@@ -358,8 +490,24 @@ class CorrNet(_CorrNetBase, auto_wrap_output_keys=None):
             return correlation(hx.double().cpu(), hy.double().cpu(), 1e-12).numpy()
 
     def score(self, X: Any, Y: Any = None, *, y: Any = None) -> float:
-        """Test sum-correlation (sum over units of ``correlations``; higher is better). ``y`` is
-        scikit-learn's keyword for the second argument, an alias of ``Y``."""
+        """Sum-correlation of paired views: the sum over units of :meth:`correlations` (higher is
+        better; at most ``n_components``).
+
+        Parameters
+        ----------
+        X : array-like or sparse matrix of shape (n_rows, d_x)
+        Y : array-like or sparse matrix of shape (n_rows, d_y)
+        y : alias of ``Y``, scikit-learn's keyword for the second argument (``cross_val_score``).
+
+        Returns
+        -------
+        float
+
+        Raises
+        ------
+        ValueError
+            As :meth:`correlations`.
+        """
         return float(np.nansum(self.correlations(X, Y if Y is not None else y)))
 
     def __sklearn_tags__(self):

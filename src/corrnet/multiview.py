@@ -121,6 +121,23 @@ class MultiViewCorrNet(_CorrNetBase, auto_wrap_output_keys=None):
         checkpoint_dir, checkpoint_every, resume, log_dir, distributed : as in :meth:`CorrNet.fit`
             (data parallel: every process passes the same views and masks; the correlation of each
             view pair is the global batch's, over the rows that have both views).
+
+        Returns
+        -------
+        self : MultiViewCorrNet
+            The fitted estimator (``model_``, ``config_``, ``history_``, ``scalers_`` ...).
+
+        Raises
+        ------
+        ValueError
+            Invalid parameters or data, masks of the wrong shape, or no pair of views sharing 2 rows.
+        corrnet.training.DivergenceError
+            The loss became non-finite (the model is rolled back to the last finite epoch).
+
+        Warns
+        -----
+        corrnet.diagnostics.FitWarning
+            A fitted model that is likely poor, with its likely cause and fix (``diagnostics_``).
         """
         config = self.config()
         views, mask = self._check_views(Xs, masks, fitting=True)
@@ -193,14 +210,45 @@ class MultiViewCorrNet(_CorrNetBase, auto_wrap_output_keys=None):
         return [None if v is None else to_tensor(self._scale(v, sc), dev)[:] for v, sc in zip(views, self.scalers_)]
 
     def transform(self, Xs: list[Any]) -> np.ndarray:
-        """Common representation (n_rows, n_components), float32, from the given views (``None``:
-        absent, fed as zeros): ``transform([x1, None, None])`` is the code from view 1 alone."""
+        """Common representation from the given views: ``transform([x1, None, None])`` is the code
+        from view 1 alone.
+
+        Parameters
+        ----------
+        Xs : list of N array-likes of shape (n_rows, d_i), or None for an absent view (fed as zeros)
+
+        Returns
+        -------
+        ndarray of shape (n_rows, n_components), float32
+
+        Raises
+        ------
+        ValueError
+            Not N entries, no view given, a view of another width than in ``fit``, invalid values
+            (NaN, infinity, non-numeric) or views with different numbers of rows.
+        """
         xs = self._tensors(Xs)
         with torch.inference_mode():
             return self.model_.represent(xs).float().cpu().numpy()
 
     def generate(self, Xs: list[Any], view: int) -> np.ndarray:
-        """View ``view`` (n_rows, d_view) reconstructed from the given views, in its input units."""
+        """View ``view`` decoded from the code of the given views, in that view's own units.
+
+        Parameters
+        ----------
+        Xs : list of N array-likes or None, as for :meth:`transform`
+        view : int
+            The view to generate, ``0 <= view < n_views_``.
+
+        Returns
+        -------
+        ndarray of shape (n_rows, d_view), float32
+
+        Raises
+        ------
+        ValueError
+            ``view`` is out of range, or the views are invalid (as :meth:`transform`).
+        """
         if not 0 <= view < self.n_views_:
             raise ValueError(f"view={view} is out of range for {self.n_views_} views.")
         xs = self._tensors(Xs)
@@ -210,8 +258,22 @@ class MultiViewCorrNet(_CorrNetBase, auto_wrap_output_keys=None):
         return self._unscale(view, out)
 
     def correlations(self, Xs: list[Any]) -> np.ndarray:
-        """Per-unit correlation of the single-view codes for every pair of views, (n_pairs, k),
-        pairs ``(0, 1), (0, 2), ..., (N - 2, N - 1)`` in order (fully paired rows)."""
+        """Per-unit correlation of the single-view codes for every pair of views.
+
+        Parameters
+        ----------
+        Xs : list of N array-likes of shape (n_rows, d_i), every view given, fully paired rows (at least 2)
+
+        Returns
+        -------
+        ndarray of shape (n_pairs, n_components), float64
+            Pairs ``(0, 1), (0, 2), ..., (N - 2, N - 1)`` in order.
+
+        Raises
+        ------
+        ValueError
+            A view is missing, there are fewer than 2 rows, or a view is invalid.
+        """
         xs = self._tensors(Xs)
         if any(x is None for x in xs) or xs[0].shape[0] < 2:
             raise ValueError("correlations needs every view with at least 2 rows.")
@@ -224,5 +286,15 @@ class MultiViewCorrNet(_CorrNetBase, auto_wrap_output_keys=None):
         return np.stack([correlation(hs[i], hs[j], 1e-12).numpy() for i, j in pairs])
 
     def score(self, Xs: list[Any], y: None = None) -> float:
-        """Sum over view pairs and units of :meth:`correlations` (higher is better)."""
+        """Sum over view pairs and units of :meth:`correlations` (higher is better).
+
+        Parameters
+        ----------
+        Xs : list of N array-likes, as for :meth:`correlations`
+        y : ignored (scikit-learn convention)
+
+        Returns
+        -------
+        float
+        """
         return float(np.nansum(self.correlations(Xs)))
