@@ -225,7 +225,8 @@ class _CorrNetBase(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
 
     def _fit_views(self, config: Config, views: list[Any], fit: FitInputs) -> tuple[CorrNetModule, Config]:
         """The fit path both estimators share, once their front end has checked, scaled and planned
-        the data: resolve the ``"auto"`` settings, build the module, choose the engine, train.
+        the data: resolve the ``"auto"`` settings, choose ``lam``, then build, choose the engine and
+        train (:meth:`_train`).
 
         ``views``: the scaled training views (dense, sparse or streamed; their sparsity picks the
         engine and they key the checkpoints)."""
@@ -235,21 +236,17 @@ class _CorrNetBase(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
                 "pass the sparse views as scipy.sparse matrices, or set reconstruction_samples=None."
             )
         config = self._resolve(config, fit.resolve_views or views, fit.steps_per_epoch)
-        with training.sized_threads(config, self._device()):
-            return self._fit_resolved(config, views, fit)
-
-    def _fit_resolved(self, config: Config, views: list[Any], fit: FitInputs) -> tuple[CorrNetModule, Config]:
-        """:meth:`_fit_views` once the ``"auto"`` settings are resolved: choose ``lam``, train."""
         seed = self._seed()
         self.lam_scores_ = {}
-        if config.lam == "auto":
-            lam, kept = self._choose_lam(config, seed, views, fit)
-            if kept is not None:  # the search's run of the chosen lam is the fit (it had no files to write)
-                for k, v in kept.items():
-                    setattr(self, k, v)
-                return self.model_, self.config_
-            config = dataclasses.replace(config, lam=lam)
-        self._train(config, seed, views, fit)
+        with training.sized_threads(config, self._device()):
+            if config.lam == "auto":
+                lam, kept = self._choose_lam(config, seed, views, fit)
+                if kept is not None:  # the search's run of the chosen lam is the fit (it had no files to write)
+                    for k, v in kept.items():
+                        setattr(self, k, v)
+                    return self.model_, self.config_
+                config = dataclasses.replace(config, lam=lam)
+            self._train(config, seed, views, fit)
         return self.model_, self.config_
 
     def _train(self, config: Config, seed: int, views: list[Any], fit: FitInputs) -> float:
