@@ -41,14 +41,17 @@ def flops_per_row(dx: int, dy: int, k: int) -> float:
     return 22.0 * k * (dx + dy)
 
 
-def matmul_floor(dx: int, dy: int, k: int, B: int, device: str, reps: int = 300) -> dict[str, float]:
-    """Time the step's matmuls alone at their real shapes: the physical floor of one step."""
+def matmul_floor(
+    dx: int, dy: int, k: int, B: int, device: str, reps: int = 300, dtype: torch.dtype = torch.float32
+) -> dict[str, float]:
+    """Time the step's matmuls alone at their real shapes: the physical floor of one step (in
+    ``dtype``: bfloat16 is the floor of ``precision="bfloat16"``, its operands already rounded)."""
     dev = torch.device(device)
-    x, y = torch.rand(B, dx, device=dev), torch.rand(B, dy, device=dev)
-    W, V = torch.rand(k, dx, device=dev), torch.rand(k, dy, device=dev)
-    H = torch.rand(3 * B, k, device=dev)
-    Gx, Gy = torch.rand(3 * B, dx, device=dev), torch.rand(3 * B, dy, device=dev)
-    dA = torch.rand(B, k, device=dev)
+    x, y = torch.rand(B, dx, device=dev, dtype=dtype), torch.rand(B, dy, device=dev, dtype=dtype)
+    W, V = torch.rand(k, dx, device=dev, dtype=dtype), torch.rand(k, dy, device=dev, dtype=dtype)
+    H = torch.rand(3 * B, k, device=dev, dtype=dtype)
+    Gx, Gy = torch.rand(3 * B, dx, device=dev, dtype=dtype), torch.rand(3 * B, dy, device=dev, dtype=dtype)
+    dA = torch.rand(B, k, device=dev, dtype=dtype)
 
     def step():
         x @ W.T, y @ V.T  # encoder forward
@@ -187,9 +190,11 @@ def main() -> None:
         return
     floor = matmul_floor(392, 392, 50, 100, a.device)
     floor_epoch = floor["step_s"] * 500
+    floor_bf16 = matmul_floor(392, 392, 50, 100, a.device, dtype=torch.bfloat16)
     print(
         f"machine: {info}\nFLOP floor: {floor['flops_per_row'] / 1e6:.2f} MFLOP/row, matmuls at "
-        f"{floor['gflops']:.0f} GFLOP/s -> {floor_epoch:.3f} s/epoch",
+        f"{floor['gflops']:.0f} GFLOP/s -> {floor_epoch:.3f} s/epoch (bfloat16 operands: "
+        f"{floor_bf16['step_s'] * 500:.3f} s/epoch)",
         flush=True,
     )
     results = {}
@@ -230,7 +235,11 @@ def main() -> None:
             start = r["wall_s"] - len(r["epoch_times"]) * r["s_per_epoch"]
             speedup = f"{keras / r['s_per_epoch']:.1f}x the seed's Keras model, " if keras else ""
             print(f"{name}: {speedup}{r['s_per_epoch'] / floor_epoch:.2f}x the floor, start-up {start:.1f} s")
-    out = {"info": info, "floor": {**floor, "s_per_epoch": floor_epoch, "end": floor_end}, "results": results}
+    bf16 = results.get("corrnet-fused-bf16", {})
+    if "s_per_epoch" in bf16:
+        print(f"corrnet-fused-bf16: {bf16['s_per_epoch'] / (floor_bf16['step_s'] * 500):.2f}x the bfloat16 floor")
+    out = {"info": info, "floor": {**floor, "s_per_epoch": floor_epoch, "end": floor_end, "bfloat16": floor_bf16},
+           "results": results}
     path = Path(a.out) / f"speed-{a.device}.json"
     path.write_text(json.dumps(out, indent=1))
     print(f"\nwrote {path}")

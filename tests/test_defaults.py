@@ -352,7 +352,9 @@ def test_a_poor_reconstruction_that_early_stopping_chose_says_so(two_views):
     est = CorrNet(3, epochs=2, optimizer="adam", **CPU)
     fit_warnings(est, X, Y)
     x, y = torch.from_numpy(X), torch.from_numpy(Y)
-    (msg,) = [m for m in diagnose(est.model_, x, y, 2.0, kept_epoch=1).messages if "training mean" in m]
+    d = diagnose(est.model_, x, y, 2.0, kept_epoch=1)
+    assert not [m for m in d.messages if "training mean" in m]  # the fit chose it: not a fit warning
+    msg = d.generation
     assert "early stopping kept epoch 1" in msg and "early_stopping=False" in msg
     assert "far from convergence" not in msg
 
@@ -467,7 +469,15 @@ def test_a_poor_reconstruction_under_a_heavy_lam_names_the_objective_not_the_epo
     with open(tsv, newline="", encoding="utf-8") as f:
         rows = list(csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE, escapechar="\\"))
     views = [TfidfVectorizer(min_df=2, dtype=np.float32).fit_transform([r[k] for r in rows]) for k in ("en", "de")]
-    msgs = fit_warnings(CorrNet(16, random_state=0, device="cpu"), *views)
-    worse = [m for m in msgs if "predicting the training mean beats" in m]
-    assert worse and "lam=64" in worse[0] and "correlation='per_unit'" in worse[0]
-    assert "far from convergence" not in worse[0]
+    est = CorrNet(16, random_state=0, device="cpu")
+    msgs = fit_warnings(est, *views)
+    assert not [m for m in msgs if "predicting the training mean beats" in m]  # the codes are what the fit is for
+    with pytest.warns(FitWarning, match="predicting the training mean beats") as caught:
+        est.generate(X=views[0][:5])  # asked to generate: now it matters
+    (worse,) = [str(w.message) for w in caught]
+    assert "lam=64" in worse and "correlation='per_unit'" in worse and "far from convergence" not in worse
+    with pytest.warns(FitWarning, match="lam=64"):
+        est.reconstruct(Y=views[1][:5])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        est.transform(X=views[0][:5])  # the codes: no warning

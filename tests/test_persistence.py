@@ -453,3 +453,23 @@ def test_verbose_shows_a_progress_bar_that_counts_resumed_epochs(tmp_path, capsy
     CorrNet(2, epochs=4, verbose=2, **kw).fit(X, Y, checkpoint_dir=tmp_path, resume=True)
     err = capsys.readouterr().err
     assert "corrnet" in err and "4/4" in err  # 2 resumed + 2 new epochs, counted from the checkpoint
+
+
+def test_the_fits_note_on_its_reconstructions_is_saved_and_raised_by_the_loaded_model(tmp_path, two_views):
+    """A canonical fit whose reconstructions lose to the mean (lam=64's choice) warns when asked to
+    generate, after a save and load as before it."""
+    import warnings
+
+    from corrnet.diagnostics import FitWarning
+
+    X, Y = two_views
+    est = CorrNet(3, random_state=0, device="cpu", lam=64.0, correlation="canonical").fit(X, Y)
+    est.generation_warning_ = est.generation_warning_ or "predicting the training mean beats X (test)"
+    est.save(tmp_path / "m")
+    back = CorrNet.load(tmp_path / "m")
+    assert back.generation_warning_ == est.generation_warning_
+    with pytest.warns(FitWarning, match="predicting the training mean"):
+        back.generate(X=X[:3])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        back.transform(X=X[:3])

@@ -22,7 +22,7 @@ from sklearn.utils import check_random_state
 from . import auto, data, persistence, training
 from .config import DEPRECATED_PRESETS, Config, preset, resolve_model
 from .data import resolve_device, to_tensor
-from .diagnostics import caller_stacklevel
+from .diagnostics import FitWarning, caller_stacklevel
 from .distributed import Dist
 from .model import CorrNetModule
 from .params import BY_NAME
@@ -189,6 +189,14 @@ class _CorrNetBase(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
     @staticmethod
     def _scale(A: Any, scaler: Any) -> Any:
         return data.map_rows(A, None if scaler is None else lambda B: scaler.transform(B).astype(B.dtype, copy=False))
+
+    def _warn_generation(self) -> None:
+        """The fit's note on its reconstructions (``generation_warning_``), as a FitWarning, when the
+        model is asked to generate or reconstruct: set when predicting the training mean beat them
+        because the fit chose so (a heavy ``lam``, or early stopping's epoch)."""
+        msg = getattr(self, "generation_warning_", None)
+        if msg:
+            warnings.warn(msg, FitWarning, stacklevel=caller_stacklevel())
 
     def _unscale(self, view: int, out: torch.Tensor) -> np.ndarray:
         """A decoded view (n, d_view), in the model's units, back in that view's own units: the one

@@ -11,7 +11,10 @@ in the model's own (scaled) units:
   row, views that share nothing, or training far too short).
 * **worse than the mean**: reconstructing a view from *both* views (or generating it from the other
   view) is worse than predicting every row as the training mean of that view: the output
-  activation cannot reach the data's range, or training stopped far from convergence.
+  activation cannot reach the data's range, or training stopped far from convergence. When the fit
+  chose it (a heavy correlation weight, as the canonical objective's, or an early epoch kept by
+  early stopping), the codes are not at fault: the warning is raised when the model is asked to
+  ``generate`` or ``reconstruct``, not at fit.
 """
 
 from __future__ import annotations
@@ -57,6 +60,9 @@ class Diagnostics:
     generation_mse: tuple[float, float]  # (y from x, x from y)
     mean_mse: tuple[float, float]  # (x, y) predicted as their training means
     messages: list[str] = field(default_factory=list)
+    # a poor reconstruction that the fit chose (a heavy lam, or early stopping's epoch): not a fault
+    # of the codes, so it is raised when the model is asked to generate or reconstruct, not at fit
+    generation: str | None = None
 
 
 UNIT_SCALE = 10.0  # inputs with |value| above this are "on a large scale" for the saturation advice
@@ -91,7 +97,9 @@ def diagnose(
     reconstruction."""
     x, y = dense(X[:max_rows]), dense(Y[:max_rows])  # a sparse view: its first rows only
     d = _measure(model, x, y)
-    worse = _worse_than_the_mean(d, model, x, y, lam, kept_epoch)
+    worse, chosen = _worse_than_the_mean(d, model, x, y, lam, kept_epoch)
+    if chosen:
+        d.generation, worse = worse, None
     for msg in (_saturation(d, model, x, y, lr), _uncorrelated(d, lam), worse):
         if msg:
             d.messages.append(msg)
@@ -167,10 +175,11 @@ def _worse_than_the_mean(
     y: torch.Tensor,
     lam: float = 0.0,
     kept_epoch: int | None = None,
-) -> str | None:
-    """Reconstruction or generation worse than predicting the training mean, and why: the output
-    range; a heavy ``lam`` that traded the reconstruction away (the canonical defaults); early
-    stopping's choice of an early epoch (``kept_epoch``); or training stopped far from convergence."""
+) -> tuple[str | None, bool]:
+    """(the message, whether the fit chose it) when reconstruction or generation is worse than
+    predicting the training mean, and why: the output range; a heavy ``lam`` that traded the
+    reconstruction away (the canonical defaults: chosen); early stopping's choice of an early epoch
+    (``kept_epoch``: chosen); or training stopped far from convergence."""
     worse = []
     for name, rec, gen, base in (
         ("X", d.recon_mse[0], d.generation_mse[1], d.mean_mse[0]),
@@ -182,7 +191,7 @@ def _worse_than_the_mean(
             other = "Y" if name == "X" else "X"
             worse.append(f"{name} generated from {other} (MSE {gen:.4g} vs {base:.4g})")
     if not worse:
-        return None
+        return None, False
     lo, hi = RANGES.get(model.output_activation, (-np.inf, np.inf))
     out_of_range = any(float(t.min()) < lo or float(t.max()) > hi for t in (x, y))
     if out_of_range:
@@ -205,8 +214,6 @@ def _worse_than_the_mean(
         )
     else:
         cause = "training probably stopped far from convergence: use epochs='auto' (or more epochs), or raise lr"
-    return (
-        "predicting the training mean beats "
-        + " and ".join(worse)
-        + f" (in the model's units, after any scaling): {cause}."
-    )
+    chosen = not out_of_range and (lam >= HEAVY_LAM or kept_epoch is not None)
+    msg = "predicting the training mean beats " + " and ".join(worse)
+    return f"{msg} (in the model's units, after any scaling): {cause}.", chosen

@@ -62,6 +62,9 @@ class CorrNet(_CorrNetBase, auto_wrap_output_keys=None):
     output_activation_, epochs_, engine_ : str, int, str   what the ``"auto"`` settings became
     diagnostics_ : Diagnostics      the post-fit checks (``corrnet.diagnostics``); their messages
                                     are also issued as ``FitWarning``
+    generation_warning_ : str or None  a poor reconstruction the fit chose (a heavy ``lam``, as the
+                                    canonical objective's, or early stopping's epoch): issued as a
+                                    ``FitWarning`` by ``generate`` and ``reconstruct``, not by ``fit``
     """
 
     _two_views = True
@@ -198,6 +201,7 @@ class CorrNet(_CorrNetBase, auto_wrap_output_keys=None):
         lr = None if config.optimizer == "lbfgs" else config.lr  # L-BFGS's line search sets its steps
         kept = self.best_epoch_ if getattr(self, "stop_reason_", None) == "early_stopping" else None
         self.diagnostics_ = diagnose(model, Xt, Yt, config.lam, lr=lr, kept_epoch=kept)
+        self.generation_warning_ = self.diagnostics_.generation
         for msg in self.diagnostics_.messages:
             warnings.warn(msg, FitWarning, stacklevel=caller_stacklevel())
 
@@ -435,6 +439,7 @@ class CorrNet(_CorrNetBase, auto_wrap_output_keys=None):
             As :meth:`transform`.
         """
         xt, yt = self._inputs(X, Y)
+        self._warn_generation()
         with torch.inference_mode():
             x_hat, y_hat = self.model_.decode(self.model_.encode([xt, yt]))
         return self._unscale(0, x_hat), self._unscale(1, y_hat)

@@ -569,8 +569,9 @@ PARAMS: tuple[Param, ...] = (
             "``bfloat16``: the matrix products take bfloat16 operands and accumulate in float32; the\n"
             "activations, the correlation, the loss, the weights and the optimiser stay float32. The fused\n"
             "engine rounds the operands itself (the loss within 1 % of float32's, the gradients within\n"
-            "3 % with smooth units): 1.2x faster a step on a CPU with AVX512-BF16 at MNIST halves' shapes,\n"
-            "slower on one without bfloat16 instructions. Other models train under ``torch.autocast``."
+            "3 % with smooth units): 1.2-1.45x faster an epoch on a CPU with AVX512-BF16 at MNIST halves'\n"
+            "shapes, slower on one without bfloat16 instructions. Other models train under\n"
+            "``torch.autocast``."
         ),
         allowed=PRECISIONS,
     ),

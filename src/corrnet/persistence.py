@@ -178,6 +178,7 @@ def save_estimator(est: Any, path: str | os.PathLike, metrics: dict[str, float] 
         "best_epoch_": est.best_epoch_,
         "history": est.history_,
         "metrics": metrics or {},
+        "generation_warning": getattr(est, "generation_warning_", None),
     }
     meta["widths"] = list(est.model_.dims)
     meta["scalers"] = [_scaler_to(f"scaler_{i}", sc, tensors) for i, sc in enumerate(est.scalers_)]
@@ -297,6 +298,7 @@ def load_estimator(path: str | os.PathLike, cls: type, device: str | None = None
     est.n_epochs_, est.best_epoch_ = meta.get("n_epochs_"), meta.get("best_epoch_")
     est.n_iter_ = est.n_epochs_
     est.metrics_ = meta.get("metrics", {})
+    est.generation_warning_ = meta.get("generation_warning")
     return est
 
 
