@@ -168,3 +168,24 @@ def test_every_experiment_is_in_the_registry_with_one_keyword_signature():
     assert set(experiment.params[0].type.choices) == set(REGISTRY)
     signatures = {str(inspect.signature(run)) for run in REGISTRY.values()}
     assert len(signatures) == 1, signatures
+
+
+def test_the_harness_runs_each_method_over_each_seed_and_keeps_rows_as_they_come(capsys):
+    from corrnet.experiments.harness import over_methods_and_seeds
+
+    calls, seen = [], []
+
+    def run(method, seed):
+        calls.append((method, seed))
+        if method == "two-way":  # one row per direction
+            return [{"direction": "a", "score": seed}, {"direction": "b", "score": -seed}]
+        return {"score": 10 * seed}
+
+    rows = over_methods_and_seeds(
+        ["m", "cca", "two-way"], [3, 4], run, once=["cca"], after=lambda r: seen.append(len(r)), verbose=True
+    )
+    assert calls == [("m", 3), ("m", 4), ("cca", 3), ("two-way", 3), ("two-way", 4)]
+    assert [list(r)[:2] for r in rows] == [["method", "seed"]] * 7
+    assert [(r["method"], r["seed"], r["score"]) for r in rows][:3] == [("m", 3, 30), ("m", 4, 40), ("cca", 3, 30)]
+    assert seen == [1, 2, 3, 5, 7]  # after every run, with every row so far
+    assert len(capsys.readouterr().out.strip().splitlines()) == 7

@@ -37,7 +37,6 @@ others are looked for the same way (``data_dir``, ``$CORRNET_DATA/sib200``, ``..
 
 from __future__ import annotations
 
-import json
 import time
 import warnings
 from collections.abc import Callable
@@ -48,6 +47,7 @@ from typing import Any
 import numpy as np
 
 from . import tables
+from .harness import over_methods_and_seeds
 
 LANGUAGES = ("eng_Latn", "deu_Latn", "fra_Latn")
 PAIRS = (("eng_Latn", "deu_Latn"), ("eng_Latn", "fra_Latn"))  # each scored both ways: four directions
@@ -236,21 +236,20 @@ def run_pair(
         raise ValueError(f"unknown method {unknown}; use some of {', '.join(ALL_METHODS)}.")
     extra = extra or Extra()
     X, rep, unpaired = features(p, extra)
-    runs: list[dict[str, Any]] = []
     red = _SVDViews(rep) if {"cca", "dcca"} & set(methods) else None
-    for method in methods:
-        for seed in seeds if method in SEEDED else seeds[:1]:
-            t0 = time.perf_counter()
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                res = _method(method, seed, p, X, rep, red, k, unpaired, epochs)
-            fit_s = time.perf_counter() - t0
-            for (s, t), r in zip(((0, 1), (1, 0)), res):
-                run = {"source": p.langs[s], "target": p.langs[t], "method": method, "seed": seed, **r}
-                runs.append({**run, "fit_s": fit_s, "extra": extra.name})
-                if verbose:
-                    print(json.dumps(runs[-1]), flush=True)
-    return runs
+
+    def run(method: str, seed: int) -> list[dict[str, Any]]:  # one row per direction
+        t0 = time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            res = _method(method, seed, p, X, rep, red, k, unpaired, epochs)
+        fit_s = time.perf_counter() - t0
+        directions = zip(((0, 1), (1, 0)), res)
+        return [{"source": p.langs[s], "target": p.langs[t], **r, "fit_s": fit_s, "extra": extra.name}
+                for (s, t), r in directions]
+
+    unseeded = [m for m in methods if m not in SEEDED]
+    return over_methods_and_seeds(methods, seeds, run, once=unseeded, verbose=verbose)
 
 
 def _method(

@@ -15,7 +15,6 @@ code width ``k`` per dataset. Metrics on the test split:
 
 from __future__ import annotations
 
-import json
 import time
 import warnings
 from collections.abc import Callable
@@ -32,6 +31,7 @@ from ..datasets.av_digits import av_digits
 from ..datasets.tabular import breast_cancer_views, iris_views, wine_views
 from ..estimator import CorrNet
 from . import tables
+from .harness import over_methods_and_seeds
 
 TUNING = ("breast-cancer", "wine", "digits-halves-raw")
 HELD_OUT = ("iris", "mnist-halves-raw", "av-digits-raw")
@@ -142,26 +142,32 @@ def run_defaults(
     """Run every method on every dataset and seed; write ``results.json`` and ``results.md``."""
     outdir = Path(out)
     outdir.mkdir(parents=True, exist_ok=True)
-    runs = []
+    runs: list[dict[str, Any]] = []
     for name in datasets:
         d = LOADERS[name](data_dir)
         if subset:
             d = d.subset(subset)
-        for method in methods:
-            for seed in seeds if method != "cca" else seeds[:1]:
-                t0 = time.perf_counter()
-                est, info = fit_method(method, d, seed)
-                row = {"dataset": name, "method": method, "seed": seed, "k": width(d)}
-                row["fit_seconds"] = time.perf_counter() - t0
-                row.update(score(est, d))
-                row.update(info)
-                runs.append(row)
-                if verbose:
-                    print(json.dumps(row, default=str), flush=True)
-                tables.write_tables(outdir, markdown(runs), {"runs": runs})  # a stopped run keeps its rows
+        runs = runs + _run_dataset(name, d, methods, seeds, outdir, runs, verbose)
     md = markdown(runs)
     tables.write_tables(outdir, md, {"runs": runs})
     return {"dir": str(outdir), "runs": runs, "markdown": md}
+
+
+def _run_dataset(
+    name: str, d: Any, methods: Any, seeds: Any, outdir: Path, before: list[dict[str, Any]], verbose: bool
+) -> list[dict[str, Any]]:
+    """Every method and seed on one dataset; the tables rewritten after each run (``before``: the
+    earlier datasets' rows), so a stopped run keeps its rows."""
+
+    def run(method: str, seed: int) -> dict[str, Any]:
+        t0 = time.perf_counter()
+        est, info = fit_method(method, d, seed)
+        return {"dataset": name, "k": width(d), "fit_seconds": time.perf_counter() - t0, **score(est, d), **info}
+
+    def after(rows: list[dict[str, Any]]) -> None:
+        tables.write_tables(outdir, markdown(before + rows), {"runs": before + rows})
+
+    return over_methods_and_seeds(methods, seeds, run, once=("cca",), after=after, verbose=verbose)
 
 
 COLS = ("transfer_1to2", "transfer_2to1", "recall@1", "gen_2from1", "gen_1from2", "fit_seconds")

@@ -31,6 +31,7 @@ from ..baselines import LinearCCA
 from ..datasets.multi30k import multi30k
 from ..estimator import CorrNet
 from . import tables
+from .harness import over_methods_and_seeds
 
 METHODS = ("random", "svd-cca", "corrnet", "corrnet-default", "corrnet-canonical")
 # (SVD width, CCA width): the grid searched on the validation pairs
@@ -155,22 +156,13 @@ def run_multi30k(
         "vocabulary": [len(ven.vocabulary_), len(vde.vocabulary_)],
         "rows": {s: len(t[0]) for s, t in texts.items()},
     }
-    rows: list[dict[str, Any]] = []
-    for method in methods:
-        for seed in seeds if method != "random" else (0,):
-            if method == "random":
-                rows.append(
-                    {
-                        "method": "random",
-                        "seed": 0,
-                        "setting": "-",
-                        "fit_s": 0.0,
-                        "peak_mb": 0.0,
-                        **_random(len(texts["test"][0])),
-                    }
-                )
-                continue
-            rows.append(_best_on_validation(method, views, seed, epochs, verbose))
+
+    def run(method: str, seed: int) -> dict[str, Any]:
+        if method == "random":
+            return {"setting": "-", "fit_s": 0.0, "peak_mb": 0.0, **_random(len(texts["test"][0]))}
+        return _best_on_validation(method, views, seed, epochs, verbose)
+
+    rows = over_methods_and_seeds(methods, seeds, run, once=("random",), verbose=False)
     md = _table(rows)
     title = "Multi30k English–German retrieval"
     sections = [("Test 2016 pairs (settings chosen on val)", report.md_table_to_html(md))]

@@ -28,6 +28,7 @@ from ..baselines import MaxVarGCCA
 from ..datasets.mnist import load_mnist
 from ..multiview import MultiViewCorrNet
 from . import tables
+from .harness import over_methods_and_seeds
 
 
 def _images(data_dir: str | None, subset: int | None) -> dict[str, tuple[np.ndarray, np.ndarray]]:
@@ -80,23 +81,22 @@ def run_quadrants(
     train, (te, yte) = quadrants(data["train"][0]), data["test"]
     test = quadrants(te)
     pairs = list(itertools.permutations(range(4), 2))
-    rows = []
-    for method in ("multiview-corrnet", "maxvar-gcca"):
-        for seed in seeds if method != "maxvar-gcca" else (0,):  # MAXVAR is deterministic
-            t0 = time.perf_counter()
-            if method == "maxvar-gcca":
-                model = MaxVarGCCA(50).fit(train)
-                codes = model.transform(test)
-            else:
-                kw = {"epochs": epochs} if epochs else {}
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    model = MultiViewCorrNet(50, random_state=seed, **kw).fit(train)
-                codes = [model.transform([v if j == i else None for j in range(4)]) for i, v in enumerate(test)]
-            fit_s = time.perf_counter() - t0
-            rows.append({"method": method, "seed": seed, "fit_s": fit_s, **_pair_metrics(codes, yte, pairs)})
-            if verbose:
-                print(rows[-1], flush=True)
+
+    def run(method: str, seed: int) -> dict[str, Any]:
+        t0 = time.perf_counter()
+        if method == "maxvar-gcca":
+            model = MaxVarGCCA(50).fit(train)
+            codes = model.transform(test)
+        else:
+            kw = {"epochs": epochs} if epochs else {}
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                model = MultiViewCorrNet(50, random_state=seed, **kw).fit(train)
+            codes = [model.transform([v if j == i else None for j in range(4)]) for i, v in enumerate(test)]
+        return {"fit_s": time.perf_counter() - t0, **_pair_metrics(codes, yte, pairs)}
+
+    methods = ("multiview-corrnet", "maxvar-gcca")  # MAXVAR is deterministic
+    rows = over_methods_and_seeds(methods, seeds, run, once=("maxvar-gcca",), verbose=verbose)
     md = _write(Path(out), "MNIST quadrants: four views", rows, ["transfer", "recall@1", "sum_corr"])
     return {"markdown": md, "rows": rows, "dir": str(out)}
 
@@ -115,25 +115,21 @@ def run_bridge(
     yte = data["test"][1]
     n = len(pivot)
     first = np.arange(n) < n // 2
-    rows = []
     kw = {"epochs": epochs} if epochs else {}
-    for method in ("bridge (never paired)", "direct pairs"):
-        for seed in seeds:
-            t0 = time.perf_counter()
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                if method == "direct pairs":  # the same 50 000 rows, left and right paired, no pivot
-                    model = MultiViewCorrNet(50, random_state=seed, **kw).fit([left, right])
-                    hl, hr = model.transform([tl, None]), model.transform([None, tr])
-                else:
-                    masks = [np.ones(n, bool), first, ~first]
-                    model = MultiViewCorrNet(50, random_state=seed, **kw).fit([pivot, left, right], masks=masks)
-                    hl, hr = model.transform([None, tl, None]), model.transform([None, None, tr])
-            fit_s = time.perf_counter() - t0
-            rows.append(
-                {"method": method, "seed": seed, "fit_s": fit_s, **_pair_metrics([hl, hr], yte, [(0, 1), (1, 0)])}
-            )
-            if verbose:
-                print(rows[-1], flush=True)
+
+    def run(method: str, seed: int) -> dict[str, Any]:
+        t0 = time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            if method == "direct pairs":  # the same 50 000 rows, left and right paired, no pivot
+                model = MultiViewCorrNet(50, random_state=seed, **kw).fit([left, right])
+                hl, hr = model.transform([tl, None]), model.transform([None, tr])
+            else:
+                masks = [np.ones(n, bool), first, ~first]
+                model = MultiViewCorrNet(50, random_state=seed, **kw).fit([pivot, left, right], masks=masks)
+                hl, hr = model.transform([None, tl, None]), model.transform([None, None, tr])
+        return {"fit_s": time.perf_counter() - t0, **_pair_metrics([hl, hr], yte, [(0, 1), (1, 0)])}
+
+    rows = over_methods_and_seeds(("bridge (never paired)", "direct pairs"), seeds, run, verbose=verbose)
     md = _write(Path(out), "Bridge: left and right halves through a pivot", rows, ["transfer", "recall@1", "sum_corr"])
     return {"markdown": md, "rows": rows, "dir": str(out)}

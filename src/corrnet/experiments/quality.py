@@ -51,6 +51,7 @@ from ..estimator import CorrNet
 from ..multiview import MultiViewCorrNet
 from . import tables
 from .defaults import _Standardised
+from .harness import over_methods_and_seeds
 
 # a drop of at most two points (of a score in [0, 1]) is never a regression: another CPU rounds
 # differently, and full-batch L-BFGS carries the last bits into the codes
@@ -448,18 +449,16 @@ def _run_unit(
     v = cache[name]
     if not applies(method, v, task):
         return []
-    runs = []
-    for seed in seeds if method != "cca" else seeds[:1]:
+
+    def run(method: str, seed: int) -> dict[str, Any]:
         t0 = time.perf_counter()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             est = _fit(method, v, task, seed)
         fit_s = time.perf_counter() - t0
-        run = {"task": name, "method": method, "seed": seed, "score": score(task, est, v), "fit_s": fit_s}
-        runs.append({**run, "n_test": len(v.y_test)})
-        if verbose:
-            print(json.dumps(runs[-1]), flush=True)
-    return runs
+        return {"task": name, "score": score(task, est, v), "fit_s": fit_s, "n_test": len(v.y_test)}
+
+    return over_methods_and_seeds((method,), seeds, run, once=("cca",), verbose=verbose)
 
 
 def _write(out: str | Path, tier: str, seeds: tuple[int, ...], runs: list[dict[str, Any]]) -> tuple[list, str]:

@@ -19,6 +19,7 @@ from ..config import preset
 from ..datasets import MultiViewData, load_dataset
 from ..estimator import CorrNet
 from . import tables
+from .harness import over_methods_and_seeds
 
 # corrnet's best configuration on MNIST halves: the "best" preset (config.PRESETS, README "Presets").
 BEST = preset("best")
@@ -163,31 +164,32 @@ def _run_methods(
 ) -> tuple[list[dict[str, Any]], dict[str, Any], Any]:
     """Fit and score each chosen method for each seed (once for a deterministic one), rewriting the
     tables after every run: (the runs, each method's first fitted model, the last tables written)."""
-    runs: list[dict[str, Any]] = []
     keep: dict[str, Any] = {}
-    tables = None
-    for m in chosen:
-        for seed in seeds[:1] if m in DETERMINISTIC else seeds:
-            t0 = time.perf_counter()
-            model = factories[m](seed).fit(d.X_train, d.Y_train)
-            secs = time.perf_counter() - t0
-            row = {
-                "method": m,
-                "seed": seed,
-                **score(model, d, m in GENERATIVE, view1_svm=name == "noisy-mnist"),
-                "train_seconds": secs,
-            }
-            if hasattr(model, "get_params"):
-                row["params"] = json.dumps(model.get_params(), default=str)
-            runs.append(row)
-            keep.setdefault(m, model)
-            tables = write_tables(outdir, runs, header)  # a stopped run keeps the runs it finished
-            if verbose:
-                print(
-                    f"{m:14s} seed {seed}: sum-corr {row['sum_corr']:.2f}, transfer "
-                    f"{100 * row['transfer_1to2']:.2f} / {100 * row['transfer_2to1']:.2f} %, {secs:.0f} s",
-                    flush=True,
-                )
+    written: list[Any] = [None]
+
+    def run(m: str, seed: int) -> dict[str, Any]:
+        t0 = time.perf_counter()
+        model = factories[m](seed).fit(d.X_train, d.Y_train)
+        secs = time.perf_counter() - t0
+        row = {**score(model, d, m in GENERATIVE, view1_svm=name == "noisy-mnist"), "train_seconds": secs}
+        if hasattr(model, "get_params"):
+            row["params"] = json.dumps(model.get_params(), default=str)
+        keep.setdefault(m, model)
+        return row
+
+    def describe(row: dict[str, Any]) -> str:
+        return (
+            f"{row['method']:14s} seed {row['seed']}: sum-corr {row['sum_corr']:.2f}, transfer "
+            f"{100 * row['transfer_1to2']:.2f} / {100 * row['transfer_2to1']:.2f} %, {row['train_seconds']:.0f} s"
+        )
+
+    def after(runs: list[dict[str, Any]]) -> None:  # a stopped run keeps the runs it finished
+        written[0] = write_tables(outdir, runs, header)
+
+    runs = over_methods_and_seeds(
+        chosen, seeds, run, once=DETERMINISTIC, after=after, verbose=verbose, describe=describe
+    )
+    tables = written[0]
     return runs, keep, tables
 
 
