@@ -25,3 +25,12 @@ def test_the_readmes_ten_lines_run_as_written(tmp_path, monkeypatch, capsys):
     exec(compile(blocks[0], "README.md", "exec"), {})
     assert 0.5 < float(capsys.readouterr().out.split()[-1]) <= 1
     assert (tmp_path / "model").is_dir()
+
+
+def test_the_user_guides_first_example_runs_as_written(monkeypatch):
+    text = (ROOT / "docs" / "guide.md").read_text()
+    first = re.findall(r"```python\n(.*?)```", text, flags=re.S)[0]
+    monkeypatch.setenv("CORRNET_DATA", "/nonexistent")  # it needs no data files
+    namespace: dict = {}
+    exec(compile(first, "docs/guide.md", "exec"), namespace)
+    assert namespace["H_both"].shape == (497, 20) and namespace["Y_gen"].shape == (497, 32)
