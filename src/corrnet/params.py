@@ -364,7 +364,10 @@ PARAMS: tuple[Param, ...] = (
         0.0,
         "float",
         "float",
-        "",
+        (
+            "L2 penalty on every weight, as the optimiser's ``weight_decay`` (decoupled for ``adamw``).\n"
+            "0: none. Not with ``optimizer='lbfgs'`` (``optimizer='auto'`` then picks Adam)."
+        ),
         config=True,
     ),
     Param(
@@ -450,7 +453,10 @@ PARAMS: tuple[Param, ...] = (
         10,
         "int",
         "int",
-        "",
+        (
+            "Epochs without an improvement of the training loss by ``tol`` before training stops as\n"
+            "converged (raised to cover at least 500 optimiser steps under minibatch training)."
+        ),
     ),
     Param(
         "shuffle",
@@ -611,7 +617,10 @@ PARAMS: tuple[Param, ...] = (
         2,
         "int",
         "int",
-        "",
+        (
+            "Epochs of self-reconstruction on every row's own views (paired and single-view) before the\n"
+            "paired training, under ``unpaired_strategy='pretrain'``; the optimiser starts afresh after."
+        ),
         views="two",
     ),
     Param(
