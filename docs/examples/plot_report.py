@@ -7,7 +7,6 @@ browser or server needed): training curves, generated views, per-unit correlatio
 embedding of both views' codes. ``corrnet demo`` and ``corrnet report`` write the same pages.
 """
 
-import io
 import tempfile
 from pathlib import Path
 
@@ -33,10 +32,12 @@ path = rep.write_report(
 print(f"wrote {path} ({path.stat().st_size // 1024} KiB, self-contained)")
 
 # %%
-# The report's generation figure, as embedded in the page: a missing half generated from the other.
-buf = io.BytesIO()
-grid.savefig(buf, format="png", dpi=80)
-buf.seek(0)
-fig, ax = plt.subplots(figsize=(7, 3))
-ax.imshow(plt.imread(buf))
-ax.axis("off")
+# The page's three figures, drawn again here as the report draws them (each function returns a
+# matplotlib figure): the training curves with the epoch early stopping kept, halves generated from
+# the other half beside the real ones, and the two views' codes in one embedding.
+rep.fig_training_curves(est.history_, est.best_epoch_)
+rep.fig_generation_grid(
+    d.X_test, d.Y_test, est.generate(Y=d.Y_test), est.generate(X=d.X_test), d.shape_x, d.shape_y, n=8
+)
+rep.fig_embedding(est.transform(X=d.X_test), est.transform(Y=d.Y_test), d.y_test, ("left", "right"))
+plt.show()
