@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import torch
@@ -64,6 +65,9 @@ class FitInputs:
 # auto_wrap_output_keys=None: sklearn's set_output wrapper assumes transform(X, ...) with X
 # required; ours take views as keywords or a list, so they opt out (numpy output only; every
 # subclass must say so again: the option is per class).
+_Estimator = TypeVar("_Estimator", bound="_CorrNetBase")
+
+
 class _CorrNetBase(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
     """What the two-view and N-view estimators share: the configuration, per-view scaling, the
     ``"auto"`` settings, and the training run (checkpoints, logging, convergence)."""
@@ -189,6 +193,66 @@ class _CorrNetBase(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
     @staticmethod
     def _scale(A: Any, scaler: Any) -> Any:
         return data.map_rows(A, None if scaler is None else lambda B: scaler.transform(B).astype(B.dtype, copy=False))
+
+    # -- persistence ---------------------------------------------------------------------------
+    def save(self, path: str | os.PathLike, metrics: dict[str, float] | None = None) -> Path:
+        """Write the fitted model to directory ``path``: ``weights.safetensors`` + ``model.json``
+        (parameters, widths, one scaler per view, history, versions, optional ``metrics``). Atomic: a
+        crash never leaves a half-written model, and an existing model is replaced only on success.
+
+        Parameters
+        ----------
+        path : str or path-like
+            The directory to write (created, or replaced).
+        metrics : dict of str to float, optional
+            Scores to keep with the model (shown by ``corrnet evaluate``).
+
+        Returns
+        -------
+        pathlib.Path
+            The directory written.
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            The estimator has not been fitted.
+        """
+        return persistence.save_estimator(self, path, metrics)
+
+    @classmethod
+    def load(
+        cls: type[_Estimator],
+        path: str | os.PathLike,
+        device: str | None = None,
+        encoders: list[torch.nn.Module | None] | None = None,
+        decoders: list[torch.nn.Module | None] | None = None,
+    ) -> _Estimator:
+        """Load a model directory written by :meth:`save`. Only JSON and safetensors are parsed:
+        loading an untrusted directory never executes code.
+
+        Parameters
+        ----------
+        path : str or path-like
+            A directory written by :meth:`save`.
+        device : str, optional
+            Where to put the model (``"cpu"``, ``"cuda"``); default: the saved ``device``.
+        encoders, decoders : list of torch.nn.Module or None, optional
+            For a model fitted with custom modules: the same classes, built afresh with the same
+            arguments (``None`` for a built-in one); the fitted weights are loaded into copies.
+
+        Returns
+        -------
+        CorrNet or MultiViewCorrNet
+            The fitted estimator (of the class ``load`` is called on), as it was saved.
+
+        Raises
+        ------
+        corrnet.persistence.ModelFormatError
+            The directory is not a corrnet model, is corrupt or inconsistent, was written in a format
+            this version does not read, holds another estimator's model, or needs custom modules that
+            were not given (or were given of other classes or shapes).
+        """
+        return persistence.load_estimator(path, cls, device, encoders=encoders, decoders=decoders)
 
     def _warn_generation(self) -> None:
         """The fit's note on its reconstructions (``generation_warning_``), as a FitWarning, when the

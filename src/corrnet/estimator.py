@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import os
 import warnings
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 from sklearn.utils.validation import check_is_fitted
 
-from . import auto, data, persistence, training
+from . import auto, data, training
 from .base import (
     FitInputs,
     _CorrNetBase,
@@ -312,66 +311,6 @@ class CorrNet(_CorrNetBase, auto_wrap_output_keys=None):
 
     def _set_widths(self, widths: list[int]) -> None:
         self.n_features_in_, self.n_features_y_ = int(widths[0]), int(widths[1])
-
-    # -- persistence ---------------------------------------------------------------------------
-    def save(self, path: str | os.PathLike, metrics: dict[str, float] | None = None) -> Path:
-        """Write the fitted model to directory ``path``: ``weights.safetensors`` + ``model.json``
-        (parameters, widths, scalers, history, versions, optional ``metrics``). Atomic: a crash
-        never leaves a half-written model, and an existing model is replaced only on success.
-
-        Parameters
-        ----------
-        path : str or path-like
-            The directory to write (created, or replaced).
-        metrics : dict of str to float, optional
-            Scores to keep with the model (shown by ``corrnet evaluate``).
-
-        Returns
-        -------
-        pathlib.Path
-            The directory written.
-
-        Raises
-        ------
-        sklearn.exceptions.NotFittedError
-            The estimator has not been fitted.
-        """
-        return persistence.save_estimator(self, path, metrics)
-
-    @classmethod
-    def load(
-        cls,
-        path: str | os.PathLike,
-        device: str | None = None,
-        encoders: list[torch.nn.Module | None] | None = None,
-        decoders: list[torch.nn.Module | None] | None = None,
-    ) -> CorrNet:
-        """Load a model directory written by :meth:`save`. Only JSON and safetensors are parsed:
-        loading an untrusted directory never executes code.
-
-        Parameters
-        ----------
-        path : str or path-like
-            A directory written by :meth:`save`.
-        device : str, optional
-            Where to put the model (``"cpu"``, ``"cuda"``); default: the saved ``device``.
-        encoders, decoders : list of torch.nn.Module or None, optional
-            For a model fitted with custom modules: the same classes, built afresh with the same
-            arguments (``None`` for a built-in one); the fitted weights are loaded into copies.
-
-        Returns
-        -------
-        CorrNet
-            The fitted estimator, as it was saved.
-
-        Raises
-        ------
-        corrnet.persistence.ModelFormatError
-            The directory is not a corrnet model, is corrupt or inconsistent, was written in a format
-            this version does not read, holds another estimator's model, or needs custom modules that
-            were not given (or were given of other classes or shapes).
-        """
-        return persistence.load_estimator(path, cls, device, encoders=encoders, decoders=decoders)
 
     # -- inference -----------------------------------------------------------------------------
     def _inputs(self, X: Any, Y: Any) -> tuple[torch.Tensor | None, torch.Tensor | None]:

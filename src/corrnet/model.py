@@ -140,6 +140,16 @@ class ViewEncoder(nn.Module):
         return linear(self.proj, x)
 
 
+def _expect_shape(out: Tensor, shape: tuple[int, int], name: str, meaning: str, role: str) -> Tensor:
+    """``out``, a custom module's output, checked to have ``shape`` (not while tracing for export)."""
+    if not torch.jit.is_tracing() and tuple(out.shape) != shape:
+        raise ValueError(
+            f"{name} returned shape {tuple(out.shape)} for {shape[0]} rows; it must return {meaning} = {shape}, "
+            f"{role}."
+        )
+    return out
+
+
 class CustomEncoder(nn.Module):
     """A user's ``nn.Module`` as one view's encoder: (B, d_in) -> (B, k), the view's contribution to
     the joint layer's pre-activation. A sparse batch reaches it dense (B rows); an absent view's zero
@@ -162,13 +172,8 @@ class CustomEncoder(nn.Module):
                 out = self.module(x)
         else:
             out = self.module(dense(x))
-        if not torch.jit.is_tracing() and (out.dim() != 2 or out.shape != (x.shape[0], self.k)):
-            raise ValueError(
-                f"encoders[{self.view}] returned shape {tuple(out.shape)} for a batch of {x.shape[0]} rows; an "
-                f"encoder must return (n_rows, n_components) = ({x.shape[0]}, {self.k}), the view's contribution "
-                "to the joint layer."
-            )
-        return out
+        return _expect_shape(out, (x.shape[0], self.k), f"encoders[{self.view}]", "(n_rows, n_components)",
+                             "the view's contribution to the joint layer")
 
 
 class CustomDecoder(nn.Module):
@@ -182,13 +187,8 @@ class CustomDecoder(nn.Module):
         self.module, self.view, self.d_out = module, view, d_out
 
     def forward(self, h: Tensor) -> Tensor:
-        out = self.module(h)
-        if not torch.jit.is_tracing() and (out.dim() != 2 or out.shape != (h.shape[0], self.d_out)):
-            raise ValueError(
-                f"decoders[{self.view}] returned shape {tuple(out.shape)} for {h.shape[0]} codes; a decoder must "
-                f"return (n_rows, the view's width) = ({h.shape[0]}, {self.d_out})."
-            )
-        return out
+        return _expect_shape(self.module(h), (h.shape[0], self.d_out), f"decoders[{self.view}]",
+                             "(n_rows, the view's width)", "the pre-activation of the output activation")
 
 
 def _custom(modules: Sequence[nn.Module | None] | None, n_views: int, name: str) -> list[nn.Module | None]:

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import itertools
 import os
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 from sklearn.utils.validation import check_is_fitted
 
-from . import auto, persistence, training
+from . import auto, training
 from .base import FitInputs, _CorrNetBase
 from .data import check_view, to_tensor, zero_rows
 from .objective import correlation
@@ -183,24 +182,6 @@ class MultiViewCorrNet(_CorrNetBase, auto_wrap_output_keys=None):
     def _set_widths(self, widths: list[int]) -> None:
         self.n_views_, self.n_features_views_ = len(widths), [int(d) for d in widths]
         self.n_features_in_ = int(sum(self.n_features_views_))
-
-    # -- persistence ---------------------------------------------------------------------------
-    def save(self, path: str | os.PathLike, metrics: dict[str, float] | None = None) -> Path:
-        """Write the fitted model to directory ``path`` (``weights.safetensors`` + ``model.json``,
-        atomically; the same format as :meth:`CorrNet.save`, one scaler per view)."""
-        return persistence.save_estimator(self, path, metrics)
-
-    @classmethod
-    def load(
-        cls,
-        path: str | os.PathLike,
-        device: str | None = None,
-        encoders: list[torch.nn.Module | None] | None = None,
-        decoders: list[torch.nn.Module | None] | None = None,
-    ) -> MultiViewCorrNet:
-        """Load a directory written by :meth:`save` (JSON and safetensors only: never runs code);
-        custom ``encoders`` / ``decoders`` are passed again, as to :meth:`CorrNet.load`."""
-        return persistence.load_estimator(path, cls, device, encoders=encoders, decoders=decoders)
 
     # -- inference -----------------------------------------------------------------------------
     def _tensors(self, Xs: Any) -> list[torch.Tensor | None]:

@@ -165,7 +165,7 @@ def _run_methods(
     """Fit and score each chosen method for each seed (once for a deterministic one), rewriting the
     tables after every run: (the runs, each method's first fitted model, the last tables written)."""
     keep: dict[str, Any] = {}
-    written: list[Any] = [None]
+    tables = None
 
     def run(m: str, seed: int) -> dict[str, Any]:
         t0 = time.perf_counter()
@@ -184,12 +184,12 @@ def _run_methods(
         )
 
     def after(runs: list[dict[str, Any]]) -> None:  # a stopped run keeps the runs it finished
-        written[0] = write_tables(outdir, runs, header)
+        nonlocal tables
+        tables = write_tables(outdir, runs, header)
 
     runs = over_methods_and_seeds(
         chosen, seeds, run, once=DETERMINISTIC, after=after, verbose=verbose, describe=describe
     )
-    tables = written[0]
     return runs, keep, tables
 
 
